@@ -1,0 +1,6 @@
+"""Allow ``python -m dossier``."""
+
+from dossier.cli import main
+
+if __name__ == "__main__":
+    main()

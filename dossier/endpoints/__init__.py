@@ -1,0 +1,1 @@
+"""Endpoint estimation: Kaplan-Meier, exact rates, response endpoints, the results table."""

@@ -1,0 +1,1 @@
+"""Reading, validating and generating patient-level cohort registries."""

@@ -1,0 +1,236 @@
+"""The canonical registry data model: what a patient row and a cohort-metadata row may hold.
+
+This module only *declares* the schema (pandera's split of declaration from execution);
+``dossier.registry.validate`` checks data against it and ``docs/data-dictionary.md`` is generated
+from it, so the documentation can never drift from the code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DAYS_PER_MONTH = 30.4375
+"""One month is 365.25 / 12 = 30.4375 days, everywhere in dossier (as in R survival reports)."""
+
+DAYS_PER_WEEK = 7
+
+RESPONSE_CODES = ("CR", "PR", "SD", "PD", "NE")
+"""RECIST 1.1 best overall response categories accepted in patient rows."""
+
+STAGES = ("1", "2", "expansion")
+"""DRUP two-stage design: stage 1 (first 8 evaluable), stage 2 (to 24), expansion beyond."""
+
+ESCAT_TIERS = ("I-A", "I-B", "I-C", "II-A", "II-B", "III-A", "III-B", "IV-A", "V", "X")
+SETTINGS = ("palliative", "curative")
+EMA_STATUSES = ("approved", "conditional", "not_approved")
+
+TRUE_WORDS = ("1", "true", "yes", "y", "t")
+FALSE_WORDS = ("0", "false", "no", "n", "f")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a dossier input table, as the data dictionary documents it."""
+
+    name: str
+    kind: str  # "string" | "integer" | "number" | "boolean" | "date" | "category" | "event"
+    meaning: str
+    required: bool = False
+    unit: str = ""
+    allowed: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def allowed_text(self) -> str:
+        """Allowed values as the data dictionary prints them."""
+        if self.allowed:
+            return ", ".join(self.allowed)
+        if self.kind == "boolean":
+            return "1/0 (also true/false, yes/no)"
+        if self.kind == "event":
+            return "1 = event, 0 = censored"
+        if self.kind == "date":
+            return "ISO date YYYY-MM-DD"
+        bounds = []
+        if self.minimum is not None:
+            bounds.append(f">= {self.minimum:g}")
+        if self.maximum is not None:
+            bounds.append(f"<= {self.maximum:g}")
+        return ", ".join(bounds) or "any"
+
+
+@dataclass(frozen=True)
+class TimeField:
+    """A time that may be given as a date or as days since treatment start (one of the two)."""
+
+    stem: str
+    meaning: str
+    required: bool
+
+    @property
+    def date_column(self) -> str:
+        return f"{self.stem}_date"
+
+    @property
+    def days_column(self) -> str:
+        return f"{self.stem}_days"
+
+
+PATIENT_COLUMNS: tuple[Column, ...] = (
+    Column("patient_id", "string", "Pseudonymous patient identifier; unique in the file.",
+           required=True, aliases=("subject_id", "usubjid", "subjid", "patient")),
+    Column("cohort_id", "string",
+           "Explicit cohort identifier. Default: '<drug> | <tumour_type> | <alteration>'.",
+           aliases=("cohort",)),
+    Column("drug", "string", "Study drug (or combination) given off-label.", required=True,
+           aliases=("treatment",)),
+    Column("tumour_type", "string", "Tumour type (histology / primary site).", required=True,
+           aliases=("tumor_type", "tumour", "tumor", "histology")),
+    Column("alteration", "string",
+           "Targeted genomic alteration, gene and variant (e.g. 'BRAF p.V600E', 'MSI-high').",
+           required=True, aliases=("biomarker", "molecular_profile")),
+    Column("rare_cancer", "boolean",
+           "Rare cancer (incidence < 6 per 100,000 per year, RARECARE).", required=True,
+           aliases=("rare",)),
+    Column("stage", "category", "Design stage the patient was enrolled in.", required=True,
+           allowed=STAGES),
+    Column("treatment_start", "date", "Date of the first dose (anchor of every time).",
+           required=True, unit="date", aliases=("start_date", "trtsdt")),
+    Column("response_evaluable", "boolean",
+           "Evaluable for response (received treatment and had a response assessment).",
+           required=True, aliases=("evaluable",)),
+    Column("best_response", "category",
+           "RECIST 1.1 best overall response; required when response_evaluable = 1.",
+           allowed=RESPONSE_CODES, aliases=("bor", "best_overall_response")),
+    Column("response_confirmed", "boolean",
+           "CR/PR confirmed by a repeat assessment >= 4 weeks later; required for CR and PR.",
+           aliases=("confirmed",)),
+    Column("pfs_event", "event",
+           "1 = progression or death (from any cause), 0 = censored at pfs_date/pfs_days.",
+           required=True),
+    Column("os_event", "event", "1 = death from any cause, 0 = alive at last contact.",
+           required=True),
+    Column("worst_ae_grade", "integer",
+           "Worst treatment-related adverse event grade (CTCAE); blank if not recorded.",
+           minimum=0, maximum=5, aliases=("ae_grade", "max_ae_grade")),
+    Column("prior_lines", "integer", "Number of prior systemic treatment lines.", minimum=0,
+           aliases=("prior_treatment_lines", "lines_prior")),
+    Column("prior_pfs_days", "number",
+           "PFS on the previous treatment line, in days (for the PFS ratio); blank if unknown.",
+           unit="days", minimum=0),
+)
+
+TIME_FIELDS: tuple[TimeField, ...] = (
+    TimeField("response", "First documented CR or PR (for duration of response).", False),
+    TimeField("pfs", "Progression, death or censoring for progression-free survival.", True),
+    TimeField("os", "Death or last contact for overall survival.", True),
+)
+
+COHORT_COLUMNS: tuple[Column, ...] = (
+    Column("cohort_id", "string", "Cohort identifier, as in the patient file.", required=True),
+    Column("title", "string", "Readable cohort name for reports."),
+    Column("escat_tier", "category", "ESCAT actionability tier of the target in this tumour.",
+           allowed=ESCAT_TIERS),
+    Column("setting", "category", "Treatment intent; default palliative.", allowed=SETTINGS),
+    Column("ema_status", "category",
+           "EMA marketing authorisation of the drug for this indication.", allowed=EMA_STATUSES),
+    Column("rare_indication", "boolean", "The indication is rare (orphan / rare cancer)."),
+    Column("no_effective_treatment", "boolean",
+           "High unmet need: no effective standard treatment is available."),
+    Column("qol_improved", "boolean",
+           "Quality-of-life evidence shows improvement (ESMO-MCBS +1 adjustment)."),
+    Column("phase4_confirmatory", "boolean",
+           "Confirmatory, adequately sized phase-4 experience exists (ESMO-MCBS Form 3 +1)."),
+    Column("g34_tox_wellbeing_rate", "number",
+           "Share of patients with grade 3-4 toxicity impacting daily well-being (ESMO-MCBS).",
+           unit="fraction 0-1", minimum=0, maximum=1),
+    Column("control_os_median_months", "number", "Comparator median OS.", unit="months",
+           minimum=0),
+    Column("control_pfs_median_months", "number", "Comparator median PFS.", unit="months",
+           minimum=0),
+    Column("hr_os", "number", "Hazard ratio for OS versus the comparator.", minimum=0),
+    Column("hr_os_lower95", "number", "Lower 95% limit of hr_os.", minimum=0),
+    Column("hr_os_upper95", "number", "Upper 95% limit of hr_os.", minimum=0),
+    Column("hr_pfs", "number", "Hazard ratio for PFS versus the comparator.", minimum=0),
+    Column("hr_pfs_lower95", "number", "Lower 95% limit of hr_pfs.", minimum=0),
+    Column("hr_pfs_upper95", "number", "Upper 95% limit of hr_pfs.", minimum=0),
+    Column("os_landmark_gain_2y", "number",
+           "Gain in 2-year OS versus the comparator.", unit="percentage points"),
+    Column("os_landmark_gain_3y", "number",
+           "Gain in 3-year OS versus the comparator.", unit="percentage points"),
+)
+
+
+def patient_column_names() -> list[str]:
+    """Every canonical patient column name, time fields included (date and days forms)."""
+    names = [c.name for c in PATIENT_COLUMNS]
+    for tf in TIME_FIELDS:
+        names += [tf.date_column, tf.days_column]
+    return names
+
+
+def default_cohort_id(drug: str, tumour_type: str, alteration: str) -> str:
+    """The DRUP cohort key: one drug x one tumour type x one alteration."""
+    return f"{drug} | {tumour_type} | {alteration}"
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def data_dictionary_markdown() -> str:
+    """Render the data dictionary (docs/data-dictionary.md) from the declarations above."""
+    header = ["name", "type", "unit", "allowed values", "required", "meaning"]
+    lines = [
+        "# Data dictionary",
+        "",
+        "Generated from `dossier/registry/schema.py` (`python -m dossier.registry.schema`); a test",
+        "fails when this file and the code disagree. Column names are matched case-insensitively;",
+        "the aliases listed are accepted too. One month is 30.4375 days (365.25 / 12) wherever",
+        "months appear.",
+        "",
+        "## Patient file (one row per treated patient)",
+        "",
+        "CSV, Excel (.xlsx, first sheet) or Parquet.",
+        "",
+        _row(header),
+        _row(["---"] * len(header)),
+    ]
+    for col in PATIENT_COLUMNS:
+        meaning = col.meaning + (f" Aliases: {', '.join(col.aliases)}." if col.aliases else "")
+        lines.append(_row([f"`{col.name}`", col.kind, col.unit or "-", col.allowed_text,
+                           "required" if col.required else "optional", meaning]))
+    for tf in TIME_FIELDS:
+        need = "one of the pair required" if tf.required else "optional (one of the pair)"
+        lines.append(_row([f"`{tf.date_column}`", "date", "date", "ISO date YYYY-MM-DD", need,
+                           f"{tf.meaning} As a date."]))
+        lines.append(_row([f"`{tf.days_column}`", "number", "days", ">= 0", need,
+                           f"{tf.meaning} As days since treatment_start."]))
+    lines += [
+        "",
+        "### Times: dates or days",
+        "",
+        "Each time (`response`, `pfs`, `os`) may be given as a date (`<name>_date`) or as days",
+        "since `treatment_start` (`<name>_days`). A date becomes days as",
+        "`date - treatment_start` (so a progression on the start date is day 0). When a row has",
+        "both, they must agree. Stable disease lasts from treatment start to progression or",
+        "censoring, so its duration is the PFS time of a patient whose best response is SD.",
+        "",
+        "## Cohort metadata file (one row per cohort; optional)",
+        "",
+        "YAML (a list of mappings, or a mapping `cohorts:` of such) or CSV. It carries what patient",
+        "rows cannot: evidence on quality of life, regulatory status and comparators.",
+        "",
+        _row(header),
+        _row(["---"] * len(header)),
+    ]
+    for col in COHORT_COLUMNS:
+        lines.append(_row([f"`{col.name}`", col.kind, col.unit or "-", col.allowed_text,
+                           "required" if col.required else "optional", col.meaning]))
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - regenerates the docs file
+    print(data_dictionary_markdown(), end="")

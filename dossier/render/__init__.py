@@ -1,0 +1,1 @@
+"""Renderers: they read the results table and verdicts and never compute statistics."""

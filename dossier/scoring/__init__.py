@@ -1,0 +1,1 @@
+"""Criteria as data: rule files, the condition grammar and the scoring engine."""
