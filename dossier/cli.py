@@ -1,0 +1,57 @@
+"""The ``dossier`` command line: a thin typer app that parses, calls the API and prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from dossier import __version__
+from dossier.commands.common import fail
+from dossier.commands.demo import demo
+from dossier.commands.validate import validate
+from dossier.config import ConfigError, load_settings
+
+app = typer.Typer(
+    name="dossier",
+    help=(
+        "Turn patient-level precision-oncology cohort data into reimbursement evidence: "
+        "validate -> endpoints -> score against DRUP, PASKWIL and ESMO-MCBS -> build dossiers. "
+        "Every command runs on the bundled DRUP-like demo registry when given no data."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dossier {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Path = typer.Option(
+        None, "--config", help="Study configuration (default: ./dossier.toml when present)."
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Load the study settings once; every command reads them from the context."""
+    try:
+        ctx.obj = load_settings(config)
+    except ConfigError as exc:
+        raise fail(str(exc)) from exc
+
+
+app.command("validate")(validate)
+app.command("demo")(demo)
+
+
+def main() -> None:
+    """Entry point of the ``dossier`` console script and ``python -m dossier``."""
+    app()
