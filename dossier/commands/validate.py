@@ -1,0 +1,73 @@
+"""``dossier validate``: check a registry and list every problem, with file, row and column.
+
+Exit code 0 when the registry has no errors (warnings allowed), 1 when it has errors. Nothing
+is written: validation only reads.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from dossier.commands.common import console, settings_of
+from dossier.registry.load import Registry, RegistryError, load_demo, load_registry
+from dossier.registry.validate import ValidationReport
+
+
+class ReportFormat(StrEnum):
+    """How the report is printed."""
+
+    table = "table"
+    json = "json"
+
+
+def validate(
+    ctx: typer.Context,
+    file: Path | None = typer.Argument(
+        None, metavar="FILE", show_default=False,
+        help="Patient file (.csv, .xlsx, .parquet). Default: the data file named in "
+        "dossier.toml, else the bundled demo registry.",
+    ),
+    cohorts: Path | None = typer.Option(
+        None, "--cohorts", metavar="META", show_default=False,
+        help="Cohort metadata (.yaml or .csv). Default: the cohorts file named in dossier.toml "
+        "when FILE is not given, else <FILE stem>.cohorts.yaml beside FILE when present.",
+    ),
+    output_format: ReportFormat = typer.Option(
+        ReportFormat.table, "--format", help="table (for people) or json (for programs; only "
+        "JSON is printed on stdout).", case_sensitive=False,
+    ),
+) -> None:
+    """Validate a registry: every problem at once, each with its file, row, column and rule."""
+    settings = settings_of(ctx)
+    data = file if file is not None else settings.data
+    from_settings = file is None and settings.data is not None
+    meta = cohorts if cohorts is not None else (settings.cohorts if from_settings else None)
+    report = _check(data, meta)
+    if output_format is ReportFormat.json:
+        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _check(data: Path | None, meta: Path | None) -> ValidationReport:
+    try:
+        registry: Registry = load_demo(meta) if data is None else load_registry(data, meta)
+    except RegistryError as exc:
+        return exc.report
+    return registry.report
+
+
+def print_report(report: ValidationReport) -> None:
+    """Summary line, row-numbering legend, then the issues table (errors first)."""
+    status = "[bold green]OK[/]" if report.ok else "[bold red]FAILED[/]"
+    console.print(f"{status} {report.summary()}", highlight=False)
+    for line in report.legend():
+        console.print(f"  {line}", style="dim", highlight=False)
+    if report.issues:
+        console.print(report.to_table())
