@@ -1,0 +1,32 @@
+"""``dossier demo``: write the synthetic DRUP-like registry (and its cohort metadata) to a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from dossier.commands.common import console, fail
+
+
+def demo(
+    ctx: typer.Context,
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Patient file to write: .csv, .xlsx or .parquet (by suffix)."
+    ),
+    patients: int = typer.Option(1610, "--patients", "-n", min=8, help="Number of patients."),
+    seed: int = typer.Option(None, "--seed", help="Random seed (default: the demo's own)."),
+) -> None:
+    """Write the deterministic demo registry; the cohort metadata goes beside it (.cohorts.yaml)."""
+    from dossier.registry.demo import DEMO_SEED, write_demo
+
+    try:
+        patients_path, cohorts_path = write_demo(
+            out, n_patients=patients, seed=DEMO_SEED if seed is None else seed
+        )
+    except ValueError as exc:  # its message already names the file
+        raise fail(str(exc)) from exc
+    except OSError as exc:
+        raise fail(f"{out}: {exc}") from exc
+    console.print(f"wrote {patients_path} ({patients:,} patients)")
+    console.print(f"wrote {cohorts_path} (cohort metadata)")
