@@ -1,1 +1,63 @@
-"""Criteria as data: rule files, the condition grammar and the scoring engine."""
+"""Criteria as data: rule files, the condition grammar and the scoring engine.
+
+Rule files (criteria/*.yaml, one per framework version) are read by :mod:`dossier.scoring.rules`;
+conditions are parsed and evaluated by :mod:`dossier.scoring.grammar` (no ``eval``);
+:mod:`dossier.scoring.engine` turns one cohort's metrics into a :class:`Verdict` per rule file;
+:mod:`dossier.scoring.inputs` and :mod:`dossier.scoring.summary` supply the metrics, from the
+results table or from a hand-written summary of a published study.
+"""
+
+from __future__ import annotations
+
+from dossier.scoring.engine import score, score_cohorts
+from dossier.scoring.inputs import metrics_from_results
+from dossier.scoring.metrics import METRICS, NOT_REACHED, MetricSpec, MetricValueError
+from dossier.scoring.readiness import (
+    NOT_PAYER_READY,
+    PAYER_READY,
+    Readiness,
+    by_distance,
+    cohort_readiness,
+    readiness,
+)
+from dossier.scoring.rules import (
+    CriteriaError,
+    RuleBook,
+    RuleFileError,
+    RuleSet,
+    load_rule_file,
+    load_rulebook,
+    resolve_criteria,
+)
+from dossier.scoring.summary import SummaryEntry, SummaryFileError, read_summary
+from dossier.scoring.verdicts import VERDICTS, AdjustmentResult, ClauseResult, Verdict
+
+__all__ = [
+    "METRICS",
+    "NOT_PAYER_READY",
+    "NOT_REACHED",
+    "PAYER_READY",
+    "VERDICTS",
+    "AdjustmentResult",
+    "ClauseResult",
+    "CriteriaError",
+    "MetricSpec",
+    "MetricValueError",
+    "Readiness",
+    "RuleBook",
+    "RuleFileError",
+    "RuleSet",
+    "SummaryEntry",
+    "SummaryFileError",
+    "Verdict",
+    "by_distance",
+    "cohort_readiness",
+    "load_rule_file",
+    "load_rulebook",
+    "metrics_from_results",
+    "read_summary",
+    "readiness",
+    "resolve_criteria",
+    "score",
+    "score_cohorts",
+]
