@@ -1,0 +1,321 @@
+"""The dossier workbook: plain tables as an Excel file a reviewer can filter, sort and trust.
+
+Each :class:`SheetSpec` becomes one sheet: optional note lines, then a bold, frozen header row
+with an autofilter, then the frame's rows. Proportions are shown as ``0.0%``, months as ``0.0``,
+counts as ``0``; verdict columns are coloured by conditional formatting (the cell keeps its
+text). Text always stays text: a value such as ``=HYPERLINK(...)`` or ``+1`` is stored as a
+string, never a formula (CSV/formula injection). The file is byte-for-byte reproducible: fixed
+document properties and zip entry timestamps, entries in sorted order.
+
+This module formats; it computes no statistic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import re
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.formatting.rule import Rule
+from openpyxl.packaging.core import DocumentProperties
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.differential import DifferentialStyle
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.xml.functions import tostring
+
+PERCENT_FORMAT = "0.0%"
+MONTH_FORMAT = "0.0"
+INTEGER_FORMAT = "0"
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+
+MIN_WIDTH, MAX_WIDTH = 8.0, 60.0
+"""Column widths (in characters) are taken from the content and kept within these bounds."""
+
+MAX_CELL_TEXT = 32_767
+MAX_ROWS = 1_048_576
+
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill(fill_type="solid", start_color="FFD9E2F3", end_color="FFD9E2F3")
+NOTE_FONT = Font(italic=True, color="FF555555")
+
+VERDICT_STYLES: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("met",), "FFC6EFCE", "FF006100"),                            # green
+    (("not met",), "FFFFC7CE", "FF9C0006"),                        # red
+    (("pending", "immature"), "FFFFEB9C", "FF9C5700"),             # amber
+    (("not assessable", "not applicable"), "FFE7E6E6", "FF3A3A3A"),  # grey
+    (("trial success, not payer-ready",), "FFF8CBAD", "FF833C0B"),  # orange
+)
+"""Verdict texts (matched whole, ignoring case and surrounding spaces) -> fill, font colour."""
+
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+_FIXED_ZIP_MODE = 0o100644 << 16  # a regular file, rw-r--r--, whatever the platform
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """One sheet of the workbook: a table and how its columns are shown.
+
+    ``percent_columns`` hold proportions (0-1) shown as ``0.0%``; ``month_columns`` are shown
+    as ``0.0``; ``integer_columns`` as ``0`` (a non-whole value there is an error, never rounded
+    away); ``verdict_columns`` are coloured by their verdict text. ``notes`` are lines written
+    above the table, e.g. "Months = days / 30.4375; CIs Clopper-Pearson exact". The frame's
+    index is not written (reset it first to keep it).
+    """
+
+    name: str
+    frame: pd.DataFrame
+    percent_columns: Sequence[str] = ()
+    month_columns: Sequence[str] = ()
+    integer_columns: Sequence[str] = ()
+    verdict_columns: Sequence[str] = ()
+    notes: Sequence[str] = ()
+
+
+def sheet_title(name: str, taken: set[str] | None = None) -> str:
+    """An Excel-valid, unique sheet name: at most 31 characters, none of ``[]:*?/\\``.
+
+    Forbidden characters become ``_``; leading/trailing apostrophes and spaces are stripped;
+    an empty name becomes "Sheet"; "History" (reserved by Excel) becomes "History_". A name
+    already in ``taken`` (case-insensitive, as Excel compares) gets " (2)", " (3)" ... and the
+    result is added to ``taken``.
+    """
+    title = _SHEET_FORBIDDEN.sub("_", str(name)).strip(" '")[:31].strip(" '") or "Sheet"
+    if title.lower() == "history":
+        title = "History_"
+    used = {t.lower() for t in taken} if taken is not None else set()
+    base, counter = title, 2
+    while title.lower() in used:
+        tag = f" ({counter})"
+        title = base[: 31 - len(tag)].rstrip(" '") + tag
+        counter += 1
+    if taken is not None:
+        taken.add(title)
+    return title
+
+
+def clean_text(value: str) -> str:
+    """Text as it can live in an XML cell: characters XML 1.0 forbids are removed."""
+    return _ILLEGAL_XML.sub("", value)
+
+
+def _naive_utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is None else moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def cell_value(value: object) -> object:
+    """A table value as openpyxl should store it (numbers, bools, dates, text or ``None``).
+
+    NaN, None, ``pd.NA`` and NaT become ``None`` (an empty cell); numpy scalars become Python
+    numbers; infinities become the text ``inf``/``-inf`` (Excel has no infinite number);
+    timezone-aware times are converted to UTC (Excel has no time zones); anything else is text.
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        if math.isnan(number):
+            return None
+        if math.isinf(number):
+            return "inf" if number > 0 else "-inf"
+        return number
+    if isinstance(value, pd.Timestamp):
+        return _naive_utc(value.to_pydatetime())
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else pd.Timestamp(value).to_pydatetime()
+    if isinstance(value, dt.datetime):
+        return _naive_utc(value)
+    if isinstance(value, dt.date | dt.time):
+        return value
+    return clean_text(str(value))
+
+
+def _put(ws: Worksheet, row: int, column: int, value: object):
+    """Write one value; strings are forced to stay strings (openpyxl makes '=...' a formula)."""
+    cell = ws.cell(row=row, column=column)
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
+
+def _display_length(value: object, number_format: str | None) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return max((len(line) for line in value.splitlines()), default=0)
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, dt.datetime):
+        return len(DATETIME_FORMAT) if (value.hour, value.minute, value.second) != (0, 0, 0) else 10
+    if isinstance(value, dt.date):
+        return 10
+    if isinstance(value, int | float):
+        if number_format == PERCENT_FORMAT:
+            return len(f"{value:.1%}")
+        if number_format == MONTH_FORMAT:
+            return len(f"{value:.1f}")
+        if number_format == INTEGER_FORMAT:
+            return len(f"{value:.0f}")
+        return min(len(repr(value)), 12)  # Excel's General shows about 11 significant characters
+    return len(str(value))
+
+
+def _column_formats(spec: SheetSpec, headers: list[str]) -> dict[str, str]:
+    formats: dict[str, str] = {}
+    groups = (("percent_columns", PERCENT_FORMAT), ("month_columns", MONTH_FORMAT),
+              ("integer_columns", INTEGER_FORMAT), ("verdict_columns", ""))
+    for attribute, number_format in groups:
+        for column in getattr(spec, attribute):
+            if column not in headers:
+                raise ValueError(f"sheet {spec.name!r}: {attribute} names {column!r}, which is "
+                                 f"not a column of the table ({', '.join(headers)})")
+            if column in formats and attribute != "verdict_columns":
+                raise ValueError(f"sheet {spec.name!r}: column {column!r} has two number formats")
+            if number_format:
+                formats[column] = number_format
+    return formats
+
+
+def _verdict_rules(ws: Worksheet, column: int, first_row: int, last_row: int) -> None:
+    letter = get_column_letter(column)
+    ref = f"{letter}{first_row}:{letter}{last_row}"
+    anchor = f"{letter}{first_row}"
+    for texts, fill, font in VERDICT_STYLES:
+        tests = [f'LOWER(TRIM({anchor}))="{text}"' for text in texts]
+        formula = tests[0] if len(tests) == 1 else f"OR({','.join(tests)})"
+        style = DifferentialStyle(font=Font(color=font),
+                                  fill=PatternFill(fill_type="solid", start_color=fill,
+                                                   end_color=fill, bgColor=fill))
+        ws.conditional_formatting.add(
+            ref, Rule(type="expression", formula=[formula], dxf=style, stopIfTrue=True))
+
+
+def _write_sheet(ws: Worksheet, spec: SheetSpec) -> None:
+    frame = spec.frame
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"sheet {spec.name!r}: frame must be a pandas DataFrame, "
+                        f"got {type(frame).__name__}")
+    headers = [str(c) for c in frame.columns]
+    formats = _column_formats(spec, headers)
+    header_row = len(spec.notes) + 2 if spec.notes else 1
+    last_row = header_row + len(frame)
+    if last_row > MAX_ROWS:
+        raise ValueError(f"sheet {spec.name!r}: {len(frame)} rows do not fit in Excel "
+                         f"({MAX_ROWS} rows per sheet)")
+    for i, note in enumerate(spec.notes, start=1):
+        _put(ws, i, 1, clean_text(str(note))).font = NOTE_FONT
+    if not headers:
+        return
+    widths = [float(len(h)) + 2.0 for h in headers]  # + room for the autofilter button
+    for j, header in enumerate(headers, start=1):
+        cell = _put(ws, header_row, j, clean_text(header))
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        cell.alignment = Alignment(vertical="top")
+    for j, header in enumerate(headers, start=1):
+        number_format = formats.get(header)
+        values = frame.iloc[:, j - 1].tolist()
+        for i, raw in enumerate(values):
+            value = cell_value(raw)
+            row = header_row + 1 + i
+            where = f"sheet {spec.name!r}, row {row}, column {header!r}"
+            if isinstance(value, str) and len(value) > MAX_CELL_TEXT:
+                raise ValueError(f"{where}: text of {len(value)} characters is longer than "
+                                 f"Excel's {MAX_CELL_TEXT}")
+            if (number_format == INTEGER_FORMAT and isinstance(value, float)
+                    and not value.is_integer()):
+                raise ValueError(f"{where}: {value!r} is not a whole number (integer column)")
+            cell = _put(ws, row, j, value)
+            if isinstance(value, int | float) and not isinstance(value, bool) and number_format:
+                cell.number_format = number_format
+            elif isinstance(value, dt.datetime):
+                midnight = (value.hour, value.minute, value.second, value.microsecond) == (0,) * 4
+                cell.number_format = DATE_FORMAT if midnight else DATETIME_FORMAT
+            elif isinstance(value, dt.date):
+                cell.number_format = DATE_FORMAT
+            widths[j - 1] = max(widths[j - 1], _display_length(value, number_format))
+        if header in spec.verdict_columns and len(frame):
+            _verdict_rules(ws, j, header_row + 1, last_row)
+    for j, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = min(max(width + 1.0, MIN_WIDTH),
+                                                               MAX_WIDTH)
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(headers))}{last_row}"
+
+
+def _zip_time(created: dt.datetime) -> tuple[int, int, int, int, int, int]:
+    moment = _naive_utc(created)
+    moment = min(max(moment, dt.datetime(1980, 1, 1)), dt.datetime(2107, 12, 31, 23, 59, 58))
+    return (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
+
+
+def _normalise_package(data: bytes, core_xml: bytes, created: dt.datetime) -> bytes:
+    """Rewrite openpyxl's zip so that the same workbook always gives the same bytes.
+
+    Entries are sorted by name with one fixed timestamp and mode; ``docProps/core.xml`` is
+    rewritten with the fixed properties (openpyxl stamps "modified" with the clock when it
+    saves). A carriage return in sheet text is written ``&#13;``: a raw one would be read back
+    as a line feed (XML end-of-line handling), changing the text.
+    """
+    date_time = _zip_time(created)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in sorted(source.namelist()):
+            content = source.read(name)
+            if name == "docProps/core.xml":
+                content = core_xml
+            elif name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                content = content.replace(b"\r", b"&#13;")
+            info = zipfile.ZipInfo(name, date_time=date_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = _FIXED_ZIP_MODE
+            target.writestr(info, content)
+    return out.getvalue()
+
+
+def write_workbook(sheets: Sequence[SheetSpec], path_or_buffer: str | Path | BinaryIO, *,
+                   title: str, created: dt.datetime) -> None:
+    """Write ``sheets`` to an .xlsx file (a path, or a binary file object) deterministically.
+
+    ``title`` goes into the document properties; ``created`` is both the created and modified
+    time of the document and the timestamp of every zip entry, so the same input always gives
+    the same bytes. Sheet names are made Excel-valid and unique with :func:`sheet_title`.
+    """
+    if not sheets:
+        raise ValueError("a workbook needs at least one sheet")
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    taken: set[str] = set()
+    for spec in sheets:
+        ws = workbook.create_sheet(sheet_title(spec.name, taken))
+        _write_sheet(ws, spec)
+    stamp = _naive_utc(created).replace(microsecond=0)
+    properties = DocumentProperties(creator="dossier", lastModifiedBy="dossier",
+                                    title=clean_text(title), created=stamp, modified=stamp)
+    workbook.properties = properties
+    core_xml = tostring(properties.to_tree())  # before saving: openpyxl stamps "modified"
+    raw = io.BytesIO()
+    workbook.save(raw)
+    data = _normalise_package(raw.getvalue(), core_xml, created)
+    if isinstance(path_or_buffer, str | Path):
+        Path(path_or_buffer).write_bytes(data)
+    else:
+        path_or_buffer.write(data)
+
