@@ -9,6 +9,7 @@ import typer
 from dossier import __version__
 from dossier.commands.common import fail
 from dossier.commands.demo import demo
+from dossier.commands.endpoints import endpoints
 from dossier.commands.validate import validate
 from dossier.config import ConfigError, load_settings
 
@@ -49,6 +50,7 @@ def _root(
 
 
 app.command("validate")(validate)
+app.command("endpoints")(endpoints)
 app.command("demo")(demo)
 
 

@@ -1,0 +1,408 @@
+"""Per-patient response endpoints: clinical benefit, ORR, DCR, stable-disease duration, DoR.
+
+Each patient row of the canonical frame (contract A) becomes a set of yes/no outcomes and a
+duration of response; :mod:`dossier.endpoints.compute` counts them per group and attaches exact
+Clopper-Pearson intervals. The rules follow DRUP and RECIST 1.1:
+
+* a **confirmed response** is a best overall response of CR or PR with ``response_confirmed``;
+* an **unconfirmed** CR/PR is stable disease (RECIST 1.1 with confirmation required: the BOR of
+  an unconfirmed response is SD, as admiralonco's confirmed BOR makes it);
+* the **duration of stable disease** is the PFS time from treatment start (progression or
+  censoring), so "SD >= 16 weeks" means ``pfs_days >= 16 * 7`` for a patient with SD;
+* **clinical benefit** (DRUP primary endpoint) = confirmed CR/PR, or SD lasting >= ``sd_weeks``;
+* **duration of response** runs from the first documented CR/PR (``response_days``) to the end
+  of PFS, with the PFS event as its event, among confirmed responders.
+
+Only response-evaluable patients can have a response outcome, so a rate "among treated" has the
+same numerator as "among evaluable" and a larger denominator.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dossier.registry.schema import DAYS_PER_MONTH, DAYS_PER_WEEK
+
+RESPONSE_COLUMNS = (
+    "response_evaluable",
+    "best_response",
+    "response_confirmed",
+    "pfs_days",
+    "pfs_event",
+)
+"""Columns a frame must have for the response endpoints; others default to all-missing."""
+
+OPTIONAL_COLUMNS = ("response_days", "worst_ae_grade", "prior_pfs_days")
+
+
+@dataclass(frozen=True)
+class ExceptionalResponderRule:
+    """Who counts as an exceptional responder (DRUP 2026 reports 7.0 % but not its definition).
+
+    Default: a confirmed complete response, or PFS beyond ``pfs_months`` months (event or
+    censored: the patient was known to be progression-free that long). ``source`` says where the
+    definition comes from, so a published one can be dropped in later (criteria.md 3.6).
+    """
+
+    complete_response: bool = True
+    pfs_months: float | None = 24.0
+    source: str = "dossier default; the DRUP 2026 definition is not published"
+
+    def __post_init__(self) -> None:
+        if not self.complete_response and self.pfs_months is None:
+            raise ValueError(
+                "an exceptional-responder rule needs a complete response or a PFS limit"
+            )
+        if self.pfs_months is not None and not self.pfs_months > 0:
+            raise ValueError(f"exceptional pfs_months must be positive, not {self.pfs_months}")
+
+    def describe(self) -> str:
+        """The rule in words, as the results table's method column states it."""
+        parts = []
+        if self.complete_response:
+            parts.append("confirmed CR")
+        if self.pfs_months is not None:
+            days = number_text(self.pfs_months * DAYS_PER_MONTH)
+            parts.append(f"PFS > {number_text(self.pfs_months)} months ({days} days)")
+        return " or ".join(parts)
+
+
+@dataclass(frozen=True)
+class ResponseParameters:
+    """The cut-offs of the response endpoints (all configurable, DRUP defaults)."""
+
+    sd_weeks: float = 16.0
+    durable_weeks: float = 24.0
+    exceptional: ExceptionalResponderRule = field(default_factory=ExceptionalResponderRule)
+    pfs_ratio_threshold: float = 1.3
+    pfs_rate_months: float = 6.0
+    trae_grade_min: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("sd_weeks", "durable_weeks", "pfs_ratio_threshold", "pfs_rate_months"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (
+                isinstance(value, numbers.Real) and math.isfinite(value) and value > 0
+            ):
+                raise ValueError(f"{name} must be a positive number, not {value!r}")
+
+    @property
+    def sd_days(self) -> float:
+        return float(self.sd_weeks) * DAYS_PER_WEEK
+
+    @property
+    def durable_days(self) -> float:
+        return float(self.durable_weeks) * DAYS_PER_WEEK
+
+    @property
+    def pfs_rate_days(self) -> float:
+        return float(self.pfs_rate_months) * DAYS_PER_MONTH
+
+
+@dataclass(frozen=True)
+class PatientOutcomes:
+    """Derived outcomes, one entry per input row (numpy arrays aligned with the frame).
+
+    Boolean arrays are outcomes or populations; ``dor_days``/``dor_event`` hold the duration of
+    response (NaN / 0 outside ``dor_population``); ``pfs_ratio`` is NaN without a prior PFS.
+    """
+
+    treated: np.ndarray
+    evaluable: np.ndarray
+    confirmed_response: np.ndarray
+    complete_response: np.ndarray
+    stable_disease: np.ndarray
+    disease_control: np.ndarray
+    clinical_benefit: np.ndarray
+    clinical_benefit_durable: np.ndarray
+    durable_sd: np.ndarray
+    sd_at_sd_weeks: np.ndarray
+    sd_lasting: np.ndarray
+    pfs_rate_known: np.ndarray
+    pfs_rate_evaluable_known: np.ndarray
+    progression_free_at_rate: np.ndarray
+    ae_recorded: np.ndarray
+    trae_grade3: np.ndarray
+    exceptional: np.ndarray
+    with_prior_pfs: np.ndarray
+    pfs_ratio: np.ndarray
+    pfs_ratio_success: np.ndarray
+    dor_population: np.ndarray
+    dor_days: np.ndarray
+    dor_event: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.treated.shape[0])
+
+
+@dataclass(frozen=True)
+class RateEndpoint:
+    """One rate of the results table: numerator and population named as PatientOutcomes fields.
+
+    x counts the patients of ``population`` who also have ``numerator``; n counts ``population``.
+    """
+
+    endpoint: str
+    denominator: str
+    numerator: str
+    population: str
+    definition: str
+    parameters: Mapping[str, Any]
+
+    @property
+    def parameters_json(self) -> str:
+        return parameters_json(self.parameters)
+
+
+def number_text(value: float) -> str:
+    """A number as people write it: 16 not 16.0, 182.625 as is."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return value
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
+def parameters_json(parameters: Mapping[str, Any]) -> str:
+    """Compact JSON with sorted keys; integral numbers written without '.0' (16, not 16.0)."""
+    clean = {str(k): _json_number(v) for k, v in parameters.items()}
+    return json.dumps(clean, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _column(patients: pd.DataFrame, name: str) -> pd.Series:
+    if name in patients.columns:
+        return patients[name]
+    return pd.Series(pd.NA, index=patients.index, dtype="object")
+
+
+def _flag(series: pd.Series) -> np.ndarray:
+    """A yes/no column as a bool array; missing counts as no."""
+    return series.astype("boolean").to_numpy(dtype=bool, na_value=False)
+
+
+def _number(series: pd.Series) -> np.ndarray:
+    """A numeric column (float, Int64, object of numbers) as float64 with NaN for missing."""
+    if isinstance(series.dtype, pd.api.extensions.ExtensionDtype) or series.dtype == object:
+        series = pd.to_numeric(series.astype("object"), errors="coerce").astype("Float64")
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    return series.to_numpy(dtype=float)
+
+
+def check_response_columns(patients: pd.DataFrame) -> None:
+    """Raise ValueError naming every required column the frame lacks."""
+    missing = [c for c in RESPONSE_COLUMNS if c not in patients.columns]
+    if missing:
+        raise ValueError(
+            f"patient frame lacks column(s) {', '.join(missing)}; "
+            f"available columns: {', '.join(map(str, patients.columns))}"
+        )
+
+
+def derive_outcomes(
+    patients: pd.DataFrame, parameters: ResponseParameters | None = None
+) -> PatientOutcomes:
+    """Derive every per-patient outcome from the canonical patient frame (vectorised).
+
+    Parameters
+    ----------
+    patients
+        Canonical patient frame (contract A): one row per treated patient.
+    parameters
+        Cut-offs; default DRUP (SD >= 16 weeks, durable SD >= 24 weeks, ...).
+    """
+    parameters = parameters or ResponseParameters()
+    check_response_columns(patients)
+    n = len(patients)
+    treated = np.ones(n, dtype=bool)
+    evaluable = _flag(patients["response_evaluable"])
+    bor = patients["best_response"].astype("string").str.strip().str.upper()
+    is_cr = bor.eq("CR").to_numpy(dtype=bool, na_value=False) & evaluable
+    is_pr = bor.eq("PR").to_numpy(dtype=bool, na_value=False) & evaluable
+    is_sd = bor.eq("SD").to_numpy(dtype=bool, na_value=False) & evaluable
+    confirmed = _flag(patients["response_confirmed"])
+    pfs_days = _number(patients["pfs_days"])
+    pfs_event = _number(patients["pfs_event"])
+    response_days = _number(_column(patients, "response_days"))
+    grade = _number(_column(patients, "worst_ae_grade"))
+    prior_pfs = _number(_column(patients, "prior_pfs_days"))
+
+    confirmed_response = (is_cr | is_pr) & confirmed
+    complete_response = is_cr & confirmed
+    # RECIST 1.1 with confirmation required: an unconfirmed CR/PR is stable disease.
+    stable = is_sd | ((is_cr | is_pr) & ~confirmed)
+    with np.errstate(invalid="ignore"):
+        sd_long = stable & (pfs_days >= parameters.sd_days)
+        sd_durable = stable & (pfs_days >= parameters.durable_days)
+    clinical_benefit = confirmed_response | sd_long
+    clinical_benefit_durable = confirmed_response | sd_durable
+
+    rate_days = parameters.pfs_rate_days
+    with np.errstate(invalid="ignore"):
+        event = pfs_event == 1
+        progression_free = (pfs_days > rate_days) | ((pfs_days == rate_days) & ~event)
+        censored_early = (pfs_days < rate_days) & ~event
+    pfs_known = ~np.isnan(pfs_days) & ~censored_early
+
+    ae_recorded = ~np.isnan(grade)
+    with np.errstate(invalid="ignore"):
+        trae_grade3 = ae_recorded & (grade >= parameters.trae_grade_min)
+
+    rule = parameters.exceptional
+    exceptional = np.zeros(n, dtype=bool)
+    if rule.complete_response:
+        exceptional |= complete_response
+    if rule.pfs_months is not None:
+        with np.errstate(invalid="ignore"):
+            exceptional |= pfs_days > rule.pfs_months * DAYS_PER_MONTH
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        with_prior = (prior_pfs > 0) & ~np.isnan(pfs_days)
+        ratio = np.where(with_prior, pfs_days / np.where(with_prior, prior_pfs, 1.0), np.nan)
+        # relative tolerance so that 130/100 >= 1.3 whatever the float rounding
+        success = with_prior & (ratio >= parameters.pfs_ratio_threshold * (1 - 1e-12))
+
+    with np.errstate(invalid="ignore"):
+        dor_raw = pfs_days - response_days
+        dor_population = confirmed_response & ~np.isnan(dor_raw) & (dor_raw >= 0)
+    dor_days = np.where(dor_population, dor_raw, np.nan)
+    dor_event = np.where(dor_population, (pfs_event == 1).astype(np.int64), 0)
+
+    return PatientOutcomes(
+        treated=treated,
+        evaluable=evaluable,
+        confirmed_response=confirmed_response,
+        complete_response=complete_response,
+        stable_disease=stable,
+        disease_control=confirmed_response | stable,
+        clinical_benefit=clinical_benefit,
+        clinical_benefit_durable=clinical_benefit_durable,
+        durable_sd=sd_durable,
+        sd_at_sd_weeks=sd_long,
+        sd_lasting=sd_long & sd_durable,
+        pfs_rate_known=pfs_known,
+        pfs_rate_evaluable_known=pfs_known & evaluable,
+        progression_free_at_rate=pfs_known & progression_free,
+        ae_recorded=ae_recorded,
+        trae_grade3=trae_grade3,
+        exceptional=exceptional,
+        with_prior_pfs=with_prior,
+        pfs_ratio=ratio,
+        pfs_ratio_success=success,
+        dor_population=dor_population,
+        dor_days=dor_days,
+        dor_event=dor_event,
+    )
+
+
+def rate_endpoints(parameters: ResponseParameters | None = None) -> tuple[RateEndpoint, ...]:
+    """The rates of the results table, in table order, as declarative definitions.
+
+    Response rates come twice: among response-evaluable and among all treated patients.
+    """
+    p = parameters or ResponseParameters()
+    sd, durable = number_text(p.sd_weeks), number_text(p.durable_weeks)
+    sd_days, durable_days = number_text(p.sd_days), number_text(p.durable_days)
+    sd_rule = "SD includes unconfirmed CR/PR; SD duration = PFS time from treatment start"
+    month_text = number_text(p.pfs_rate_months)
+    rule = p.exceptional
+    definitions = [
+        (
+            "cbr",
+            "clinical_benefit",
+            f"clinical benefit = confirmed CR/PR or SD >= {sd} weeks ({sd_days} days); {sd_rule}",
+            {"sd_weeks": p.sd_weeks},
+        ),
+        (
+            "cbr_durable",
+            "clinical_benefit_durable",
+            f"clinical benefit = confirmed CR/PR or SD >= {durable} weeks ({durable_days} days); "
+            f"{sd_rule}",
+            {"durable_weeks": p.durable_weeks},
+        ),
+        ("orr", "confirmed_response", "objective response = confirmed CR or PR", {}),
+        ("dcr", "disease_control", "disease control = CR, PR or SD (confirmed or not)", {}),
+        (
+            "durable_sd",
+            "durable_sd",
+            f"durable SD = SD >= {durable} weeks ({durable_days} days); {sd_rule}",
+            {"durable_weeks": p.durable_weeks},
+        ),
+    ]
+    out: list[RateEndpoint] = []
+    for endpoint, numerator, text, params in definitions:
+        out.append(RateEndpoint(endpoint, "evaluable", numerator, "evaluable", text, params))
+        out.append(RateEndpoint(endpoint, "treated", numerator, "treated", text, params))
+    out.append(
+        RateEndpoint(
+            "sd_lasting",
+            "sd_16w",
+            "sd_lasting",
+            "sd_at_sd_weeks",
+            f"share of patients with SD >= {sd} weeks whose SD lasts >= {durable} weeks; {sd_rule}",
+            {"durable_weeks": p.durable_weeks, "sd_weeks": p.sd_weeks},
+        )
+    )
+    pfs_text = (
+        f"progression-free at {month_text} months ({number_text(p.pfs_rate_days)} days), crude: "
+        f"PFS time > {month_text} months, or censored at exactly {month_text} months; patients "
+        f"censored earlier are left out of the denominator"
+    )
+    pfs_params = {"months": p.pfs_rate_months}
+    out.append(
+        RateEndpoint("pfs_6m_rate", "evaluable", "progression_free_at_rate",
+                     "pfs_rate_evaluable_known", pfs_text, pfs_params)
+    )
+    out.append(
+        RateEndpoint("pfs_6m_rate", "treated", "progression_free_at_rate", "pfs_rate_known",
+                     pfs_text, pfs_params)
+    )
+    out.append(
+        RateEndpoint(
+            "g3_trae",
+            "treated",
+            "trae_grade3",
+            "ae_recorded",
+            f"worst treatment-related AE grade >= {p.trae_grade_min} (CTCAE) among treated "
+            "patients with a recorded grade (blank = not recorded, left out)",
+            {"grade_min": p.trae_grade_min},
+        )
+    )
+    exceptional_params: dict[str, Any] = {
+        "complete_response": rule.complete_response,
+        "exceptional_pfs_months": rule.pfs_months,
+        "source": rule.source,
+    }
+    exceptional_text = f"exceptional responder = {rule.describe()} ({rule.source})"
+    out.append(
+        RateEndpoint("exceptional", "evaluable", "exceptional", "evaluable",
+                     exceptional_text, exceptional_params)
+    )
+    out.append(
+        RateEndpoint("exceptional", "treated", "exceptional", "treated", exceptional_text,
+                     exceptional_params)
+    )
+    threshold = number_text(p.pfs_ratio_threshold)
+    out.append(
+        RateEndpoint(
+            "pfs_ratio",
+            "with_prior_pfs",
+            "pfs_ratio_success",
+            "with_prior_pfs",
+            f"PFS ratio = PFS on trial / PFS on the prior line >= {threshold}, among patients "
+            "with a prior PFS > 0 days; a censored PFS on trial counts at its censored time",
+            {"threshold": p.pfs_ratio_threshold},
+        )
+    )
+    return tuple(out)
