@@ -8,8 +8,11 @@ import typer
 
 from dossier import __version__
 from dossier.commands.common import fail
+from dossier.commands.compare import compare
+from dossier.commands.criteria import criteria_app
 from dossier.commands.demo import demo
 from dossier.commands.endpoints import endpoints
+from dossier.commands.score import score
 from dossier.commands.validate import validate
 from dossier.config import ConfigError, load_settings
 
@@ -51,6 +54,9 @@ def _root(
 
 app.command("validate")(validate)
 app.command("endpoints")(endpoints)
+app.add_typer(criteria_app, name="criteria")
+app.command("score")(score)
+app.command("compare")(compare)
 app.command("demo")(demo)
 
 

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 from rich.console import Console
 
 from dossier.config import Settings
 
-console = Console(soft_wrap=True)
-error_console = Console(stderr=True, soft_wrap=True)
+
+def _width() -> int | None:
+    """Terminal width when there is a terminal; a wide page (not rich's 80) when piped."""
+    if os.environ.get("COLUMNS") or sys.stdout.isatty():
+        return None
+    return 160
+
+
+console = Console(soft_wrap=True, width=_width())
+error_console = Console(stderr=True, soft_wrap=True, width=_width())
 
 
 def settings_of(ctx: typer.Context) -> Settings:

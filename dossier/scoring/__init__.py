@@ -1,7 +1,9 @@
 """Criteria as data: rule files, the condition grammar and the scoring engine.
 
-Rule files (criteria/*.yaml, one per framework version) are read by :mod:`dossier.scoring.rules`;
-conditions are parsed and evaluated by :mod:`dossier.scoring.grammar` (no ``eval``);
+Rule files (criteria/*.yaml, one per framework version) are modelled in
+:mod:`dossier.scoring.rules`, read and checked by :mod:`dossier.scoring.rulefile` and gathered
+in a :mod:`dossier.scoring.rulebook`; conditions are parsed by :mod:`dossier.scoring.grammar`
+and evaluated by :mod:`dossier.scoring.evaluation` (no ``eval``);
 :mod:`dossier.scoring.engine` turns one cohort's metrics into a :class:`Verdict` per rule file;
 :mod:`dossier.scoring.inputs` and :mod:`dossier.scoring.summary` supply the metrics, from the
 results table or from a hand-written summary of a published study.
@@ -20,15 +22,9 @@ from dossier.scoring.readiness import (
     cohort_readiness,
     readiness,
 )
-from dossier.scoring.rules import (
-    CriteriaError,
-    RuleBook,
-    RuleFileError,
-    RuleSet,
-    load_rule_file,
-    load_rulebook,
-    resolve_criteria,
-)
+from dossier.scoring.rulebook import CriteriaError, RuleBook, load_rulebook, resolve_criteria
+from dossier.scoring.rulefile import RuleFileError, load_rule_file
+from dossier.scoring.rules import RuleSet
 from dossier.scoring.summary import SummaryEntry, SummaryFileError, read_summary
 from dossier.scoring.verdicts import VERDICTS, AdjustmentResult, ClauseResult, Verdict
 

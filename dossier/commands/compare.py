@@ -1,0 +1,100 @@
+"""``dossier compare``: all cohorts against all thresholds, nearest the payer-ready line first.
+
+The payer-ready line is dossier's reading (ours): DRUP's two-stage success, plus the durability
+screen, plus ESMO-MCBS Form 3 grade >= 3. A trial success that misses it is flagged
+"trial success, not payer-ready".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from dossier.commands.common import console, settings_of
+from dossier.commands.score import (
+    CRITERIA_HELP,
+    check_format,
+    cohort_metrics,
+    run_scoring,
+    selected_rules,
+)
+from dossier.scoring.readiness import LINE_RULES, Readiness, by_distance, readiness
+from dossier.scoring.rulebook import RuleBook
+from dossier.scoring.verdicts import (
+    IMMATURE,
+    MET,
+    NOT_APPLICABLE,
+    NOT_ASSESSABLE,
+    NOT_MET,
+    PENDING,
+    Verdict,
+)
+
+SHORT = {MET: "met", NOT_MET: "not met", PENDING: "pending", IMMATURE: "immature",
+         NOT_ASSESSABLE: "n/assess", NOT_APPLICABLE: "n/a"}
+
+
+def _cell(verdict: Verdict | None) -> str:
+    if verdict is None:
+        return ""
+    grade = verdict.grade_text
+    return SHORT[verdict.verdict] + (f" (g{grade})" if grade else "")
+
+
+def _distance(row: Readiness) -> str:
+    return f"{row.distance:.2f}" if math.isfinite(row.distance) else "unresolved"
+
+
+def compare_table(rows: list[Readiness], verdicts: list[Verdict], book: RuleBook,
+                  metrics: dict[str, dict[str, object]], title: str) -> Table:
+    """Cohorts in order of distance; one column per rule file; the flag and what is missing."""
+    by_key = {(v.cohort_id, v.criteria_id): v for v in verdicts}
+    table = Table(title=title, show_lines=True)
+    for column in ("#", "Cohort", "n eval."):
+        table.add_column(column, overflow="fold")
+    for rule_set in book.rule_sets:
+        table.add_column(rule_set.display_name, overflow="fold")
+    for column in ("Payer line", "Distance", "Missing for the line"):
+        table.add_column(column, overflow="fold")
+    for rank, row in enumerate(rows, start=1):
+        n = metrics.get(row.cohort_id, {}).get("n_evaluable", "")
+        cells = [_cell(by_key.get((row.cohort_id, r.id))) for r in book.rule_sets]
+        gaps = "; ".join(row.gaps[:3]) + (" ..." if len(row.gaps) > 3 else "")
+        table.add_row(str(rank), row.cohort_id, str(n), *cells, row.flag, _distance(row), gaps)
+    return table
+
+
+def compare(
+    ctx: typer.Context,
+    data: Path = typer.Argument(None, help="Patient file (.csv, .xlsx, .parquet); default: demo."),
+    summary: Path = typer.Option(None, "--summary", "-s",
+                                 help="Summary file (YAML or CSV) of published results."),
+    criteria: list[str] = typer.Option(None, "--criteria", "-c", help=CRITERIA_HELP),
+    cohorts: Path = typer.Option(None, "--cohorts", help="Cohort metadata (YAML or CSV)."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> None:
+    """Compare every cohort with every rule file, sorted by distance to the payer-ready line."""
+    settings = settings_of(ctx)
+    fmt = check_format(fmt)
+    book = selected_rules(settings, criteria)
+    metrics, label = cohort_metrics(settings, book, data, summary, cohorts)
+    verdicts = run_scoring(book, metrics)
+    rows = by_distance(readiness(verdicts))
+    if fmt == "json":
+        payload = {"source": label, "criteria": book.ids(), "payer_line": list(LINE_RULES),
+                   "cohorts": [{"rank": i, **row.to_dict(),
+                                "all": {v.criteria_id: v.to_dict() for v in verdicts
+                                        if v.cohort_id == row.cohort_id}}
+                               for i, row in enumerate(rows, start=1)]}
+        console.print(json.dumps(payload, indent=2, ensure_ascii=False), markup=False,
+                      highlight=False)
+        return
+    title = (f"{len(metrics)} cohort(s) from {label}, nearest the payer-ready line first "
+             f"({' + '.join(LINE_RULES)}; the line is ours)")
+    console.print(compare_table(rows, verdicts, book, metrics, title))
+    console.print("n/a = not applicable; n/assess = not assessable; gN = grade; distance = sum "
+                  "of relative shortfalls to the line", highlight=False)

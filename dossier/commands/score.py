@@ -1,0 +1,159 @@
+"""``dossier score``: every cohort (or published study) against the rule files, one row each.
+
+Metrics come from the endpoint results of a patient file (DATA; the demo registry without it)
+or from a summary file (``--summary``). The helpers here are shared with ``dossier compare``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from dossier.commands.common import console, error_console, fail, settings_of
+from dossier.config import Settings
+from dossier.scoring.engine import score_cohorts
+from dossier.scoring.metrics import MetricValueError
+from dossier.scoring.readiness import NOT_PAYER_READY, readiness
+from dossier.scoring.rulebook import CriteriaError, RuleBook, resolve_criteria
+from dossier.scoring.summary import read_summary
+from dossier.scoring.verdicts import MET, Verdict
+from dossier.scoring.yamlmarks import FileCheckError
+
+FORMATS = ("table", "json")
+DRUP_SD_WEEKS = 16.0
+
+CRITERIA_HELP = (
+    "Criteria id to apply, or a rule/override file or folder to add (repeatable). "
+    "Default: every built-in rule file (and dossier.toml's [criteria] apply)."
+)
+
+
+def selected_rules(settings: Settings, criteria: Sequence[str] | None) -> RuleBook:
+    """The rule files chosen on the command line (or in dossier.toml), overrides applied."""
+    choices = list(criteria) if criteria else list(settings.criteria)
+    base = settings.source.parent if settings.source is not None else None
+    try:
+        _, chosen = resolve_criteria(choices, base)
+    except (FileCheckError, CriteriaError) as exc:
+        raise fail(str(exc)) from exc
+    return chosen
+
+
+def _registry_metrics(settings: Settings, data: Path | None,
+                      cohorts: Path | None) -> tuple[dict[str, dict[str, object]], str]:
+    from dossier.endpoints.compute import compute_endpoints
+    from dossier.registry.load import RegistryError, load_demo, load_registry
+    from dossier.scoring.inputs import metrics_from_results
+
+    path = data if data is not None else settings.data
+    cohorts = cohorts if cohorts is not None else settings.cohorts
+    try:
+        registry = load_registry(path, cohorts) if path is not None else load_demo(cohorts)
+    except RegistryError as exc:
+        raise fail(str(exc)) from exc
+    except (OSError, ValueError) as exc:
+        raise fail(f"{path or 'demo registry'}: {exc}") from exc
+    if settings.sd_weeks != DRUP_SD_WEEKS:
+        error_console.print(f"note: clinical benefit uses SD >= {settings.sd_weeks:g} weeks "
+                            f"(settings); DRUP's rule counts SD >= {DRUP_SD_WEEKS:g} weeks",
+                            highlight=False)
+    try:
+        results = compute_endpoints(
+            registry.patients, ci=settings.ci, sd_weeks=settings.sd_weeks,
+            durable_weeks=settings.durable_weeks,
+            exceptional_pfs_months=settings.exceptional_pfs_months,
+            pfs_ratio_threshold=settings.pfs_ratio_threshold)
+    except ValueError as exc:
+        raise fail(f"{path or 'demo registry'}: {exc}") from exc
+    label = str(path) if path is not None else "demo registry"
+    return metrics_from_results(results, registry.cohorts), label
+
+
+def cohort_metrics(settings: Settings, book: RuleBook, data: Path | None, summary: Path | None,
+                   cohorts: Path | None) -> tuple[dict[str, dict[str, object]], str]:
+    """Metrics per cohort from DATA (or the demo), or per entry of a summary file."""
+    if data is not None and summary is not None:
+        raise fail("give either DATA (a patient file) or --summary (published results), not both")
+    if summary is None:
+        return _registry_metrics(settings, data, cohorts)
+    if cohorts is not None:
+        raise fail("--cohorts goes with patient data, not with --summary")
+    try:
+        entries = read_summary(summary, book.metric_specs())
+    except FileCheckError as exc:
+        raise fail(str(exc)) from exc
+    return {e.id: e.metrics for e in entries}, str(summary)
+
+
+def run_scoring(book: RuleBook, metrics: dict[str, dict[str, object]]) -> list[Verdict]:
+    """Score, turning a bad metric value into a clean error."""
+    try:
+        return score_cohorts(book, metrics)
+    except MetricValueError as exc:
+        raise fail(str(exc)) from exc
+
+
+def check_format(fmt: str) -> str:
+    """The output format, or a clean error naming the choices."""
+    if fmt not in FORMATS:
+        raise fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    return fmt
+
+
+def _why(verdict: Verdict) -> str:
+    if verdict.verdict == MET or verdict.deciding:
+        text = list(verdict.deciding) or list(verdict.reasons)
+    else:
+        text = list(verdict.reasons) or list(verdict.distance)
+    return "; ".join(text[:3]) + (" ..." if len(text) > 3 else "")
+
+
+def _next(verdict: Verdict) -> str:
+    return "; ".join(verdict.distance[:2]) + (" ..." if len(verdict.distance) > 2 else "")
+
+
+def verdict_table(verdicts: Sequence[Verdict], book: RuleBook, title: str) -> Table:
+    """One row per cohort x rule file: verdict, grade, deciding clauses, distance."""
+    names = {r.id: r.display_name for r in book.rule_sets}
+    table = Table(title=title, show_lines=True)
+    for column in ("Cohort", "Criteria", "Verdict", "Grade", "Deciding clauses / why",
+                   "To the next better outcome"):
+        table.add_column(column, overflow="fold")
+    for verdict in verdicts:
+        table.add_row(verdict.cohort_id, names.get(verdict.criteria_id, verdict.criteria_id),
+                      verdict.verdict, verdict.grade_text, _why(verdict), _next(verdict))
+    return table
+
+
+def score(
+    ctx: typer.Context,
+    data: Path = typer.Argument(None, help="Patient file (.csv, .xlsx, .parquet); default: demo."),
+    summary: Path = typer.Option(None, "--summary", "-s",
+                                 help="Summary file (YAML or CSV) of published results."),
+    criteria: list[str] = typer.Option(None, "--criteria", "-c", help=CRITERIA_HELP),
+    cohorts: Path = typer.Option(None, "--cohorts", help="Cohort metadata (YAML or CSV)."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> None:
+    """Score each cohort against the criteria: verdict, grade and the clauses that decided it."""
+    settings = settings_of(ctx)
+    fmt = check_format(fmt)
+    book = selected_rules(settings, criteria)
+    metrics, label = cohort_metrics(settings, book, data, summary, cohorts)
+    verdicts = run_scoring(book, metrics)
+    ready = readiness(verdicts)
+    if fmt == "json":
+        payload = {"source": label, "criteria": book.ids(),
+                   "verdicts": [v.to_dict() for v in verdicts],
+                   "readiness": [r.to_dict() for r in ready]}
+        console.print(json.dumps(payload, indent=2, ensure_ascii=False), markup=False,
+                      highlight=False)
+        return
+    title = f"{len(metrics)} cohort(s) from {label} x {len(book.rule_sets)} rule file(s)"
+    console.print(verdict_table(verdicts, book, title))
+    flagged = [r.cohort_id for r in ready if r.flag == NOT_PAYER_READY]
+    for cohort_id in flagged:
+        console.print(f"{cohort_id}: {NOT_PAYER_READY}", highlight=False, markup=False)

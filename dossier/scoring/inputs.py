@@ -1,0 +1,153 @@
+"""From the analysis-results table (contract D) and cohort metadata to scoring metrics (contract E).
+
+The engine never reads patient files: this module picks, per cohort, the few rows of the long
+results table a rule file needs, and adds what only the cohort metadata can carry (comparator
+data, quality of life, regulatory status).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from dossier.scoring.metrics import NOT_REACHED, is_absent
+
+RESULT_COLUMNS = ("group_by", "group", "endpoint", "statistic", "time", "estimate", "x", "n",
+                  "denominator", "status")
+
+RATES: dict[str, tuple[str, str, str]] = {
+    # metric: (endpoint, denominator, column)
+    "n_evaluable": ("patients", "", "estimate"),
+    "cbr": ("cbr", "evaluable", "estimate"),
+    "cb_n": ("cbr", "evaluable", "x"),
+    "cb24_n": ("cbr_durable", "evaluable", "x"),
+    "orr": ("orr", "evaluable", "estimate"),
+    "g3_trae_rate": ("g3_trae", "treated", "estimate"),
+}
+"""Rates are taken over evaluable patients (as DRUP reports them); g3_trae over treated."""
+
+MEDIANS = {"pfs": "pfs", "os": "os", "dor": "dor"}
+LANDMARKS = {"os_landmark_2y": 24.0, "os_landmark_3y": 36.0}
+
+META_COLUMNS = (
+    "setting", "rare_indication", "no_effective_treatment", "qol_improved", "phase4_confirmatory",
+    "g34_tox_wellbeing_rate", "control_os_median_months", "control_pfs_median_months", "hr_os",
+    "hr_os_lower95", "hr_pfs", "hr_pfs_lower95", "os_landmark_gain_2y", "os_landmark_gain_3y",
+)
+"""Cohort-metadata columns copied as metrics of the same name."""
+
+EMA_APPROVED = {"approved": True, "conditional": True, "not_approved": False}
+"""ema_status -> ema_approved: conditional approval counts as (conditional) EMA approval."""
+
+
+def _number(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _rows(frame: pd.DataFrame, endpoint: str, statistic: str) -> pd.DataFrame:
+    return frame[(frame["endpoint"] == endpoint) & (frame["statistic"] == statistic)]
+
+
+def _from_rates(frame: pd.DataFrame, out: dict[str, object]) -> None:
+    for metric, (endpoint, denominator, column) in RATES.items():
+        if endpoint == "patients":
+            rows = _rows(frame, "patients", "evaluable")
+        else:
+            rows = _rows(frame, endpoint, "rate")
+            rows = rows[rows["denominator"] == denominator]
+        if rows.empty:
+            continue
+        value = _number(rows.iloc[0][column])
+        if value is None:
+            continue
+        out[metric] = round(value) if metric.endswith("_n") or metric == "n_evaluable" \
+            else value
+
+
+def _from_survival(frame: pd.DataFrame, out: dict[str, object]) -> None:
+    for stem, endpoint in MEDIANS.items():
+        median = _rows(frame, endpoint, "median")
+        if not median.empty:
+            row = median.iloc[0]
+            if row["status"] == "not_reached":
+                out[f"{stem}_median_months"] = NOT_REACHED
+            elif row["status"] == "ok" and _number(row["estimate"]) is not None:
+                out[f"{stem}_median_months"] = _number(row["estimate"])
+        followup = _rows(frame, endpoint, "followup")
+        if not followup.empty and followup.iloc[0]["status"] == "ok":
+            value = _number(followup.iloc[0]["estimate"])
+            if value is not None:
+                out[f"{stem}_followup_months"] = value
+    survival = _rows(frame, "os", "survival")
+    for metric, months in LANDMARKS.items():
+        at = survival[(survival["time"] - months).abs() < 1e-9]
+        if not at.empty and _number(at.iloc[0]["estimate"]) is not None:
+            out[metric] = _number(at.iloc[0]["estimate"])
+
+
+def _from_metadata(row: Mapping[str, object], out: dict[str, object]) -> None:
+    for column in META_COLUMNS:
+        value = row.get(column)
+        if is_absent(value):
+            continue
+        if isinstance(value, bool | np.bool_):
+            out[column] = bool(value)
+        elif isinstance(value, int | float | np.integer | np.floating):
+            out[column] = float(value)
+        else:
+            out[column] = value
+    status = row.get("ema_status")
+    if not is_absent(status) and str(status) in EMA_APPROVED:
+        out["ema_approved"] = EMA_APPROVED[str(status)]
+
+
+def metrics_from_results(results: pd.DataFrame, cohorts_meta: pd.DataFrame | None = None, *,
+                         group_by: str = "cohort_id") -> dict[str, dict[str, object]]:
+    """Per-cohort scoring metrics (contract E) from the results table and cohort metadata.
+
+    Parameters
+    ----------
+    results
+        The analysis-results table (contract D).
+    cohorts_meta
+        Cohort metadata (one row per ``cohort_id``), e.g. ``Registry.cohorts``; optional.
+    group_by
+        Which grouping of the results to score (default the DRUP cohorts).
+
+    Returns
+    -------
+    dict
+        ``{cohort_id: {metric: value}}`` in the order of the results table. Rates and counts are
+        over evaluable patients; medians not reached are "NR" with their follow-up;
+        ``g3_trae_rate`` (all grade >= 3 treatment-related AEs, treated patients) is given as an
+        upper bound for ``g34_tox_wellbeing_rate``, which only the metadata can supply.
+
+    Raises
+    ------
+    ValueError
+        When ``results`` lacks a contract-D column (named in the message).
+    """
+    missing = [c for c in RESULT_COLUMNS if c not in results.columns]
+    if missing:
+        raise ValueError(f"results table lacks column(s) {', '.join(missing)} (contract D)")
+    rows = results[results["group_by"] == group_by]
+    meta: dict[str, Mapping[str, object]] = {}
+    if cohorts_meta is not None and "cohort_id" in cohorts_meta.columns:
+        for record in cohorts_meta.to_dict("records"):
+            meta[str(record["cohort_id"])] = record
+    out: dict[str, dict[str, object]] = {}
+    for group, frame in rows.groupby("group", sort=False):
+        metrics: dict[str, object] = {}
+        _from_rates(frame, metrics)
+        _from_survival(frame, metrics)
+        if str(group) in meta:
+            _from_metadata(meta[str(group)], metrics)
+        out[str(group)] = metrics
+    return out

@@ -1,0 +1,160 @@
+"""What scoring returns: a verdict per cohort x rule file, with every clause that led to it.
+
+Plain frozen dataclasses that convert to JSON-ready dicts; the engine fills them, the commands
+and the renderers only read them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+MET = "met"
+NOT_MET = "not met"
+PENDING = "pending"
+IMMATURE = "immature"
+NOT_ASSESSABLE = "not assessable"
+NOT_APPLICABLE = "not applicable"
+VERDICTS = (MET, NOT_MET, PENDING, IMMATURE, NOT_ASSESSABLE, NOT_APPLICABLE)
+"""Every verdict a rule file can give, best first."""
+
+CLAUSE_STATES = ("held", "not held", "pending", "immature", "missing")
+
+
+@dataclass(frozen=True)
+class ClauseResult:
+    """One comparison of a cohort's value with a threshold, and whether it held.
+
+    ``held`` is None when it cannot be told yet: ``state`` then says why ("pending": more
+    patients are needed; "immature": a median not reached within the follow-up; "missing": the
+    value, or a threshold that must come from an override, is not given).
+    """
+
+    metric: str
+    label: str
+    condition: str
+    observed: float | int | bool | str | None
+    observed_text: str
+    op: str
+    threshold: float | int | bool | str | None
+    threshold_text: str
+    unit: str
+    held: bool | None
+    state: str
+    status: str = ""
+    source: str = ""
+    rule: str = ""
+    grade: int | None = None
+    note: str = ""
+
+    @property
+    def text(self) -> str:
+        """``median PFS 4.07 vs >= 6 months (not held)``: the clause as a reader checks it."""
+        return f"{self.label} {self.observed_text} vs {self.threshold_text} ({self.state})"
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready."""
+        return {
+            "rule": self.rule, "grade": self.grade, "metric": self.metric, "label": self.label,
+            "condition": self.condition, "observed": self.observed,
+            "observed_text": self.observed_text, "op": self.op, "threshold": self.threshold,
+            "threshold_text": self.threshold_text, "unit": self.unit, "held": self.held,
+            "state": self.state, "status": self.status, "source": self.source,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class AdjustmentResult:
+    """One grade adjustment (e.g. -1 for toxicity) and whether it applied."""
+
+    id: str
+    label: str
+    change: int
+    applied: bool | None
+    state: str
+    status: str = ""
+    source: str = ""
+    clauses: tuple[ClauseResult, ...] = ()
+    note: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready, with the adjustment's clauses."""
+        return {
+            "id": self.id, "label": self.label, "change": self.change, "applied": self.applied,
+            "state": self.state, "status": self.status, "source": self.source,
+            "note": self.note, "clauses": [c.to_dict() for c in self.clauses],
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verdict of one rule file on one cohort (or one published study).
+
+    ``grade`` is the final grade of a graded scale once it is certain; while clauses are
+    pending, immature or missing, ``grade_range`` holds the lowest and highest grade still
+    possible (0 = no grade). ``distance`` says what stands between the cohort and the next better
+    outcome; ``distance_score`` is the relative shortfall to "met" (0 when met, inf when it
+    cannot be told), used only to sort.
+    """
+
+    cohort_id: str
+    criteria_id: str
+    framework: str
+    version: str
+    title: str
+    verdict: str
+    outcome: str
+    preliminary_grade: int | None = None
+    grade: int | None = None
+    grade_range: tuple[int, int] | None = None
+    indicative_grade: int | None = None
+    adjustments: tuple[AdjustmentResult, ...] = ()
+    clauses: tuple[ClauseResult, ...] = ()
+    deciding: tuple[str, ...] = ()
+    distance: tuple[str, ...] = ()
+    distance_score: float = math.inf
+    reasons: tuple[str, ...] = ()
+    stratum: str = ""
+    notes: tuple[str, ...] = ()
+    ours: bool = False
+    statuses: tuple[str, ...] = field(default=())
+
+    @property
+    def grade_text(self) -> str:
+        """``3``, ``2-3`` (unresolved), ``none`` (no grade reached) or empty (not graded)."""
+        if self.grade is not None:
+            return str(self.grade)
+        if self.grade_range is not None:
+            low, high = self.grade_range
+            if low == high == 0:
+                return "none"
+            return f"{low or 'none'}-{high}"
+        return ""
+
+    def to_dict(self) -> dict[str, object]:
+        """Everything in the verdict, JSON-ready (inf distance becomes null)."""
+        score = self.distance_score
+        return {
+            "id": self.cohort_id,
+            "criteria": self.criteria_id,
+            "framework": self.framework,
+            "version": self.version,
+            "title": self.title,
+            "ours": self.ours,
+            "verdict": self.verdict,
+            "outcome": self.outcome,
+            "stratum": self.stratum,
+            "preliminary_grade": self.preliminary_grade,
+            "grade": self.grade,
+            "grade_range": list(self.grade_range) if self.grade_range is not None else None,
+            "indicative_grade": self.indicative_grade,
+            "adjustments": [a.to_dict() for a in self.adjustments],
+            "deciding": list(self.deciding),
+            "distance": list(self.distance),
+            "distance_score": score if math.isfinite(score) else None,
+            "reasons": list(self.reasons),
+            "notes": list(self.notes),
+            "statuses": list(self.statuses),
+            "clauses": [c.to_dict() for c in self.clauses],
+        }
