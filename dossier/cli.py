@@ -8,6 +8,7 @@ import typer
 
 from dossier import __version__
 from dossier.commands.common import fail
+from dossier.commands.build import build
 from dossier.commands.compare import compare
 from dossier.commands.criteria import criteria_app
 from dossier.commands.demo import demo
@@ -58,6 +59,7 @@ app.add_typer(criteria_app, name="criteria")
 app.command("score")(score)
 app.command("compare")(compare)
 app.command("demo")(demo)
+app.command("build")(build)
 
 
 def main() -> None:

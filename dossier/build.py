@@ -1,0 +1,234 @@
+"""The pipeline behind ``dossier build``: read -> endpoints -> scoring -> render, in that order.
+
+``analyse`` runs the first three stages (what ``score`` and ``compare`` need too); ``build_dossier``
+renders the outputs into one dossier folder that appears only when complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from dossier import __version__
+from dossier.config import Settings
+from dossier.endpoints.compute import compute_endpoints
+from dossier.endpoints.results import results_bytes
+from dossier.registry.load import Registry, load_demo, load_registry
+from dossier.registry.schema import DAYS_PER_MONTH
+from dossier.render.bundle import DossierBundle, build_timestamp, safe_file_name
+from dossier.scoring.engine import score_cohorts
+from dossier.scoring.inputs import metrics_from_results
+from dossier.scoring.readiness import Readiness, readiness
+from dossier.scoring.rulebook import RuleBook, resolve_criteria
+from dossier.scoring.verdicts import Verdict
+
+FORMATS = ("pdf", "xlsx", "json")
+DEMO_NAME = "demo"
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total): called as each stage (and each cohort PDF) completes."""
+
+
+class BuildError(ValueError):
+    """A build that cannot start or finish; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the renderers read: the registry, the results table and the verdicts."""
+
+    registry: Registry
+    results: pd.DataFrame
+    rules: RuleBook
+    verdicts: tuple[Verdict, ...]
+    readiness: tuple[Readiness, ...]
+    data_name: str
+    parameters: dict[str, object]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def endpoint_parameters(settings: Settings) -> dict[str, object]:
+    """The endpoint parameters a run used, as recorded in the manifest and the methods."""
+    return {
+        "ci": settings.ci, "sd_weeks": settings.sd_weeks, "durable_weeks": settings.durable_weeks,
+        "exceptional_pfs_months": settings.exceptional_pfs_months,
+        "pfs_ratio_threshold": settings.pfs_ratio_threshold, "by": list(settings.by),
+        "days_per_month": DAYS_PER_MONTH, "conf_level": 0.95,
+    }
+
+
+def load(settings: Settings, data: Path | None = None, cohorts: Path | None = None) -> Registry:
+    """The validated registry: DATA, else dossier.toml's data, else the demo registry."""
+    path = data if data is not None else settings.data
+    meta = cohorts if cohorts is not None else settings.cohorts
+    return load_registry(path, meta) if path is not None else load_demo(meta)
+
+
+def analyse(settings: Settings, registry: Registry, criteria: Sequence[str] = (),
+            data_name: str = DEMO_NAME) -> Analysis:
+    """Endpoints for every cohort, then every cohort scored against the chosen rule files."""
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    results = compute_endpoints(
+        registry.patients, by=settings.by, ci=settings.ci, sd_weeks=settings.sd_weeks,
+        durable_weeks=settings.durable_weeks,
+        exceptional_pfs_months=settings.exceptional_pfs_months,
+        pfs_ratio_threshold=settings.pfs_ratio_threshold)
+    timings["endpoints"] = time.perf_counter() - start
+    start = time.perf_counter()
+    choices = list(criteria) if criteria else list(settings.criteria)
+    base = settings.source.parent if settings.source is not None else None
+    _, chosen = resolve_criteria(choices, base)
+    metrics = metrics_from_results(results, registry.cohorts)
+    verdicts = tuple(score_cohorts(chosen, metrics))
+    timings["scoring"] = time.perf_counter() - start
+    return Analysis(registry, results, chosen, verdicts, tuple(readiness(verdicts)), data_name,
+                    endpoint_parameters(settings), timings)
+
+
+def _only(analysis: Analysis, only: Sequence[str]) -> list[str] | None:
+    if not only:
+        return None
+    known = analysis.registry.cohorts["cohort_id"].astype(str).tolist()
+    unknown = [c for c in only if c not in known]
+    if unknown:
+        hints = [f"{c!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(
+            c, known, n=1, cutoff=0.5)) else "") for c in unknown]
+        raise BuildError(f"--only names cohort(s) not in the data: {', '.join(hints)}")
+    return list(dict.fromkeys(only))
+
+
+def data_timestamp(registry: Registry) -> dt.datetime:
+    """The latest date the data speaks of (last contact), so a rebuild keeps its build date."""
+    patients = registry.patients
+    if patients.empty:
+        return dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    starts = pd.to_datetime(patients["treatment_start"])
+    last = (starts + pd.to_timedelta(patients["os_days"].fillna(0), unit="D")).max()
+    return dt.datetime(last.year, last.month, last.day, tzinfo=dt.UTC)
+
+
+def default_destination(settings: Settings, data_name: str) -> Path:
+    """``output/<data file stem>`` (``output/demo`` for the demo registry)."""
+    return Path(settings.out) / safe_file_name(Path(data_name).stem or DEMO_NAME)
+
+
+def _results_json(analysis: Analysis, only: list[str] | None) -> dict[str, object]:
+    import json
+
+    results = analysis.results
+    if only is not None:
+        results = results[(results["group_by"] != "cohort_id") | results["group"].isin(only)]
+    verdicts = [v for v in analysis.verdicts if only is None or v.cohort_id in only]
+    flags = [r for r in analysis.readiness if only is None or r.cohort_id in only]
+    return {
+        "software": {"dossier": __version__},
+        "data": analysis.data_name,
+        "parameters": analysis.parameters,
+        "criteria": [{"id": r.id, "framework": r.framework, "version": r.version,
+                      "effective": r.effective} for r in analysis.rules.rule_sets],
+        "results": json.loads(results_bytes(results.reset_index(drop=True), ".json")),
+        "verdicts": [v.to_dict() for v in verdicts],
+        "readiness": [r.to_dict() for r in flags],
+    }
+
+
+def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path | None = None,
+                  criteria: Sequence[str] = (), only: Sequence[str] = (),
+                  destination: Path | None = None, formats: Sequence[str] = FORMATS,
+                  templates: Path | None = None, registry: Registry | None = None,
+                  progress: Progress | None = None) -> tuple[Path, dict[str, float]]:
+    """Build the dossier folder and return its path and the time each stage took (seconds).
+
+    The folder is written next to its destination and moved into place only when every output
+    is complete; a failure leaves any earlier dossier untouched.
+    """
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown or not formats:
+        raise BuildError(f"unknown format(s) {', '.join(unknown) or '(none)'}; "
+                         f"choose from {', '.join(FORMATS)}")
+    if templates is not None and not Path(templates).is_dir():
+        raise BuildError(f"{templates}: --templates must be a folder of templates")
+    report = progress or (lambda stage, done, total: None)
+    steps = 3 + len(formats)
+    timings: dict[str, float] = {}
+
+    start = time.perf_counter()
+    path = data if data is not None else settings.data
+    data_name = str(path) if path is not None else DEMO_NAME
+    if registry is None:
+        registry = load(settings, data, cohorts)
+    timings["read"] = time.perf_counter() - start
+    report("read", 1, steps)
+    analysis = analyse(settings, registry, criteria, data_name)
+    timings.update(analysis.timings)
+    report("endpoints and scoring", 3, steps)
+    chosen = _only(analysis, only)
+
+    build_time = build_timestamp(data_timestamp(registry))
+    target = Path(destination) if destination is not None else default_destination(
+        settings, Path(data_name).name)
+    cohort_ids = chosen if chosen is not None else (
+        analysis.registry.cohorts["cohort_id"].astype(str).tolist())
+    taken: set[str] = set()
+    file_names = {cid: safe_file_name(cid, taken) for cid in cohort_ids}
+    build_info = {
+        "title": settings.title, "data source": data_name, "data SHA-256": registry.sha256,
+        "build date": build_time.date().isoformat(), "software": f"dossier {__version__}",
+        "criteria": ", ".join(f"{r.id} ({r.version})" for r in analysis.rules.rule_sets),
+    }
+    done = 3
+    with DossierBundle(target) as bundle:
+        if "json" in formats:
+            start = time.perf_counter()
+            bundle.write_json("results.json", _results_json(analysis, chosen))
+            timings["json"] = time.perf_counter() - start
+            done += 1
+            report("results.json", done, steps)
+        if "xlsx" in formats:
+            from dossier.render.workbook import write_dossier_workbook
+
+            start = time.perf_counter()
+            write_dossier_workbook(
+                bundle.path("dossier.xlsx"), results=analysis.results,
+                verdicts=analysis.verdicts, readiness=analysis.readiness,
+                rule_sets=analysis.rules.rule_sets, patients=registry.patients,
+                registry_cohorts=registry.cohorts, report=registry.report,
+                build_info=build_info, created=build_time, only=chosen)
+            timings["xlsx"] = time.perf_counter() - start
+            done += 1
+            report("dossier.xlsx", done, steps)
+        if "pdf" in formats:
+            from dossier.render.context import build_context
+            from dossier.render.pdf import write_pdfs
+
+            start = time.perf_counter()
+            context = build_context(
+                results=analysis.results, verdicts=analysis.verdicts, registry=registry,
+                rule_files=analysis.rules.rule_sets, parameters=analysis.parameters,
+                title=settings.title, build_time=build_time, software_version=__version__,
+                data_sha256=registry.sha256, data_name=data_name, only=chosen)
+            timings["context"] = time.perf_counter() - start
+            start = time.perf_counter()
+            write_pdfs(context, bundle.temporary_folder, templates_dir=templates,
+                       cohort_file_names=file_names)
+            timings["pdf"] = time.perf_counter() - start
+            done += 1
+            report("dossier.pdf", done, steps)
+        inputs = {"data": Path(path)} if path is not None else {}
+        meta = cohorts if cohorts is not None else settings.cohorts
+        if meta is not None:
+            inputs["cohorts"] = Path(meta)
+        bundle.finish_manifest(
+            inputs=inputs, criteria_files=[r.path for r in analysis.rules.rule_sets],
+            parameters={**analysis.parameters, "formats": sorted(formats),
+                        "only": chosen or [], "title": settings.title,
+                        "data_sha256": registry.sha256},
+            build_time=build_time)
+    return target, timings

@@ -1,0 +1,66 @@
+"""``dossier build``: the main job: one dossier folder with PDF, workbook, results and manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from dossier.commands.common import console, fail, settings_of
+
+
+def build(
+    ctx: typer.Context,
+    data: Path = typer.Argument(None, help="Patient file (CSV, XLSX, Parquet); default: demo."),
+    cohorts: Path = typer.Option(None, "--cohorts", help="Cohort metadata (YAML or CSV)."),
+    criteria: list[str] = typer.Option(
+        None, "--criteria", help="Criteria id, or a rule file or folder to add (repeatable)."),
+    only: list[str] = typer.Option(
+        None, "--only", help="Build only this cohort (repeatable; the cohort id)."),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Dossier folder to write (default: output/<data name>)."),
+    formats: str = typer.Option(
+        "pdf,xlsx,json", "--format", help="Comma-separated outputs: pdf, xlsx, json."),
+    templates: Path = typer.Option(
+        None, "--templates", help="Folder of templates/stylesheet overriding the built-in ones."),
+) -> None:
+    """Build the dossier: read -> endpoints -> criteria -> PDF, Excel and JSON, atomically."""
+    from dossier.build import BuildError, build_dossier
+    from dossier.registry.load import RegistryError
+    from dossier.scoring.rulebook import CriteriaError
+    from dossier.scoring.yamlmarks import FileCheckError
+
+    settings = settings_of(ctx)
+    chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+    with Progress(TextColumn("{task.description:<24}"), BarColumn(), TextColumn(
+            "{task.completed}/{task.total}"), TimeElapsedColumn(), console=console,
+            transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("reading", total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        try:
+            folder, timings = build_dossier(
+                settings, data=data, cohorts=cohorts, criteria=criteria or (),
+                only=only or (), destination=out, formats=chosen, templates=templates,
+                progress=progress)
+        except RegistryError as exc:
+            console.print(exc.report.to_table())
+            raise fail(f"{data or settings.data}: the data has errors; nothing was written",
+                       1) from exc
+        except (BuildError, CriteriaError, FileCheckError) as exc:
+            raise fail(str(exc)) from exc
+        except (OSError, ValueError) as exc:
+            raise fail(f"build failed, nothing was written: {exc}", 1) from exc
+    console.print(f"dossier written to {folder}")
+    for name in sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                       if p.is_file()):
+        if not name.startswith("cohorts/"):
+            console.print(f"  {name}")
+    n_cohort_pdfs = len(list((folder / "cohorts").glob("*.pdf")))
+    if n_cohort_pdfs:
+        console.print(f"  cohorts/ ({n_cohort_pdfs} per-cohort PDFs)")
+    console.print("time per stage: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()),
+                  highlight=False)

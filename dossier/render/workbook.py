@@ -1,0 +1,196 @@
+"""dossier.xlsx: the sheets a reviewer filters and checks, assembled from results and verdicts.
+
+Summary, Cohorts, Criteria, Endpoints, Patients and Validation. Every number is copied from the
+results table or a verdict; nothing here estimates anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dossier.registry.schema import DAYS_PER_MONTH
+from dossier.registry.validate import ValidationReport
+from dossier.render.tables import RATE_ENDPOINTS, TIME_TO_EVENT, group_summary
+from dossier.render.xlsx import SheetSpec, write_workbook
+from dossier.scoring.grammar import condition_text
+from dossier.scoring.readiness import Readiness
+from dossier.scoring.rules import RuleSet
+from dossier.scoring.verdicts import Verdict
+
+RATE_LABELS = {
+    "cbr": "clinical benefit rate",
+    "cbr_durable": "clinical benefit rate, SD >= durable weeks",
+    "orr": "objective response rate (confirmed CR/PR)",
+    "dcr": "disease control rate",
+    "durable_sd": "durable stable disease",
+    "sd_lasting": "share of 16-week SDs lasting to 24 weeks",
+    "pfs_6m_rate": "progression-free at 6 months (crude)",
+    "g3_trae": "grade >= 3 treatment-related AE",
+    "exceptional": "exceptional responders",
+    "pfs_ratio": "PFS ratio >= threshold",
+}
+METHOD_NOTES = (
+    "Months = days / 30.4375. Rates: exact Clopper-Pearson 95% CI; each rate states its "
+    "denominator. Medians: Kaplan-Meier, CI by Brookmeyer-Crowley inversion (R quantile.survfit "
+    "rules); an empty median with status 'not_reached' was not reached.",
+)
+
+
+def _summary_sheet(results: pd.DataFrame, build_info: Mapping[str, str]) -> SheetSpec:
+    pooled = results[(results["group_by"] == "all") & results["time"].isna()
+                     & (results["statistic"] != "curve")]
+    rows: list[dict[str, object]] = [
+        {"item": key, "value": str(value)} for key, value in build_info.items()
+    ]
+    info = pd.DataFrame(rows, columns=["item", "value"])
+    headline = pooled[pooled["statistic"].isin(["treated", "evaluable", "rare", "rate", "median"])]
+    table = headline[["endpoint", "statistic", "estimate", "lower", "upper", "x", "n", "unit",
+                      "denominator", "status", "method"]].reset_index(drop=True)
+    notes = [f"{r['item']}: {r['value']}" for r in info.to_dict("records")] + list(METHOD_NOTES)
+    return SheetSpec("Summary", table, notes=notes, integer_columns=("x", "n"))
+
+
+def _cohorts_sheet(results: pd.DataFrame, registry_cohorts: pd.DataFrame,
+                   verdicts: Sequence[Verdict], readiness: Sequence[Readiness],
+                   only: Sequence[str] | None) -> SheetSpec:
+    wide = group_summary(results, "cohort_id", only)
+    meta_cols = [c for c in ("cohort_id", "drug", "tumour_type", "alteration") if c in
+                 registry_cohorts.columns]
+    if meta_cols:
+        wide = registry_cohorts[meta_cols].merge(wide, on="cohort_id", how="right")
+    flags = {r.cohort_id: r.flag for r in readiness}
+    wide["payer_readiness"] = wide["cohort_id"].map(flags).fillna("not scored")
+    verdict_columns: list[str] = ["payer_readiness"]
+    for rule_id in dict.fromkeys(v.criteria_id for v in verdicts):
+        by_cohort = {v.cohort_id: v for v in verdicts if v.criteria_id == rule_id}
+        column = f"{rule_id}: verdict"
+        wide[column] = wide["cohort_id"].map(lambda c, m=by_cohort: m[c].verdict if c in m else "")
+        verdict_columns.append(column)
+        if any(v.grade is not None or v.grade_range is not None for v in by_cohort.values()):
+            wide[f"{rule_id}: grade"] = wide["cohort_id"].map(
+                lambda c, m=by_cohort: m[c].grade_text if c in m else "")
+    percent = [c for e, _ in RATE_ENDPOINTS for c in (e, f"{e}_lower", f"{e}_upper")]
+    months = [f"{e}_{s}" for e in TIME_TO_EVENT
+              for s in ("median", "median_lower", "median_upper", "followup")]
+    integers = ["n_treated", "n_evaluable", "n_rare"] + [
+        f"{e}_{f}" for e, _ in RATE_ENDPOINTS for f in ("x", "n")] + [
+        f"{e}_{f}" for e in TIME_TO_EVENT for f in ("n", "events")]
+    return SheetSpec("Cohorts", wide, percent_columns=percent, month_columns=months,
+                     integer_columns=integers, verdict_columns=verdict_columns,
+                     notes=METHOD_NOTES)
+
+
+def _criteria_sheet(rule_sets: Sequence[RuleSet]) -> SheetSpec:
+    records: list[dict[str, object]] = []
+    for rs in rule_sets:
+        specs = rs.specs
+        urls = rs.source_urls
+        base = {"criteria": rs.id, "framework": rs.framework, "version": rs.version,
+                "effective": rs.effective, "ours": "yes" if rs.ours else "no"}
+
+        def add(kind: str, item_id: str, label: str, condition: str, outcome: str,
+                status: str, source: str, base: dict[str, object] = base,
+                urls: Mapping[str, str] = urls) -> None:
+            records.append({**base, "part": kind, "id": item_id, "label": label,
+                            "condition": condition, "outcome": outcome, "status": status,
+                            "source": urls.get(source, source)})
+
+        for gate in rs.gates:
+            add("gate", gate.id, gate.reason, condition_text(gate.when, specs),
+                "applies", gate.status, gate.source)
+        for stage in rs.stages:
+            add("stage", stage.id, stage.label, f">= {stage.at_least} of {stage.of}",
+                stage.passed, stage.status, stage.source)
+        for stratum in rs.strata:
+            for rule in stratum.rules:
+                add(f"rule ({stratum.label})", rule.id, rule.label,
+                    condition_text(rule.when, specs) if rule.when is not None
+                    else (rule.requires_override and f"needs override: {rule.requires_override}")
+                    or "",
+                    f"grade {rule.grade}" if rule.grade is not None else rs.outcome.met,
+                    rule.status, rule.source)
+        for rule in rs.rules:
+            add("rule", rule.id, rule.label,
+                condition_text(rule.when, specs) if rule.when is not None
+                else (rule.requires_override and f"needs override: {rule.requires_override}")
+                or "",
+                f"grade {rule.grade}" if rule.grade is not None else rs.outcome.met,
+                rule.status, rule.source)
+        for adj in rs.adjustments:
+            add("adjustment", adj.id, adj.label, condition_text(adj.when, specs),
+                f"{adj.change:+d} grade", adj.status, adj.source)
+    columns = ["criteria", "framework", "version", "effective", "ours", "part", "id", "label",
+               "condition", "outcome", "status", "source"]
+    return SheetSpec("Criteria", pd.DataFrame.from_records(records, columns=columns),
+                     notes=("Status: verified, secondary source, unverified or ours (dossier's "
+                            "own screen, not a payer's rule).",))
+
+
+def _patients_sheet(patients: pd.DataFrame) -> SheetSpec:
+    listing = pd.DataFrame({
+        "patient_id": patients["patient_id"].astype(str),
+        "cohort_id": patients["cohort_id"].astype(str),
+        "stage": patients["stage"].astype(str),
+        "rare_cancer": patients["rare_cancer"].astype(bool),
+        "treatment_start": pd.to_datetime(patients["treatment_start"]).dt.date,
+        "response_evaluable": patients["response_evaluable"].astype(bool),
+        "best_response": patients["best_response"].astype("string").fillna(""),
+        "response_confirmed": patients["response_confirmed"].astype("boolean"),
+        "pfs_months": patients["pfs_days"] / DAYS_PER_MONTH,
+        "pfs_event": patients["pfs_event"].astype(int),
+        "os_months": patients["os_days"] / DAYS_PER_MONTH,
+        "os_event": patients["os_event"].astype(int),
+        "worst_ae_grade": patients["worst_ae_grade"].astype("Float64"),
+        "prior_lines": patients["prior_lines"].astype("Float64"),
+    })
+    listing = listing.astype({"response_confirmed": object, "worst_ae_grade": object,
+                              "prior_lines": object})
+    listing = listing.where(pd.notna(listing), None)
+    return SheetSpec("Patients", listing.reset_index(drop=True),
+                     month_columns=("pfs_months", "os_months"),
+                     integer_columns=("pfs_event", "os_event", "worst_ae_grade", "prior_lines"),
+                     notes=("Pseudonymous patient ids only. Months = days / 30.4375 "
+                            "(a unit conversion of the registry's days, not an estimate).",))
+
+
+def _validation_sheet(report: ValidationReport) -> SheetSpec:
+    frame = pd.DataFrame.from_records(
+        [{"severity": i.severity, "rule": i.rule, "file": i.file, "row": i.row,
+          "column": i.column or "", "value": i.value or "", "patient_id": i.patient_id or "",
+          "message": i.message} for i in (*report.errors, *report.warnings)],
+        columns=["severity", "rule", "file", "row", "column", "value", "patient_id", "message"],
+    )
+    frame["row"] = frame["row"].astype(object).where(frame["row"].notna(), None)
+    return SheetSpec("Validation", frame, integer_columns=("row",),
+                     notes=(report.summary(),) if hasattr(report, "summary") else ())
+
+
+def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Sequence[Verdict],
+                           readiness: Sequence[Readiness], rule_sets: Sequence[RuleSet],
+                           patients: pd.DataFrame, registry_cohorts: pd.DataFrame,
+                           report: ValidationReport, build_info: Mapping[str, str],
+                           created: dt.datetime, only: Sequence[str] | None = None) -> None:
+    """Write dossier.xlsx: Summary, Cohorts, Criteria, Endpoints, Patients, Validation."""
+    endpoints = results.copy()
+    endpoints["time"] = endpoints["time"].astype(float)
+    if only is not None:
+        keep = (endpoints["group_by"] != "cohort_id") | endpoints["group"].isin(list(only))
+        endpoints = endpoints[keep]
+    endpoints = endpoints.replace({np.inf: np.nan}).reset_index(drop=True)
+    sheets = [
+        _summary_sheet(results, build_info),
+        _cohorts_sheet(results, registry_cohorts, verdicts, readiness, only),
+        _criteria_sheet(rule_sets),
+        SheetSpec("Endpoints", endpoints, month_columns=(), integer_columns=(),
+                  notes=("The long analysis-results table: one row per group x endpoint x "
+                         "statistic (x time in months). Proportions are 0-1.",)),
+        _patients_sheet(patients if only is None
+                        else patients[patients["cohort_id"].isin(list(only))]),
+        _validation_sheet(report),
+    ]
+    write_workbook(sheets, path, title=build_info.get("title", "dossier"), created=created)
