@@ -255,6 +255,8 @@ class _Engine:
                 f"not reached = NaN; {base}"
             )
             self.km_method[endpoint, "n"] = f"count of patients (x = events); {base}"
+            self.km_method[endpoint, "events"] = f"count of events; {base}"
+            self.km_method[endpoint, "censored"] = f"count of censored patients; {base}"
             for statistic, _ in QUANTILES:
                 self.km_method[endpoint, statistic] = quantile
             self.km_method[endpoint, "survival"] = (
@@ -327,6 +329,10 @@ class _Engine:
         fn, fe = float(n), float(events)
         rows.append((gb, g, endpoint, "n", nan, fn, nan, nan, fe, fn, "patients", denominator,
                      "ok", method[endpoint, "n"], params))
+        rows.append((gb, g, endpoint, "events", nan, fe, nan, nan, fe, fn, "patients",
+                     denominator, "ok", method[endpoint, "events"], params))
+        rows.append((gb, g, endpoint, "censored", nan, fn - fe, nan, nan, fn - fe, fn,
+                     "patients", denominator, "ok", method[endpoint, "censored"], params))
         km = kaplan_meier(time, event)
         for statistic, p in QUANTILES:
             q = km_quantile(km, p, self.ci, LEVEL)
@@ -378,7 +384,8 @@ class _Engine:
             return (gb, g, endpoint, statistic, time, nan, nan, nan, 0.0, 0.0, unit,
                     denominator, "no_patients", method[endpoint, statistic], params)
 
-        self.rows.append(row("n", nan, "patients"))
+        self.rows.extend(row(statistic, nan, "patients") for statistic in ("n", "events",
+                                                                            "censored"))
         self.rows.extend(row(statistic, nan, "months") for statistic, _ in QUANTILES)
         self.rows.extend(row("survival", months, "proportion")
                          for months in self.landmarks_months)

@@ -200,7 +200,8 @@ def test_cohort_without_responders_has_no_patients_rows_for_duration_of_response
     table = compute_endpoints(frame)
     dor = select(table, group_by="cohort_id", group="C1", endpoint="dor")
     assert set(dor["status"]) == {"no_patients"}
-    assert set(dor["statistic"]) == {"n", "median", "q25", "q75", "survival", "followup"}
+    assert set(dor["statistic"]) == {"n", "events", "censored", "median", "q25", "q75",
+                                     "survival", "followup"}
 
 
 def without_group(table: pd.DataFrame) -> pd.DataFrame:
@@ -285,3 +286,12 @@ def test_sharing_groups_between_worker_processes_gives_the_identical_table(monke
     serial = compute_endpoints(frame, by=["drug"])
     shared = compute_endpoints(frame, by=["drug"], workers=2)
     pd.testing.assert_frame_equal(serial, shared)
+
+
+def test_events_and_censored_counts_are_rows_of_their_own(c1_table):
+    keys = {"group_by": "cohort_id", "group": "C1", "endpoint": "pfs"}
+    n = one(c1_table, statistic="n", **keys)
+    events = one(c1_table, statistic="events", **keys)
+    censored = one(c1_table, statistic="censored", **keys)
+    # hand cohort C1: 12 treated, PFS censored for P01, P03, P05, P10, P12
+    assert (n["estimate"], events["estimate"], censored["estimate"]) == (12, 7, 5)
