@@ -19,7 +19,8 @@ from dossier import __version__
 from dossier.config import Settings
 from dossier.endpoints.compute import compute_endpoints
 from dossier.endpoints.results import results_bytes
-from dossier.registry.load import Registry, load_demo, load_registry
+from dossier.registry.adam import registry_from_options
+from dossier.registry.load import Registry
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.render.bundle import DossierBundle, build_timestamp, safe_file_name
 from dossier.scoring.engine import score_cohorts
@@ -63,11 +64,24 @@ def endpoint_parameters(settings: Settings) -> dict[str, object]:
     }
 
 
-def load(settings: Settings, data: Path | None = None, cohorts: Path | None = None) -> Registry:
-    """The validated registry: DATA, else dossier.toml's data, else the demo registry."""
-    path = data if data is not None else settings.data
-    meta = cohorts if cohorts is not None else settings.cohorts
-    return load_registry(path, meta) if path is not None else load_demo(meta)
+def load(settings: Settings, data: Path | None = None, cohorts: Path | None = None,
+         adam: Path | None = None, adam_map: Path | None = None) -> Registry:
+    """The validated registry: --adam DIR, DATA, dossier.toml's data or adam, else the demo."""
+    return registry_from_options(data, cohorts, adam, adam_map, settings)
+
+
+def endpoint_results(settings: Settings, registry: Registry) -> pd.DataFrame:
+    """The results table of a registry with the settings' endpoint parameters."""
+    return compute_endpoints(
+        registry.patients, by=settings.by, ci=settings.ci, sd_weeks=settings.sd_weeks,
+        durable_weeks=settings.durable_weeks,
+        exceptional_pfs_months=settings.exceptional_pfs_months,
+        pfs_ratio_threshold=settings.pfs_ratio_threshold)
+
+
+def cohort_metrics(settings: Settings, registry: Registry) -> dict[str, dict[str, object]]:
+    """The scoring metrics of every cohort (the names rule files use), from its endpoints."""
+    return metrics_from_results(endpoint_results(settings, registry), registry.cohorts)
 
 
 def analyse(settings: Settings, registry: Registry, criteria: Sequence[str] = (),
@@ -75,11 +89,7 @@ def analyse(settings: Settings, registry: Registry, criteria: Sequence[str] = ()
     """Endpoints for every cohort, then every cohort scored against the chosen rule files."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    results = compute_endpoints(
-        registry.patients, by=settings.by, ci=settings.ci, sd_weeks=settings.sd_weeks,
-        durable_weeks=settings.durable_weeks,
-        exceptional_pfs_months=settings.exceptional_pfs_months,
-        pfs_ratio_threshold=settings.pfs_ratio_threshold)
+    results = endpoint_results(settings, registry)
     timings["endpoints"] = time.perf_counter() - start
     start = time.perf_counter()
     choices = list(criteria) if criteria else list(settings.criteria)
@@ -143,6 +153,7 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
                   criteria: Sequence[str] = (), only: Sequence[str] = (),
                   destination: Path | None = None, formats: Sequence[str] = FORMATS,
                   templates: Path | None = None, registry: Registry | None = None,
+                  adam: Path | None = None, adam_map: Path | None = None,
                   progress: Progress | None = None) -> tuple[Path, dict[str, float]]:
     """Build the dossier folder and return its path and the time each stage took (seconds).
 
@@ -160,10 +171,11 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
     timings: dict[str, float] = {}
 
     start = time.perf_counter()
-    path = data if data is not None else settings.data
-    data_name = str(path) if path is not None else DEMO_NAME
+    path = data if data is not None else (settings.data if adam is None else None)
+    adam_dir = adam if adam is not None else (settings.adam if path is None else None)
+    data_name = str(path or adam_dir or DEMO_NAME)
     if registry is None:
-        registry = load(settings, data, cohorts)
+        registry = load(settings, data, cohorts, adam, adam_map)
     timings["read"] = time.perf_counter() - start
     report("read", 1, steps)
     analysis = analyse(settings, registry, criteria, data_name)
@@ -222,6 +234,9 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
             done += 1
             report("dossier.pdf", done, steps)
         inputs = {"data": Path(path)} if path is not None else {}
+        if adam_dir is not None:
+            inputs.update({f"adam/{p.name}": p for p in sorted(Path(adam_dir).iterdir())
+                           if p.is_file()})
         meta = cohorts if cohorts is not None else settings.cohorts
         if meta is not None:
             inputs["cohorts"] = Path(meta)

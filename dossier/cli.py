@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 
 from dossier import __version__
-from dossier.commands.common import fail
 from dossier.commands.build import build
+from dossier.commands.common import fail
 from dossier.commands.compare import compare
 from dossier.commands.criteria import criteria_app
 from dossier.commands.demo import demo

@@ -26,6 +26,8 @@ class Settings:
 
     data: Path | None = None
     cohorts: Path | None = None
+    adam: Path | None = None
+    adam_map: Path | None = None
     criteria: tuple[str, ...] = ()
     out: Path = Path("output")
     title: str = "Precision-oncology cohort dossier"
@@ -48,7 +50,8 @@ class Settings:
 
 # [section] -> key -> Settings field
 _LAYOUT: dict[str, dict[str, str]] = {
-    "study": {"title": "title", "data": "data", "cohorts": "cohorts", "out": "out"},
+    "study": {"title": "title", "data": "data", "cohorts": "cohorts", "adam": "adam",
+              "adam_map": "adam_map", "out": "out"},
     "criteria": {"apply": "criteria"},
     "endpoints": {
         "ci": "ci",
@@ -59,7 +62,7 @@ _LAYOUT: dict[str, dict[str, str]] = {
         "by": "by",
     },
 }
-_PATH_FIELDS = {"data", "cohorts", "out"}
+_PATH_FIELDS = {"data", "cohorts", "adam", "adam_map", "out"}
 _TUPLE_FIELDS = {"criteria", "by"}
 _NUMBER_FIELDS = {"sd_weeks", "durable_weeks", "exceptional_pfs_months", "pfs_ratio_threshold"}
 

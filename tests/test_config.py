@@ -15,6 +15,7 @@ FULL = """
 title = "DRUP nivolumab dossier"
 data = "data/registry.csv"
 cohorts = "data/cohorts.yaml"
+adam_map = "data/adam-map.yaml"
 out = "build"
 
 [criteria]
@@ -38,6 +39,7 @@ def test_every_documented_key_is_read_and_paths_resolve_next_to_the_file(tmp_pat
     assert s.data == tmp_path.resolve() / "data/registry.csv"
     assert s.cohorts == tmp_path.resolve() / "data/cohorts.yaml"
     assert s.out == tmp_path.resolve() / "build"
+    assert s.adam_map == tmp_path.resolve() / "data/adam-map.yaml" and s.adam is None
     assert s.criteria == ("drup-two-stage", "esmo-mcbs-v1.1-form3")
     assert s.ci == "log"
     assert s.sd_weeks == 16.0 and s.durable_weeks == 24.0

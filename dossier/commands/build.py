@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from dossier.commands.common import console, fail, settings_of
+from dossier.commands.common import ADAM_HELP, ADAM_MAP_HELP, console, fail, settings_of
 
 
 def build(
@@ -16,6 +16,10 @@ def build(
     cohorts: Path = typer.Option(None, "--cohorts", help="Cohort metadata (YAML or CSV)."),
     criteria: list[str] = typer.Option(
         None, "--criteria", help="Criteria id, or a rule file or folder to add (repeatable)."),
+    adam: Path = typer.Option(None, "--adam", metavar="DIR", help=ADAM_HELP,
+                              show_default=False),
+    adam_map: Path = typer.Option(None, "--adam-map", metavar="FILE", help=ADAM_MAP_HELP,
+                                  show_default=False),
     only: list[str] = typer.Option(
         None, "--only", help="Build only this cohort (repeatable; the cohort id)."),
     out: Path = typer.Option(
@@ -27,6 +31,7 @@ def build(
 ) -> None:
     """Build the dossier: read -> endpoints -> criteria -> PDF, Excel and JSON, atomically."""
     from dossier.build import BuildError, build_dossier
+    from dossier.registry.adam import OptionsError
     from dossier.registry.load import RegistryError
     from dossier.scoring.rulebook import CriteriaError
     from dossier.scoring.yamlmarks import FileCheckError
@@ -45,12 +50,13 @@ def build(
             folder, timings = build_dossier(
                 settings, data=data, cohorts=cohorts, criteria=criteria or (),
                 only=only or (), destination=out, formats=chosen, templates=templates,
+                adam=adam, adam_map=adam_map,
                 progress=progress)
         except RegistryError as exc:
             console.print(exc.report.to_table())
-            raise fail(f"{data or settings.data}: the data has errors; nothing was written",
+            raise fail(f"{data or adam or settings.data}: the data has errors; nothing was written",
                        1) from exc
-        except (BuildError, CriteriaError, FileCheckError) as exc:
+        except (BuildError, CriteriaError, FileCheckError, OptionsError) as exc:
             raise fail(str(exc)) from exc
         except (OSError, ValueError) as exc:
             raise fail(f"build failed, nothing was written: {exc}", 1) from exc

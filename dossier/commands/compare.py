@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from dossier.commands.common import console, settings_of
+from dossier.commands.common import ADAM_HELP, ADAM_MAP_HELP, console, settings_of
 from dossier.commands.score import (
     CRITERIA_HELP,
     check_format,
@@ -75,13 +75,17 @@ def compare(
                                  help="Summary file (YAML or CSV) of published results."),
     criteria: list[str] = typer.Option(None, "--criteria", "-c", help=CRITERIA_HELP),
     cohorts: Path = typer.Option(None, "--cohorts", help="Cohort metadata (YAML or CSV)."),
+    adam: Path = typer.Option(None, "--adam", metavar="DIR", help=ADAM_HELP,
+                              show_default=False),
+    adam_map: Path = typer.Option(None, "--adam-map", metavar="FILE", help=ADAM_MAP_HELP,
+                                  show_default=False),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
 ) -> None:
     """Compare every cohort with every rule file, sorted by distance to the payer-ready line."""
     settings = settings_of(ctx)
     fmt = check_format(fmt)
     book = selected_rules(settings, criteria)
-    metrics, label = cohort_metrics(settings, book, data, summary, cohorts)
+    metrics, label = cohort_metrics(settings, book, data, summary, cohorts, adam, adam_map)
     verdicts = run_scoring(book, metrics)
     rows = by_distance(readiness(verdicts))
     if fmt == "json":

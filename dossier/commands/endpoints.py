@@ -19,11 +19,17 @@ import typer
 from rich import box
 from rich.table import Table
 
-from dossier.commands.common import console, fail, settings_of
+from dossier.commands.common import (
+    ADAM_HELP,
+    ADAM_MAP_HELP,
+    console,
+    fail,
+    load_for_command,
+    settings_of,
+)
 from dossier.config import ConfigError
 from dossier.endpoints.compute import POOLED, compute_endpoints
 from dossier.endpoints.results import results_format, write_results
-from dossier.registry.load import Registry, RegistryError, load_demo, load_registry
 
 Row = dict[str, Any]
 """One results-table row as a dict (column name -> value)."""
@@ -38,6 +44,10 @@ def endpoints(
         None, help="Patient file (.csv, .xlsx, .parquet). Default: data in dossier.toml's "
         "study section, else the bundled demo registry.", show_default=False,
     ),
+    adam: Path = typer.Option(None, "--adam", metavar="DIR", help=ADAM_HELP,
+                              show_default=False),
+    adam_map: Path = typer.Option(None, "--adam-map", metavar="FILE", help=ADAM_MAP_HELP,
+                                  show_default=False),
     by: list[str] = typer.Option(
         None, "--by", help="Also group by these columns (comma-separated or repeated): drug, "
         "tumour_type, alteration, rare_cancer, stage, prior_lines_band (0-1, 2, 3+), or any "
@@ -69,9 +79,7 @@ def endpoints(
             results_format(out)
         except ValueError as exc:
             raise fail(str(exc)) from exc
-    source = data if data is not None else settings.data
-    meta = settings.cohorts if data is None and settings.data is not None else None
-    registry = _load(source, meta)
+    registry = load_for_command(settings, data, None, adam, adam_map)
     try:
         results = compute_endpoints(
             registry.patients,
@@ -112,16 +120,6 @@ def _split_by(by: Sequence[str] | None) -> tuple[str, ...]:
             if name and name not in names:
                 names.append(name)
     return tuple(names)
-
-
-def _load(source: Path | None, meta: Path | None) -> Registry:
-    from dossier.commands.validate import print_report
-
-    try:
-        return load_demo(meta) if source is None else load_registry(source, meta)
-    except RegistryError as exc:
-        print_report(exc.report)
-        raise typer.Exit(1) from exc
 
 
 def _number(value: float) -> str:

@@ -13,7 +13,15 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from dossier.commands.common import console, error_console, fail, settings_of
+from dossier.commands.common import (
+    ADAM_HELP,
+    ADAM_MAP_HELP,
+    console,
+    error_console,
+    fail,
+    load_for_command,
+    settings_of,
+)
 from dossier.config import Settings
 from dossier.scoring.engine import score_cohorts
 from dossier.scoring.metrics import MetricValueError
@@ -43,43 +51,33 @@ def selected_rules(settings: Settings, criteria: Sequence[str] | None) -> RuleBo
     return chosen
 
 
-def _registry_metrics(settings: Settings, data: Path | None,
-                      cohorts: Path | None) -> tuple[dict[str, dict[str, object]], str]:
-    from dossier.endpoints.compute import compute_endpoints
-    from dossier.registry.load import RegistryError, load_demo, load_registry
-    from dossier.scoring.inputs import metrics_from_results
+def _registry_metrics(settings: Settings, data: Path | None, cohorts: Path | None,
+                      adam: Path | None, adam_map: Path | None,
+                      ) -> tuple[dict[str, dict[str, object]], str]:
+    from dossier.build import cohort_metrics as metrics_of
 
-    path = data if data is not None else settings.data
-    cohorts = cohorts if cohorts is not None else settings.cohorts
-    try:
-        registry = load_registry(path, cohorts) if path is not None else load_demo(cohorts)
-    except RegistryError as exc:
-        raise fail(str(exc)) from exc
-    except (OSError, ValueError) as exc:
-        raise fail(f"{path or 'demo registry'}: {exc}") from exc
+    registry = load_for_command(settings, data, cohorts, adam, adam_map)
     if settings.sd_weeks != DRUP_SD_WEEKS:
         error_console.print(f"note: clinical benefit uses SD >= {settings.sd_weeks:g} weeks "
                             f"(settings); DRUP's rule counts SD >= {DRUP_SD_WEEKS:g} weeks",
                             highlight=False)
+    label = str(data or adam or settings.data or settings.adam or "demo registry")
     try:
-        results = compute_endpoints(
-            registry.patients, ci=settings.ci, sd_weeks=settings.sd_weeks,
-            durable_weeks=settings.durable_weeks,
-            exceptional_pfs_months=settings.exceptional_pfs_months,
-            pfs_ratio_threshold=settings.pfs_ratio_threshold)
+        metrics = metrics_of(settings, registry)
     except ValueError as exc:
-        raise fail(f"{path or 'demo registry'}: {exc}") from exc
-    label = str(path) if path is not None else "demo registry"
-    return metrics_from_results(results, registry.cohorts), label
+        raise fail(f"{label}: {exc}") from exc
+    return metrics, label
 
 
 def cohort_metrics(settings: Settings, book: RuleBook, data: Path | None, summary: Path | None,
-                   cohorts: Path | None) -> tuple[dict[str, dict[str, object]], str]:
-    """Metrics per cohort from DATA (or the demo), or per entry of a summary file."""
-    if data is not None and summary is not None:
-        raise fail("give either DATA (a patient file) or --summary (published results), not both")
+                   cohorts: Path | None, adam: Path | None = None, adam_map: Path | None = None,
+                   ) -> tuple[dict[str, dict[str, object]], str]:
+    """Metrics per cohort from DATA or --adam (or the demo), or per entry of a summary file."""
+    if (data is not None or adam is not None) and summary is not None:
+        raise fail("give either DATA (a patient file or --adam DIR) or --summary (published "
+                   "results), not both")
     if summary is None:
-        return _registry_metrics(settings, data, cohorts)
+        return _registry_metrics(settings, data, cohorts, adam, adam_map)
     if cohorts is not None:
         raise fail("--cohorts goes with patient data, not with --summary")
     try:
@@ -136,13 +134,17 @@ def score(
                                  help="Summary file (YAML or CSV) of published results."),
     criteria: list[str] = typer.Option(None, "--criteria", "-c", help=CRITERIA_HELP),
     cohorts: Path = typer.Option(None, "--cohorts", help="Cohort metadata (YAML or CSV)."),
+    adam: Path = typer.Option(None, "--adam", metavar="DIR", help=ADAM_HELP,
+                              show_default=False),
+    adam_map: Path = typer.Option(None, "--adam-map", metavar="FILE", help=ADAM_MAP_HELP,
+                                  show_default=False),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
 ) -> None:
     """Score each cohort against the criteria: verdict, grade and the clauses that decided it."""
     settings = settings_of(ctx)
     fmt = check_format(fmt)
     book = selected_rules(settings, criteria)
-    metrics, label = cohort_metrics(settings, book, data, summary, cohorts)
+    metrics, label = cohort_metrics(settings, book, data, summary, cohorts, adam, adam_map)
     verdicts = run_scoring(book, metrics)
     ready = readiness(verdicts)
     if fmt == "json":

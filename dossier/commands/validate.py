@@ -12,8 +12,10 @@ from pathlib import Path
 
 import typer
 
-from dossier.commands.common import console, settings_of
-from dossier.registry.load import Registry, RegistryError, load_demo, load_registry
+from dossier.commands.common import ADAM_HELP, ADAM_MAP_HELP, console, fail, settings_of
+from dossier.config import Settings
+from dossier.registry.adam import OptionsError, registry_from_options
+from dossier.registry.load import Registry, RegistryError
 from dossier.registry.validate import ValidationReport
 
 
@@ -36,17 +38,17 @@ def validate(
         help="Cohort metadata (.yaml or .csv). Default: the cohorts file named in dossier.toml "
         "when FILE is not given, else <FILE stem>.cohorts.yaml beside FILE when present.",
     ),
+    adam: Path = typer.Option(None, "--adam", metavar="DIR", help=ADAM_HELP,
+                              show_default=False),
+    adam_map: Path = typer.Option(None, "--adam-map", metavar="FILE", help=ADAM_MAP_HELP,
+                                  show_default=False),
     output_format: ReportFormat = typer.Option(
         ReportFormat.table, "--format", help="table (for people) or json (for programs; only "
         "JSON is printed on stdout).", case_sensitive=False,
     ),
 ) -> None:
     """Validate a registry: every problem at once, each with its file, row, column and rule."""
-    settings = settings_of(ctx)
-    data = file if file is not None else settings.data
-    from_settings = file is None and settings.data is not None
-    meta = cohorts if cohorts is not None else (settings.cohorts if from_settings else None)
-    report = _check(data, meta)
+    report = _check(settings_of(ctx), file, cohorts, adam, adam_map)
     if output_format is ReportFormat.json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -55,9 +57,12 @@ def validate(
         raise typer.Exit(1)
 
 
-def _check(data: Path | None, meta: Path | None) -> ValidationReport:
+def _check(settings: Settings, file: Path | None, meta: Path | None, adam: Path | None,
+           adam_map: Path | None) -> ValidationReport:
     try:
-        registry: Registry = load_demo(meta) if data is None else load_registry(data, meta)
+        registry: Registry = registry_from_options(file, meta, adam, adam_map, settings)
+    except OptionsError as exc:
+        raise fail(str(exc)) from exc
     except RegistryError as exc:
         return exc.report
     return registry.report
@@ -71,3 +76,5 @@ def print_report(report: ValidationReport) -> None:
         console.print(f"  {line}", style="dim", highlight=False)
     if report.issues:
         console.print(report.to_table())
+    if report.decisions:
+        console.print(report.decisions_table())

@@ -89,6 +89,20 @@ class Issue:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """How an input was mapped or derived, for the report and the methods section.
+
+    Not a problem: a statement of what dossier did with the data (ADaM input states every
+    mapping choice: which variable became which column, which records were used, and why).
+    """
+
+    topic: str
+    text: str
+    file: str = ""
+    column: str | None = None
+
+
+@dataclass(frozen=True)
 class ValidationReport:
     """Every issue found in a registry (errors first), with how each file numbers its rows."""
 
@@ -96,15 +110,16 @@ class ValidationReport:
     sources: tuple[SourceFile, ...] = ()
     n_patients: int = 0
     n_cohorts: int = 0
+    decisions: tuple[Decision, ...] = ()  # how the input was mapped (ADaM); empty otherwise
 
     @classmethod
     def of(cls, issues: Sequence[Issue], sources: Sequence[SourceFile], n_patients: int = 0,
-           n_cohorts: int = 0) -> ValidationReport:
+           n_cohorts: int = 0, decisions: Sequence[Decision] = ()) -> ValidationReport:
         """Build a report, ordering issues by severity, file and row (stable within a row)."""
         order = {s.name: i for i, s in enumerate(sources)}
         ranked = sorted(issues, key=lambda i: (i.severity != "error", order.get(i.file, 99),
                                                -1 if i.row is None else i.row))
-        return cls(tuple(ranked), tuple(sources), n_patients, n_cohorts)
+        return cls(tuple(ranked), tuple(sources), n_patients, n_cohorts, tuple(decisions))
 
     @property
     def errors(self) -> tuple[Issue, ...]:
@@ -141,7 +156,18 @@ class ValidationReport:
             "files": [{"file": s.name, "role": s.role, "row_numbering": s.numbering,
                        "legend": s.legend} for s in self.sources],
             "issues": [asdict(i) for i in self.issues],
-        }
+        } | ({"decisions": [asdict(d) for d in self.decisions]} if self.decisions else {})
+
+    def decisions_table(self) -> Table:
+        """The mapping decisions (ADaM input) as a rich table: topic, file, column, decision."""
+        table = Table(show_lines=False, expand=False, title="Mapping decisions")
+        table.add_column("topic", no_wrap=True)
+        table.add_column("file", overflow="fold")
+        table.add_column("column", overflow="fold", max_width=24)
+        table.add_column("decision", overflow="fold", min_width=40)
+        for d in self.decisions:
+            table.add_row(escape(d.topic), escape(d.file), escape(d.column or ""), escape(d.text))
+        return table
 
     def to_table(self, limit: int | None = None) -> Table:
         """The issues as a rich table (errors first); ``limit`` caps the rows shown.
