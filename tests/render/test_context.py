@@ -1,0 +1,337 @@
+"""Tests of the dossier's template data (dossier.render.context) and its HTML (render_html).
+
+What a reader of the PDF would notice: a number that differs from the results table, a CI
+printed as "nan", a cohort missing or shown twice, a verdict filed under the wrong framework,
+HTML from the data running as markup, or a user's template ignored.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from dossier.endpoints.compute import compute_endpoints
+from dossier.registry.demo import demo_registry
+from dossier.registry.load import registry_from_frames
+from dossier.registry.schema import DAYS_PER_MONTH
+from dossier.render.context import (
+    build_context,
+    months_text,
+    patient_listing,
+    rate_text,
+    survival_text,
+)
+from dossier.render.pdf import render_html
+from dossier.scoring.engine import score_cohorts
+from dossier.scoring.inputs import metrics_from_results
+from dossier.scoring.readiness import NOT_PAYER_READY, PAYER_RULES, TRIAL_RULE, readiness
+from dossier.scoring.rulebook import load_rulebook
+from dossier.scoring.verdicts import MET, NOT_APPLICABLE, NOT_MET, Verdict
+
+HOSTILE_ID = "<script>alert(1)</script> | <b>bold</b>"
+HOSTILE_TUMOUR = "<b>bold</b> tumour"
+BUILD_TIME = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def small_registry():
+    """An 8-cohort DRUP-like registry whose first cohort has HTML in its id and tumour type."""
+    patients, cohorts = demo_registry(n_patients=60, seed=11)
+    first = patients["cohort_id"].iloc[0]
+    rows = patients["cohort_id"] == first
+    patients.loc[rows, "cohort_id"] = HOSTILE_ID
+    patients.loc[rows, "tumour_type"] = HOSTILE_TUMOUR
+    cohorts.loc[cohorts["cohort_id"] == first, "cohort_id"] = HOSTILE_ID
+    return registry_from_frames(patients, cohorts, name="small.csv")
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    registry = small_registry()
+    results = compute_endpoints(registry.patients)
+    book = load_rulebook()
+    verdicts = score_cohorts(book, metrics_from_results(results, registry.cohorts))
+    return registry, results, book, verdicts
+
+
+def make_context(analysis, **overrides):
+    registry, results, book, verdicts = analysis
+    arguments = dict(results=results, verdicts=verdicts, registry=registry,
+                     rule_files=book.rule_sets,
+                     parameters={"sd_weeks": 16, "durable_weeks": 24, "ci": "log-log"},
+                     title="Small dossier", build_time=BUILD_TIME, software_version="9.9.9",
+                     data_sha256=registry.sha256, data_name="small.csv")
+    arguments.update(overrides)
+    return build_context(**arguments)
+
+
+@pytest.fixture(scope="module")
+def context(analysis):
+    return make_context(analysis)
+
+
+def row_of(results, group_by, group, endpoint, statistic, denominator=None):
+    rows = results[(results["group_by"] == group_by) & (results["group"] == group)
+                   & (results["endpoint"] == endpoint) & (results["statistic"] == statistic)]
+    if denominator is not None:
+        rows = rows[rows["denominator"] == denominator]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def ci_text(row, scale, missing="NR"):
+    def one(v):
+        return missing if pd.isna(v) else f"{v * scale:.1f}"
+    return f"({one(row['lower'])}-{one(row['upper'])})"
+
+
+# --------------------------------------------------------------------------- number formats
+
+
+def test_rate_is_a_percentage_with_its_exact_ci_and_one_decimal() -> None:
+    row = {"estimate": 0.349230, "lower": 0.323902, "upper": 0.375209, "status": "ok"}
+    assert rate_text(row) == "34.9% (32.4-37.5)"
+
+
+def test_rate_without_patients_says_so_instead_of_nan() -> None:
+    row = {"estimate": math.nan, "lower": math.nan, "upper": math.nan, "status": "no_patients"}
+    assert rate_text(row) == "no patients"
+
+
+def test_median_not_reached_prints_nr_for_estimate_and_open_limit() -> None:
+    reached = {"estimate": 3.351, "lower": 2.957, "upper": 3.384, "status": "ok"}
+    open_upper = {"estimate": 8.21, "lower": 7.69, "upper": math.nan, "status": "ok"}
+    not_reached = {"estimate": math.nan, "lower": 12.4, "upper": math.nan,
+                   "status": "not_reached"}
+    assert months_text(reached) == "3.4 (3.0-3.4) months"
+    assert months_text(open_upper) == "8.2 (7.7-NR) months"
+    assert months_text(not_reached) == "NR (12.4-NR) months"
+
+
+def test_landmark_survival_of_zero_has_not_estimable_limits_not_not_reached() -> None:
+    zero = {"estimate": 0.0, "lower": math.nan, "upper": math.nan, "status": "ok"}
+    beyond = {"estimate": math.nan, "lower": math.nan, "upper": math.nan,
+              "status": "not_estimable"}
+    assert survival_text(zero) == "0.0% (NE-NE)"
+    assert survival_text(beyond).startswith("not estimable")
+
+
+def test_listing_converts_days_to_months_and_marks_non_evaluable_patients() -> None:
+    patients = pd.DataFrame({
+        "patient_id": ["P1", "P2"], "stage": ["1", "2"],
+        "best_response": pd.Series(["PR", pd.NA], dtype=object),
+        "response_confirmed": pd.array([True, pd.NA], dtype="boolean"),
+        "pfs_days": [DAYS_PER_MONTH * 6, 45.0], "pfs_event": [0, 1],
+        "os_days": [DAYS_PER_MONTH * 12, 91.3125], "os_event": [0, 1],
+        "worst_ae_grade": pd.array([3, pd.NA], dtype="Int64")})
+    listing = patient_listing(patients)
+    first, second = (line.split() for line in listing["lines"])
+    assert first == ["P1", "1", "PR", "yes", "6.0", "no", "12.0", "no", "3"]
+    assert second == ["P2", "2", "NE*", "1.5", "yes", "3.0", "yes"]
+    assert listing["header"].split()[:3] == ["Patient", "Stage", "BOR"]
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def test_context_is_plain_data_that_templates_can_only_print(context) -> None:
+    def walk(value, where):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                assert isinstance(key, str), where
+                walk(item, f"{where}.{key}")
+        elif isinstance(value, list | tuple):
+            for k, item in enumerate(value):
+                walk(item, f"{where}[{k}]")
+        else:
+            assert value is None or isinstance(value, str | bool | int), (where, type(value))
+            assert not (isinstance(value, float) and math.isnan(value)), where
+
+    walk(context, "context")
+
+
+def test_every_cohort_appears_once_numbered_in_results_table_order(context, analysis) -> None:
+    _, results, _, _ = analysis
+    expected = list(dict.fromkeys(results.loc[results["group_by"] == "cohort_id", "group"]))
+    assert [c["id"] for c in context["cohorts"]] == expected
+    assert [c["number"] for c in context["cohorts"]] == list(range(1, len(expected) + 1))
+
+
+def test_cohort_endpoints_are_the_results_table_rows_formatted(context, analysis) -> None:
+    _, results, _, _ = analysis
+    for cohort in context["cohorts"]:
+        cbr = row_of(results, "cohort_id", cohort["id"], "cbr", "rate", "evaluable")
+        pfs = row_of(results, "cohort_id", cohort["id"], "pfs", "median")
+        by_label = {e["label"]: e for e in cohort["endpoints"]}
+        clinical = by_label["Clinical benefit rate (CR/PR or SD >= 16 weeks)"]
+        assert clinical["value"] == f"{cbr['estimate'] * 100:.1f}% {ci_text(cbr, 100)}"
+        assert clinical["count"] == f"{int(cbr['x'])}/{int(cbr['n'])}"
+        median = by_label["Median progression-free survival"]["value"]
+        estimate = "NR" if pd.isna(pfs["estimate"]) else f"{pfs['estimate']:.1f}"
+        assert median == f"{estimate} {ci_text(pfs, 1)} months"
+        assert cohort["flow"]["cb"] == str(int(cbr["x"]))
+        assert cohort["flow"]["treated"] == str(int(row_of(
+            results, "cohort_id", cohort["id"], "patients", "treated")["estimate"]))
+
+
+def test_headline_table_leads_with_pooled_counts_rates_and_medians(context, analysis) -> None:
+    _, results, _, _ = analysis
+    rows = {r["label"]: r for r in context["summary"]["headline"]}
+    treated = row_of(results, "all", "all", "patients", "treated")
+    assert rows["Patients who started treatment"]["value"] == f"{int(treated['estimate']):,}"
+    orr = row_of(results, "all", "all", "orr", "rate", "evaluable")
+    assert rows["Objective response rate"]["value"] == f"{orr['estimate'] * 100:.1f}%"
+    assert rows["Objective response rate"]["ci"] == ci_text(orr, 100)[1:-1]
+    assert rows["Objective response rate"]["denominator"] == \
+        f"{int(orr['x'])}/{int(orr['n'])} evaluable"
+    g3 = row_of(results, "all", "all", "g3_trae", "rate", "treated")
+    assert rows["Grade >= 3 treatment-related adverse events"]["denominator"].endswith(
+        f"/{int(g3['n'])} treated")
+    os_median = row_of(results, "all", "all", "os", "median")
+    assert rows["Median overall survival"]["value"] == f"{os_median['estimate']:.1f} months"
+    assert len(rows) == 9
+
+
+def test_methods_quote_each_estimator_from_the_results_table(context, analysis) -> None:
+    _, results, _, _ = analysis
+    pooled = results[results["group_by"] == "all"]
+    shown = {(m["endpoint"], m["method"]) for m in context["methods"]["endpoints"]}
+    assert shown == set(zip(pooled["endpoint"], pooled["method"], strict=True))
+    assert context["methods"]["days_per_month"] == "30.4375"
+
+
+def test_only_keeps_the_chosen_cohorts_and_rejects_unknown_ones(analysis) -> None:
+    _, results, _, _ = analysis
+    ids = list(dict.fromkeys(results.loc[results["group_by"] == "cohort_id", "group"]))
+    chosen = make_context(analysis, only=[ids[2], ids[0]])
+    assert [c["id"] for c in chosen["cohorts"]] == [ids[0], ids[2]]
+    assert [r["id"] for r in chosen["comparison"]["matrix"]["rows"]] == [ids[0], ids[2]]
+    with pytest.raises(ValueError, match="no such cohort"):
+        make_context(analysis, only=["no such cohort"])
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def test_each_cohort_shows_its_own_applicable_verdicts_with_clauses(context, analysis) -> None:
+    verdicts = analysis[3]
+    for cohort in context["cohorts"]:
+        mine = [v for v in verdicts if v.cohort_id == cohort["id"]]
+        applicable = [v for v in mine if v.verdict != NOT_APPLICABLE]
+        shown = cohort["verdicts"]
+        assert [v["criteria_id"] for v in shown] == [v.criteria_id for v in applicable]
+        for entry, verdict in zip(shown, applicable, strict=True):
+            assert entry["verdict"] == verdict.verdict
+            assert [c["observed"] for c in entry["clauses"]] == \
+                [c.observed_text for c in verdict.clauses]
+            assert [c["state"] for c in entry["clauses"]] == [c.state for c in verdict.clauses]
+        assert len(cohort["not_applicable"]) == len(mine) - len(applicable)
+
+
+def test_matrix_hides_rule_files_that_apply_to_no_cohort_and_says_which(context, analysis):
+    _, _, book, verdicts = analysis
+    never = {r.id for r in book.rule_sets
+             if all(v.verdict == NOT_APPLICABLE for v in verdicts if v.criteria_id == r.id)}
+    short = {r.id: r.short or r.id for r in book.rule_sets}
+    matrix = context["comparison"]["matrix"]
+    assert {h["short"] for h in matrix["hidden"]} == {short[i] for i in never}
+    assert matrix["columns"] == [short[r.id] for r in book.rule_sets if r.id not in never]
+    first = matrix["rows"][0]
+    cell = dict(zip(matrix["columns"], first["cells"], strict=True))["DRUP two-stage"]
+    drup = next(v for v in verdicts if v.cohort_id == first["id"]
+                and v.criteria_id == "drup-two-stage")
+    assert cell["text"].startswith(drup.verdict)
+
+
+def test_verdict_counts_add_up_to_the_cohorts_per_rule_file(context) -> None:
+    n = len(context["cohorts"])
+    for row in context["summary"]["counts"]:
+        assert sum(int(c) for c in row["counts"]) == int(row["total"]) == n
+
+
+def _verdict(cohort_id: str, criteria_id: str, verdict: str, distance: tuple[str, ...] = ()):
+    return Verdict(cohort_id=cohort_id, criteria_id=criteria_id, framework="x", version="1",
+                   title=criteria_id, verdict=verdict, outcome=verdict, distance=distance,
+                   distance_score=0.0 if verdict == MET else 0.5)
+
+
+def test_trial_success_not_payer_ready_lists_the_cohort_and_its_payer_gaps(analysis) -> None:
+    results = analysis[1]
+    ids = list(dict.fromkeys(results.loc[results["group_by"] == "cohort_id", "group"]))
+    gap = "median PFS 3.2 months vs >= 6 months"
+    verdicts = [_verdict(ids[1], TRIAL_RULE, MET),
+                _verdict(ids[1], PAYER_RULES[0], NOT_MET, (gap,)),
+                _verdict(ids[1], PAYER_RULES[1], MET)]
+    verdicts += [_verdict(c, r, NOT_MET) for c in ids if c != ids[1]
+                 for r in (TRIAL_RULE, *PAYER_RULES)]
+    assert [r.flag for r in readiness(verdicts) if r.cohort_id == ids[1]] == [NOT_PAYER_READY]
+    context = make_context(analysis, verdicts=verdicts)
+    line = context["summary"]["readiness"]
+    assert [row["id"] for row in line["not_ready"]] == [ids[1]]
+    assert gap in line["not_ready"][0]["gap"]
+    assert line["ready"] == [] and line["unresolved"] == []
+
+
+def test_rule_files_may_be_plain_mappings_with_source_urls(analysis) -> None:
+    rule = {"id": "my-rule", "title": "My rule", "framework": "local", "version": "2",
+            "effective": "2025-01", "source urls": ["https://example.org/rule"],
+            "status": "unverified"}
+    context = make_context(analysis, rule_files=[rule], verdicts=[])
+    [info] = context["criteria"]
+    assert info["sources"] == [{"id": "", "url": "https://example.org/rule", "status": ""}]
+    assert (info["status"], info["effective"], info["short"]) == ("unverified", "2025-01",
+                                                                 "my-rule")
+
+
+def test_cover_facts_come_from_the_build(context, analysis) -> None:
+    registry, _, book, _ = analysis
+    meta = context["meta"]
+    assert meta["data_sha256"] == registry.sha256
+    assert meta["build_date"] == "2026-01-02 03:04 UTC"
+    assert meta["build_epoch"] == str(int(BUILD_TIME.timestamp()))
+    assert all(f"{r.short or r.id} ({r.version})" in meta["criteria_versions"]
+               for r in book.rule_sets)
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def test_html_from_the_data_is_escaped_never_markup(context) -> None:
+    html = render_html(context)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b&gt;bold&lt;/b&gt; tumour" in html
+    assert "<script" not in html.lower()
+
+
+def test_html_has_no_inline_svg_and_links_every_cohort_from_the_contents(context) -> None:
+    html = render_html(context)
+    assert "<svg" not in html  # figures are data: images, drawn by WeasyPrint's SVG parser
+    for cohort in context["cohorts"]:
+        assert f'href="#{cohort["anchor"]}"' in html
+        assert f'id="{cohort["anchor"]}"' in html
+
+
+def test_a_user_template_folder_overrides_the_bundled_templates(context, tmp_path) -> None:
+    (tmp_path / "_cover.html.j2").write_text(
+        '<section class="cover"><p class="cover-title">{{ meta.title }}</p>'
+        "<p>Submitted by Example Pharma</p></section>", encoding="utf-8")
+    (tmp_path / "dossier.css").write_text("html { font-family: 'DejaVu Sans'; color: #000 }",
+                                          encoding="utf-8")
+    html = render_html(context, templates_dir=tmp_path)
+    assert "Submitted by Example Pharma" in html
+    assert "color: #000" in html and "leader(" not in html  # the user's stylesheet only
+    assert "cover-kicker" not in html
+
+
+def test_cohort_html_is_one_cohort_with_cover_and_methods(context) -> None:
+    cohort = context["cohorts"][1]
+    html = render_html(context, part="cohort", cohort_id=cohort["id"])
+    assert f'id="{cohort["anchor"]}"' in html
+    assert 'id="methods"' in html and 'class="cover"' in html
+    others = [c for c in context["cohorts"] if c["id"] != cohort["id"]]
+    assert not any(f'id="{c["anchor"]}"' in html for c in others)
+    with pytest.raises(ValueError, match="not in the dossier context"):
+        render_html(context, part="cohort", cohort_id="nope")
