@@ -29,7 +29,11 @@ from dossier.scoring.readiness import Readiness, readiness
 from dossier.scoring.rulebook import RuleBook, resolve_criteria
 from dossier.scoring.verdicts import Verdict
 
-FORMATS = ("pdf", "xlsx", "json")
+FORMATS = ("pdf", "xlsx", "json", "docx", "qmd")
+DEFAULT_FORMATS = ("pdf", "xlsx", "json")
+ENGINES = ("weasyprint", "quarto")
+QUARTO_FOLDER = "quarto"
+"""Where the Quarto project goes inside the dossier folder (``--format qmd``)."""
 DEMO_NAME = "demo"
 
 Progress = Callable[[str, int, int], None]
@@ -129,12 +133,38 @@ def default_destination(settings: Settings, data_name: str) -> Path:
     return Path(settings.out) / safe_file_name(Path(data_name).stem or DEMO_NAME)
 
 
-def _results_json(analysis: Analysis, only: list[str] | None) -> dict[str, object]:
-    import json
-
+def _results_of(analysis: Analysis, only: list[str] | None) -> pd.DataFrame:
     results = analysis.results
     if only is not None:
         results = results[(results["group_by"] != "cohort_id") | results["group"].isin(only)]
+    return results
+
+
+def _check_outputs(formats: Sequence[str], engine: str, templates: Path | None,
+                   docx_reference: Path | None) -> None:
+    """Refuse, before any work, options that cannot succeed: a missing Quarto, a bad template."""
+    if engine not in ENGINES:
+        raise BuildError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    if engine == "quarto":
+        from dossier.render.qmd import QuartoError, quarto_binary
+
+        try:
+            quarto_binary()
+        except QuartoError as exc:
+            raise BuildError(str(exc)) from exc
+    if docx_reference is not None or "docx" in formats or "qmd" in formats:
+        from dossier.render.docx import reference_document
+
+        try:
+            reference_document(templates, docx_reference)
+        except (ValueError, FileNotFoundError) as exc:
+            raise BuildError(str(exc)) from exc
+
+
+def _results_json(analysis: Analysis, only: list[str] | None) -> dict[str, object]:
+    import json
+
+    results = _results_of(analysis, only)
     verdicts = [v for v in analysis.verdicts if only is None or v.cohort_id in only]
     flags = [r for r in analysis.readiness if only is None or r.cohort_id in only]
     return {
@@ -151,14 +181,19 @@ def _results_json(analysis: Analysis, only: list[str] | None) -> dict[str, objec
 
 def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path | None = None,
                   criteria: Sequence[str] = (), only: Sequence[str] = (),
-                  destination: Path | None = None, formats: Sequence[str] = FORMATS,
+                  destination: Path | None = None, formats: Sequence[str] = DEFAULT_FORMATS,
                   templates: Path | None = None, registry: Registry | None = None,
                   adam: Path | None = None, adam_map: Path | None = None,
-                  progress: Progress | None = None) -> tuple[Path, dict[str, float]]:
+                  progress: Progress | None = None, docx_reference: Path | None = None,
+                  engine: str = "weasyprint") -> tuple[Path, dict[str, float]]:
     """Build the dossier folder and return its path and the time each stage took (seconds).
 
     The folder is written next to its destination and moved into place only when every output
-    is complete; a failure leaves any earlier dossier untouched.
+    is complete; a failure leaves any earlier dossier untouched. ``docx_reference`` is the Word
+    template of ``dossier.docx`` (and of Quarto's Word output). ``engine="quarto"`` writes the
+    Quarto project and renders it with Quarto (HTML, Word and PDF in ``quarto/_output/``); its
+    PDF is then ``dossier.pdf`` (no per-cohort PDFs). The narrative written in the earlier
+    dossier's ``quarto/dossier.qmd`` is carried into the new one and into ``dossier.docx``.
     """
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
@@ -166,6 +201,7 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
                          f"choose from {', '.join(FORMATS)}")
     if templates is not None and not Path(templates).is_dir():
         raise BuildError(f"{templates}: --templates must be a folder of templates")
+    _check_outputs(formats, engine, templates, docx_reference)
     report = progress or (lambda stage, done, total: None)
     steps = 3 + len(formats)
     timings: dict[str, float] = {}
@@ -195,6 +231,18 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
         "build date": build_time.date().isoformat(), "software": f"dossier {__version__}",
         "criteria": ", ".join(f"{r.id} ({r.version})" for r in analysis.rules.rule_sets),
     }
+    context = None
+    if {"pdf", "docx", "qmd"} & set(formats) or engine == "quarto":
+        from dossier.render.context import build_context
+
+        start = time.perf_counter()
+        context = build_context(
+            results=analysis.results, verdicts=analysis.verdicts, registry=registry,
+            rule_files=analysis.rules.rule_sets, parameters=analysis.parameters,
+            title=settings.title, build_time=build_time, software_version=__version__,
+            data_sha256=registry.sha256, data_name=data_name, only=chosen)
+        timings["context"] = time.perf_counter() - start
+    earlier_qmd = target / QUARTO_FOLDER / "dossier.qmd"  # its narrative is carried over
     done = 3
     with DossierBundle(target) as bundle:
         if "json" in formats:
@@ -216,17 +264,39 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
             timings["xlsx"] = time.perf_counter() - start
             done += 1
             report("dossier.xlsx", done, steps)
-        if "pdf" in formats:
-            from dossier.render.context import build_context
-            from dossier.render.pdf import write_pdfs
+        if "docx" in formats:
+            from dossier.render.docx import write_docx
+            from dossier.render.markdown import read_narrative
 
             start = time.perf_counter()
-            context = build_context(
-                results=analysis.results, verdicts=analysis.verdicts, registry=registry,
-                rule_files=analysis.rules.rule_sets, parameters=analysis.parameters,
-                title=settings.title, build_time=build_time, software_version=__version__,
-                data_sha256=registry.sha256, data_name=data_name, only=chosen)
-            timings["context"] = time.perf_counter() - start
+            write_docx(context, bundle.path("dossier.docx"), templates_dir=templates,
+                       reference_doc=docx_reference, narrative=read_narrative(earlier_qmd))
+            timings["docx"] = time.perf_counter() - start
+            done += 1
+            report("dossier.docx", done, steps)
+        if "qmd" in formats or engine == "quarto":
+            from dossier.render.qmd import render_with_quarto, write_quarto_project
+
+            start = time.perf_counter()
+            project = bundle.temporary_folder / QUARTO_FOLDER
+            write_quarto_project(context, project, templates_dir=templates,
+                                 results=_results_of(analysis, chosen).reset_index(drop=True),
+                                 keep_narrative_from=earlier_qmd, reference_doc=docx_reference)
+            timings["qmd"] = time.perf_counter() - start
+            if "qmd" in formats:
+                done += 1
+                report("quarto/dossier.qmd", done, steps)
+            if engine == "quarto":
+                start = time.perf_counter()
+                rendered = render_with_quarto(project)
+                timings["quarto"] = time.perf_counter() - start
+                if "pdf" in formats:
+                    bundle.write_bytes("dossier.pdf", (rendered / "dossier.pdf").read_bytes())
+                    done += 1
+                    report("dossier.pdf (Quarto)", done, steps)
+        if "pdf" in formats and engine == "weasyprint":
+            from dossier.render.pdf import write_pdfs
+
             start = time.perf_counter()
             write_pdfs(context, bundle.temporary_folder, templates_dir=templates,
                        cohort_file_names=file_names)
@@ -240,9 +310,11 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
         meta = cohorts if cohorts is not None else settings.cohorts
         if meta is not None:
             inputs["cohorts"] = Path(meta)
+        if docx_reference is not None:
+            inputs["docx_reference"] = Path(docx_reference)
         bundle.finish_manifest(
             inputs=inputs, criteria_files=[r.path for r in analysis.rules.rule_sets],
-            parameters={**analysis.parameters, "formats": sorted(formats),
+            parameters={**analysis.parameters, "formats": sorted(formats), "engine": engine,
                         "only": chosen or [], "title": settings.title,
                         "data_sha256": registry.sha256},
             build_time=build_time)

@@ -176,3 +176,54 @@ def test_build_command_refuses_an_unknown_format(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["build", "--out", str(tmp_path / "o"), "--format", "docs"])
     assert result.exit_code == 2
     assert "unknown format" in result.output
+
+
+def test_word_and_quarto_outputs_come_from_the_same_build_and_keep_narrative(
+        small_registry, tmp_path):
+    import docx
+
+    registry, new_id = small_registry
+    out = tmp_path / "dossier"
+    folder, timings = build_dossier(Settings(), registry=registry, destination=out,
+                                    formats=("docx", "qmd"))
+    assert {"docx", "qmd"} <= set(timings)
+    document = docx.Document(str(folder / "dossier.docx"))
+    assert any(p.text.endswith(new_id) for p in document.paragraphs
+               if p.style.name == "Heading 2")
+    qmd = folder / "quarto" / "dossier.qmd"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    outputs = {o["path"] for o in manifest["outputs"]}
+    assert {"dossier.docx", "quarto/dossier.qmd", "quarto/_quarto.yml",
+            "quarto/data/results.csv"} <= outputs
+    text = qmd.read_text(encoding="utf-8")
+    prompt = text[text.index("\n::: {#narrative-unmet-need .narrative}\n"):].split("\n")[2]
+    qmd.write_text(text.replace(prompt, "Written by regulatory affairs."), encoding="utf-8")
+    build_dossier(Settings(), registry=registry, destination=out, formats=("docx", "qmd"))
+    assert "Written by regulatory affairs." in qmd.read_text(encoding="utf-8")
+    rebuilt = docx.Document(str(out / "dossier.docx"))
+    assert "Written by regulatory affairs." in [p.text for p in rebuilt.paragraphs]
+
+
+def test_engine_quarto_without_quarto_stops_before_reading_with_the_install_hint(
+        small_registry, tmp_path, monkeypatch):
+    registry, _ = small_registry
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(BuildError, match=r"quarto\.org.*--format docx"):
+        build_dossier(Settings(), registry=registry, destination=tmp_path / "d",
+                      formats=("pdf",), engine="quarto")
+    assert not (tmp_path / "d").exists()
+    result = CliRunner().invoke(app, ["build", "--engine", "quarto", "--out",
+                                      str(tmp_path / "d")])
+    assert result.exit_code != 0
+    assert "Quarto is not installed" in result.output
+    assert not (tmp_path / "d").exists()
+
+
+def test_a_docx_reference_that_is_not_word_is_refused_before_building(small_registry, tmp_path):
+    registry, _ = small_registry
+    bad = tmp_path / "company.docx"
+    bad.write_text("plain text", encoding="utf-8")
+    with pytest.raises(BuildError, match=r"company\.docx: not a Word document"):
+        build_dossier(Settings(), registry=registry, destination=tmp_path / "d",
+                      formats=("docx",), docx_reference=bad)
+    assert not (tmp_path / "d").exists()

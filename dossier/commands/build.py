@@ -25,14 +25,25 @@ def build(
     out: Path = typer.Option(
         None, "--out", "-o", help="Dossier folder to write (default: output/<data name>)."),
     formats: str = typer.Option(
-        "pdf,xlsx,json", "--format", help="Comma-separated outputs: pdf, xlsx, json."),
+        "pdf,xlsx,json", "--format",
+        help="Comma-separated outputs: pdf, xlsx, json, docx (Word), qmd (Quarto project)."),
     templates: Path = typer.Option(
         None, "--templates", help="Folder of templates/stylesheet overriding the built-in ones."),
+    docx_reference: Path = typer.Option(
+        None, "--docx-reference", metavar="FILE", show_default=False,
+        help="Word template (.docx) whose styles, page setup, header and footer dossier.docx "
+             "takes (default: the bundled templates/reference.docx)."),
+    engine: str = typer.Option(
+        "weasyprint", "--engine",
+        help="PDF engine: weasyprint (built in), or quarto (renders the Quarto project to "
+             "HTML, Word and PDF; needs quarto on PATH)."),
 ) -> None:
-    """Build the dossier: read -> endpoints -> criteria -> PDF, Excel and JSON, atomically."""
+    """Build the dossier: read -> endpoints -> criteria -> PDF, Excel, JSON, Word, Quarto."""
     from dossier.build import BuildError, build_dossier
     from dossier.registry.adam import OptionsError
     from dossier.registry.load import RegistryError
+    from dossier.render.docx import DocxError
+    from dossier.render.qmd import QuartoError
     from dossier.scoring.rulebook import CriteriaError
     from dossier.scoring.yamlmarks import FileCheckError
 
@@ -50,23 +61,29 @@ def build(
             folder, timings = build_dossier(
                 settings, data=data, cohorts=cohorts, criteria=criteria or (),
                 only=only or (), destination=out, formats=chosen, templates=templates,
-                adam=adam, adam_map=adam_map,
-                progress=progress)
+                adam=adam, adam_map=adam_map, docx_reference=docx_reference,
+                engine=engine.strip().lower(), progress=progress)
         except RegistryError as exc:
             console.print(exc.report.to_table())
             raise fail(f"{data or adam or settings.data}: the data has errors; nothing was written",
                        1) from exc
         except (BuildError, CriteriaError, FileCheckError, OptionsError) as exc:
             raise fail(str(exc)) from exc
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, DocxError, QuartoError) as exc:
             raise fail(f"build failed, nothing was written: {exc}", 1) from exc
     console.print(f"dossier written to {folder}")
     for name in sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
                        if p.is_file()):
-        if not name.startswith("cohorts/"):
+        if not name.startswith(("cohorts/", "quarto/figures/", "quarto/_output/")):
             console.print(f"  {name}")
     n_cohort_pdfs = len(list((folder / "cohorts").glob("*.pdf")))
     if n_cohort_pdfs:
         console.print(f"  cohorts/ ({n_cohort_pdfs} per-cohort PDFs)")
+    n_figures = len(list((folder / "quarto" / "figures").glob("*.svg")))
+    if n_figures:
+        console.print(f"  quarto/figures/ ({n_figures} figures as SVG and PNG)")
+    rendered = sorted(p.name for p in (folder / "quarto" / "_output").glob("dossier.*"))
+    if rendered:
+        console.print(f"  quarto/_output/ (rendered by Quarto: {', '.join(rendered)})")
     console.print("time per stage: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()),
                   highlight=False)

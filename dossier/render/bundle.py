@@ -37,7 +37,7 @@ MAX_STEM_LENGTH = 80
 """Longest file stem :func:`safe_file_name` returns (hash suffix included)."""
 
 SOFTWARE = ("dossier", "numpy", "pandas", "scipy", "lifelines", "weasyprint", "openpyxl",
-            "jinja2")
+            "jinja2", "pypandoc-binary", "resvg-py")
 """Distributions whose versions the manifest records (with Python itself)."""
 
 _WINDOWS_RESERVED = frozenset(

@@ -1,0 +1,282 @@
+"""The Word dossier, read back with python-docx and as raw OOXML.
+
+What a regulatory-affairs reader opening dossier.docx would notice: headings the navigation
+pane and contents do not pick up, a number in a table that differs from the results table, a
+figure missing, a cohort id that turned into markup or a field, no page numbers, their company
+template ignored, or a file that changes between two identical builds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from pathlib import Path
+
+import docx
+import pandas as pd
+import pytest
+from docx.shared import RGBColor
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+
+from dossier.build import analyse
+from dossier.config import Settings
+from dossier.registry.demo import demo_registry
+from dossier.registry.load import registry_from_frames
+from dossier.render.context import build_context
+from dossier.render.docx import reference_document, write_docx
+
+INJECTED_DRUG = '=HYPERLINK("http://evil.example","click")'
+INJECTED_TUMOUR = "<script>alert(1)</script> & <b>bold</b> *x* | $y$ `z` [l](http://evil.example)"
+BUILD_TIME = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.UTC)
+PART_HEADINGS = ["Executive summary", "Background and unmet need", "Methods", "Cohorts",
+                 "Cross-cohort comparison", "Discussion", "Appendix"]
+
+
+@pytest.fixture(scope="module")
+def analysed():
+    patients, cohorts = demo_registry(n_patients=160, seed=11)
+    first = patients["cohort_id"].iloc[0]
+    rows = patients["cohort_id"] == first
+    patients.loc[rows, "drug"] = INJECTED_DRUG
+    patients.loc[rows, "tumour_type"] = INJECTED_TUMOUR
+    new_id = f"{INJECTED_DRUG} | {INJECTED_TUMOUR}"
+    patients.loc[rows, "cohort_id"] = new_id
+    cohorts.loc[cohorts["cohort_id"] == first, "cohort_id"] = new_id
+    registry = registry_from_frames(patients, cohorts, name="small.csv")
+    analysis = analyse(Settings(), registry)
+    context = build_context(
+        results=analysis.results, verdicts=analysis.verdicts, registry=registry,
+        rule_files=analysis.rules.rule_sets, parameters=analysis.parameters,
+        title="Word test dossier", build_time=BUILD_TIME, software_version="0.1.0",
+        data_sha256=registry.sha256, data_name="small.csv")
+    return analysis, context, new_id
+
+
+@pytest.fixture(scope="module")
+def built(analysed, tmp_path_factory):
+    _, context, _ = analysed
+    path = write_docx(context, tmp_path_factory.mktemp("docx") / "dossier.docx")
+    return path, docx.Document(str(path))
+
+
+def _part(path: Path, name: str) -> str:
+    with zipfile.ZipFile(path) as archive:
+        return archive.read(name).decode("utf-8")
+
+
+def _blocks(document) -> list[Paragraph | Table]:
+    return list(document.iter_inner_content())
+
+
+def _cohort_tables(document, heading: str) -> dict[str, Table]:
+    """The tables of one cohort section, keyed by their first header cell."""
+    blocks = _blocks(document)
+    start = next(k for k, b in enumerate(blocks) if isinstance(b, Paragraph)
+                 and b.style.name == "Heading 2" and b.text == heading)
+    tables: dict[str, Table] = {}
+    for block in blocks[start + 1:]:
+        if isinstance(block, Paragraph) and block.style.name in ("Heading 1", "Heading 2"):
+            break
+        if isinstance(block, Table):
+            tables.setdefault(block.rows[0].cells[0].text, block)
+    return tables
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.1f}"
+
+
+def _months(value: float) -> str:
+    return "NR" if pd.isna(value) else f"{value:.1f}"
+
+
+def test_parts_and_cohorts_are_word_headings_the_navigation_pane_shows(built, analysed):
+    _, document = built
+    analysis, context, _ = analysed
+    level1 = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    level2 = [p.text for p in document.paragraphs if p.style.name == "Heading 2"]
+    assert level1 == PART_HEADINGS
+    for cohort in context["cohorts"]:
+        assert f"{cohort['number']}. {cohort['id']}" in level2
+    assert len(context["cohorts"]) == analysis.registry.cohorts.shape[0]
+
+
+def test_contents_field_lists_every_part_and_links_to_its_heading(built):
+    path, _ = built
+    document = _part(path, "word/document.xml")
+    instructions = re.findall(r"<w:instrText[^>]*>([^<]*)</w:instrText>", document)
+    assert instructions == ['TOC \\o "1-2" \\h \\z \\u']
+    entries = re.findall(r'<w:pStyle w:val="TOC1" /></w:pPr><w:hyperlink w:anchor="([^"]+)"'
+                         r'[^>]*><w:r><w:t[^>]*>([^<]*)<', document)
+    assert [text for _, text in entries] == PART_HEADINGS
+    bookmarks = set(re.findall(r'<w:bookmarkStart w:id="\d+" w:name="([^"]+)"', document))
+    assert {anchor for anchor, _ in entries} <= bookmarks
+
+
+def test_every_cohorts_endpoint_table_equals_the_results_table(built, analysed):
+    _, document = built
+    analysis, context, _ = analysed
+    results = analysis.results[analysis.results["group_by"] == "cohort_id"]
+    labels = {"cbr": "Clinical benefit rate (CR/PR or SD >= 16 weeks)",
+              "orr": "Objective response rate (confirmed CR/PR)",
+              "dcr": "Disease control rate (CR/PR/SD)"}
+    medians = {"pfs": "Median progression-free survival", "os": "Median overall survival"}
+    for cohort in context["cohorts"]:
+        tables = _cohort_tables(document, f"{cohort['number']}. {cohort['id']}")
+        cells = {row.cells[0].text: [c.text for c in row.cells]
+                 for row in tables["Endpoint"].rows[1:]}
+        rows = results[results["group"] == cohort["id"]]
+        for endpoint, label in labels.items():
+            rate = rows.query("endpoint == @endpoint and statistic == 'rate' "
+                              "and denominator == 'evaluable'").iloc[0]
+            assert cells[label][1] == (f"{_percent(rate['estimate'])}% ({_percent(rate['lower'])}"
+                                       f"-{_percent(rate['upper'])})"), (cohort["id"], endpoint)
+            assert cells[label][2] == f"{int(rate['x'])}/{int(rate['n'])}"
+        for endpoint, label in medians.items():
+            median = rows[(rows["endpoint"] == endpoint)
+                          & (rows["statistic"] == "median")].iloc[0]
+            assert cells[label][1] == (f"{_months(median['estimate'])} ({_months(median['lower'])}"
+                                       f"-{_months(median['upper'])}) months")
+        flow = [c.text for c in tables["Treated"].rows[1].cells]
+        treated = rows.query("endpoint == 'patients' and statistic == 'treated'")["estimate"]
+        evaluable = rows.query("endpoint == 'patients' and statistic == 'evaluable'")["estimate"]
+        assert flow[:2] == [str(int(treated.iloc[0])), str(int(evaluable.iloc[0]))]
+
+
+def test_verdict_matrix_is_a_word_table_of_every_cohorts_verdicts(built, analysed):
+    _, document = built
+    analysis, context, _ = analysed
+    matrix = next(t for t in document.tables if t.rows[0].cells[0].text == "#"
+                  and t.rows[0].cells[1].text == "Cohort"
+                  and len(t.rows) == len(context["cohorts"]) + 1)
+    columns = [c.text for c in matrix.rows[0].cells[2:]]
+    assert columns == context["comparison"]["matrix"]["columns"]
+    shorts = {v.criteria_id: c["short"] for v in analysis.verdicts
+              for c in context["criteria"] if c["id"] == v.criteria_id}
+    for row in matrix.rows[1:]:
+        cohort_id = row.cells[1].text
+        for column, cell in zip(columns, row.cells[2:], strict=True):
+            verdict = next(v for v in analysis.verdicts if v.cohort_id == cohort_id
+                           and shorts[v.criteria_id] == column)
+            assert cell.text.split(" (")[0] == verdict.verdict
+
+
+def test_every_figure_is_embedded_as_png_with_its_svg_and_a_numbered_caption(built, analysed):
+    path, document = built
+    _, context, _ = analysed
+    expected = (sum(len(c["km_svgs"]) + 1 for c in context["cohorts"])
+                + len(context["comparison"]["forest_cbr"])
+                + len(context["comparison"]["forest_orr"]))
+    assert len(document.inline_shapes) == expected
+    xml = _part(path, "word/document.xml")
+    rels = dict(re.findall(r'Id="([^"]+)" Target="([^"]+)"',
+                           _part(path, "word/_rels/document.xml.rels")))
+    blips = re.findall(r'<a:blip r:embed="([^"]+)">.*?<asvg:svgBlip [^>]*r:embed="([^"]+)"',
+                       xml)
+    assert len(blips) == expected
+    with zipfile.ZipFile(path) as archive:
+        for png, svg in blips:
+            assert archive.read("word/" + rels[png])[:8] == b"\x89PNG\r\n\x1a\n"
+            assert archive.read("word/" + rels[svg]).startswith(b"<svg")
+        assert 'Extension="svg"' in archive.read("[Content_Types].xml").decode()
+    captions = [p.text for p in document.paragraphs if p.style.name == "Image Caption"]
+    assert [c.split(".")[0] for c in captions] == [f"Figure {k}" for k in
+                                                   range(1, expected + 1)]
+    assert any("overall survival" in c for c in captions)
+
+
+def test_injected_markup_and_formulas_stay_plain_text(built, analysed):
+    path, document = built
+    _, context, injected_id = analysed
+    number = next(c["number"] for c in context["cohorts"] if c["id"] == injected_id)
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 2"]
+    assert f"{number}. {injected_id}" in headings
+    facts = _cohort_tables(document, f"{number}. {injected_id}")["Drug"]
+    values = {row.cells[0].text: row.cells[1].text for row in facts.rows}
+    assert values["Drug"] == INJECTED_DRUG
+    assert values["Tumour type"] == INJECTED_TUMOUR
+    xml = _part(path, "word/document.xml")
+    assert "<w:fldSimple" not in xml
+    assert re.findall(r"<w:instrText[^>]*>([^<]*)<", xml) == ['TOC \\o "1-2" \\h \\z \\u']
+    assert "<script" not in xml and "<b>" not in xml
+    assert "evil.example" not in _part(path, "word/_rels/document.xml.rels")
+    assert "<w:hyperlink r:id" not in xml
+
+
+def test_every_patient_is_in_the_appendix_listing(built, analysed):
+    _, document = built
+    analysis, _, _ = analysed
+    listing = "\n".join(p.text for p in document.paragraphs if p.style.name == "Source Code")
+    found = set(re.findall(r"^(\S+)\s", listing, flags=re.M)) - {"Patient"}
+    assert found == set(analysis.registry.patients["patient_id"].astype(str))
+
+
+def test_footer_numbers_the_pages_and_the_page_is_a4(built):
+    path, document = built
+    section = document.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    footer = _part(path, "word/footer1.xml")
+    assert 'w:instr="PAGE"' in footer and 'w:instr="NUMPAGES"' in footer
+    assert "footerReference" in _part(path, "word/document.xml")
+
+
+def test_tables_take_the_reference_table_style_with_a_repeating_header(built):
+    path, document = built
+    xml = _part(path, "word/document.xml")
+    assert xml.count("<w:tbl>") == len(document.tables)
+    assert xml.count('<w:tblStyle w:val="Table" />') == len(document.tables)
+    styles = _part(path, "word/styles.xml")
+    table_style = re.search(r'<w:style [^>]*w:styleId="Table".*?</w:style>', styles, re.S)
+    assert "1A3A5C" in table_style.group(0)
+    assert '<w:tblHeader w:val="on" />' in xml
+
+
+def test_a_company_reference_document_restyles_the_dossier(analysed, tmp_path):
+    _, context, _ = analysed
+    company = docx.Document(str(reference_document()))
+    heading = company.styles["Heading 1"]
+    heading.font.name = "Georgia"
+    heading.font.color.rgb = RGBColor(0x80, 0x00, 0x20)
+    company.sections[0].header.paragraphs[0].text = "ACME Oncology - confidential"
+    company.save(str(tmp_path / "acme.docx"))
+    path = write_docx(context, tmp_path / "dossier.docx", reference_doc=tmp_path / "acme.docx")
+    document = docx.Document(str(path))
+    assert document.styles["Heading 1"].font.name == "Georgia"
+    assert document.styles["Heading 1"].font.color.rgb == RGBColor(0x80, 0x00, 0x20)
+    assert document.sections[0].header.paragraphs[0].text == "ACME Oncology - confidential"
+    assert [p.text for p in document.paragraphs if p.style.name == "Heading 1"] == PART_HEADINGS
+
+
+def test_a_reference_that_is_not_a_word_file_is_refused_by_name(analysed, tmp_path):
+    _, context, _ = analysed
+    fake = tmp_path / "template.docx"
+    fake.write_text("not a zip", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"template\.docx: not a Word document"):
+        write_docx(context, tmp_path / "out.docx", reference_doc=fake)
+    with pytest.raises(ValueError, match=r"missing\.docx: --docx-reference file not found"):
+        write_docx(context, tmp_path / "out.docx", reference_doc=tmp_path / "missing.docx")
+    assert not (tmp_path / "out.docx").exists()
+
+
+def test_narrative_written_in_quarto_appears_in_word_and_prompts_elsewhere(analysed, tmp_path):
+    _, context, _ = analysed
+    path = write_docx(context, tmp_path / "dossier.docx", narrative={
+        "narrative-unmet-need": "No approved therapy exists for **these patients**."})
+    document = docx.Document(str(path))
+    paragraphs = [p for p in document.paragraphs if "No approved therapy" in p.text]
+    assert [p.text for p in paragraphs] == ["No approved therapy exists for these patients."]
+    assert any(run.bold and run.text == "these patients" for run in paragraphs[0].runs)
+    prompts = [p.text for p in document.paragraphs if p.text.startswith("[Narrative to write")]
+    assert len(prompts) == 2 + len(context["cohorts"])  # background, discussion, each cohort
+
+
+def test_two_builds_of_the_same_data_give_the_same_bytes(built, analysed, tmp_path):
+    path, _ = built
+    _, context, _ = analysed
+    again = write_docx(context, tmp_path / "again.docx")
+    assert again.read_bytes() == path.read_bytes()
+    with zipfile.ZipFile(again) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(2024, 5, 1, 12, 30, 0)}
+        assert "2024-05-01T12:30:00Z" in archive.read("docProps/core.xml").decode()
