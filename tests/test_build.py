@@ -70,8 +70,8 @@ def test_workbook_cohort_cells_equal_the_results_table(built) -> None:
     folder, registry = built
     results = analyse(Settings(), registry).results
     wb = load_workbook(folder / "dossier.xlsx")
-    assert wb.sheetnames == ["Summary", "Cohorts", "Criteria", "Endpoints", "Patients",
-                             "Validation"]
+    assert wb.sheetnames == ["Summary", "Cohorts", "Verdicts", "Criteria", "Endpoints",
+                             "Patients", "Validation"]
     ws = wb["Cohorts"]
     header_row = next(i for i, row in enumerate(ws.iter_rows(values_only=True), start=1)
                       if row[0] == "cohort_id")
@@ -227,3 +227,21 @@ def test_a_docx_reference_that_is_not_word_is_refused_before_building(small_regi
         build_dossier(Settings(), registry=registry, destination=tmp_path / "d",
                       formats=("docx",), docx_reference=bad)
     assert not (tmp_path / "d").exists()
+
+
+def test_workbook_verdicts_sheet_lists_every_clause_and_patients_have_no_calendar_dates(built):
+    folder, registry = built
+    analysis = analyse(Settings(), registry)
+    wb = load_workbook(folder / "dossier.xlsx")
+    rows = list(wb["Verdicts"].iter_rows(values_only=True))
+    header_at = next(i for i, r in enumerate(rows) if r[0] == "cohort_id")
+    header, body = rows[header_at], rows[header_at + 1:]
+    records = [dict(zip(header, r, strict=False)) for r in body]
+    drup = next(v for v in analysis.verdicts if v.criteria_id == "drup-two-stage")
+    mine = [r for r in records if r["cohort_id"] == drup.cohort_id
+            and r["criteria"] == "drup-two-stage"]
+    assert {r["verdict"] for r in mine} == {drup.verdict}
+    assert [r["observed"] for r in mine] == [c.observed_text for c in drup.clauses]
+    patients = list(wb["Patients"].iter_rows(values_only=True))
+    columns = next(r for r in patients if r[0] == "patient_id")
+    assert "treatment_start" not in columns and "start_study_day" in columns

@@ -1,7 +1,7 @@
 """dossier.xlsx: the sheets a reviewer filters and checks, assembled from results and verdicts.
 
-Summary, Cohorts, Criteria, Endpoints, Patients and Validation. Every number is copied from the
-results table or a verdict; nothing here estimates anything.
+Summary, Cohorts, Verdicts, Criteria, Endpoints, Patients and Validation. Every number is
+copied from the results table or a verdict; nothing here estimates anything.
 """
 
 from __future__ import annotations
@@ -48,11 +48,33 @@ def _summary_sheet(results: pd.DataFrame, build_info: Mapping[str, str]) -> Shee
         {"item": key, "value": str(value)} for key, value in build_info.items()
     ]
     info = pd.DataFrame(rows, columns=["item", "value"])
-    headline = pooled[pooled["statistic"].isin(["treated", "evaluable", "rare", "rate", "median"])]
-    table = headline[["endpoint", "statistic", "estimate", "lower", "upper", "x", "n", "unit",
-                      "denominator", "status", "method"]].reset_index(drop=True)
+    headline = pooled[pooled["statistic"].isin(["treated", "evaluable", "rare", "rate", "median",
+                                                "followup"])].reset_index(drop=True)
+    is_rate = headline["unit"].eq("proportion")
+    is_months = headline["unit"].eq("months")
+    table = pd.DataFrame({
+        "endpoint": headline["endpoint"],
+        "statistic": headline["statistic"],
+        "label": [RATE_LABELS.get(e) or (f"{s} patients" if e == "patients" else f"{e} {s}")
+                  for e, s in zip(headline["endpoint"], headline["statistic"], strict=True)],
+        "count": headline["estimate"].where(headline["unit"].eq("patients")),
+        "rate": headline["estimate"].where(is_rate),
+        "rate_lower": headline["lower"].where(is_rate),
+        "rate_upper": headline["upper"].where(is_rate),
+        "months": headline["estimate"].where(is_months),
+        "months_lower": headline["lower"].where(is_months),
+        "months_upper": headline["upper"].where(is_months),
+        "x": headline["x"],
+        "n": headline["n"],
+        "denominator": headline["denominator"],
+        "status": headline["status"],
+        "method": headline["method"],
+    })
     notes = [f"{r['item']}: {r['value']}" for r in info.to_dict("records")] + list(METHOD_NOTES)
-    return SheetSpec("Summary", table, notes=notes, integer_columns=("x", "n"))
+    return SheetSpec("Summary", table, notes=notes,
+                     integer_columns=("count", "x", "n"),
+                     percent_columns=("rate", "rate_lower", "rate_upper"),
+                     month_columns=("months", "months_lower", "months_upper"))
 
 
 def _cohorts_sheet(results: pd.DataFrame, registry_cohorts: pd.DataFrame,
@@ -137,7 +159,7 @@ def _patients_sheet(patients: pd.DataFrame) -> SheetSpec:
         "cohort_id": patients["cohort_id"].astype(str),
         "stage": patients["stage"].astype(str),
         "rare_cancer": patients["rare_cancer"].astype(bool),
-        "treatment_start": pd.to_datetime(patients["treatment_start"]).dt.date,
+        "start_study_day": _study_days(patients["treatment_start"]),
         "response_evaluable": patients["response_evaluable"].astype(bool),
         "best_response": patients["best_response"].astype("string").fillna(""),
         "response_confirmed": patients["response_confirmed"].astype("boolean"),
@@ -153,9 +175,38 @@ def _patients_sheet(patients: pd.DataFrame) -> SheetSpec:
     listing = listing.where(pd.notna(listing), None)
     return SheetSpec("Patients", listing.reset_index(drop=True),
                      month_columns=("pfs_months", "os_months"),
-                     integer_columns=("pfs_event", "os_event", "worst_ae_grade", "prior_lines"),
-                     notes=("Pseudonymous patient ids only. Months = days / 30.4375 "
-                            "(a unit conversion of the registry's days, not an estimate).",))
+                     integer_columns=("start_study_day", "pfs_event", "os_event",
+                                      "worst_ae_grade", "prior_lines"),
+                     notes=("Pseudonymous patient ids only; treatment start as study day (days "
+                            "since the registry's first treatment start), not a calendar date. "
+                            "Months = days / 30.4375 (a unit conversion, not an estimate).",))
+
+
+def _study_days(starts: pd.Series) -> pd.Series:
+    dates = pd.to_datetime(starts)
+    return (dates - dates.min()).dt.days.astype("Int64").astype(object)
+
+
+def _verdicts_sheet(verdicts: Sequence[Verdict]) -> SheetSpec:
+    records: list[dict[str, object]] = []
+    for v in verdicts:
+        base = {"cohort_id": v.cohort_id, "criteria": v.criteria_id, "verdict": v.verdict,
+                "grade": v.grade_text, "outcome": v.outcome,
+                "distance": "; ".join(v.distance)}
+        clauses = [*v.clauses, *(c for a in v.adjustments for c in a.clauses)]
+        if not clauses:
+            records.append({**base, "clause": "", "observed": "", "threshold": "", "state": "",
+                            "source_status": "", "why": "; ".join(v.reasons)})
+        for c in clauses:
+            records.append({**base, "clause": c.label or c.metric, "observed": c.observed_text,
+                            "threshold": c.threshold_text, "state": c.state,
+                            "source_status": c.status, "why": c.note})
+    columns = ["cohort_id", "criteria", "verdict", "grade", "outcome", "clause", "observed",
+               "threshold", "state", "source_status", "why", "distance"]
+    return SheetSpec("Verdicts", pd.DataFrame.from_records(records, columns=columns),
+                     verdict_columns=("verdict",),
+                     notes=("One row per clause of every verdict: the observed value, the "
+                            "threshold and whether it held.",))
 
 
 def _validation_sheet(report: ValidationReport) -> SheetSpec:
@@ -175,7 +226,8 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                            patients: pd.DataFrame, registry_cohorts: pd.DataFrame,
                            report: ValidationReport, build_info: Mapping[str, str],
                            created: dt.datetime, only: Sequence[str] | None = None) -> None:
-    """Write dossier.xlsx: Summary, Cohorts, Criteria, Endpoints, Patients, Validation."""
+    """Write dossier.xlsx: Summary, Cohorts, Verdicts, Criteria, Endpoints, Patients,
+    Validation."""
     endpoints = results.copy()
     endpoints["time"] = endpoints["time"].astype(float)
     if only is not None:
@@ -185,6 +237,7 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
     sheets = [
         _summary_sheet(results, build_info),
         _cohorts_sheet(results, registry_cohorts, verdicts, readiness, only),
+        _verdicts_sheet([v for v in verdicts if only is None or v.cohort_id in set(only)]),
         _criteria_sheet(rule_sets),
         SheetSpec("Endpoints", endpoints, month_columns=(), integer_columns=(),
                   notes=("The long analysis-results table: one row per group x endpoint x "
