@@ -28,7 +28,7 @@ from dossier.scoring.metrics import MetricValueError
 from dossier.scoring.readiness import NOT_PAYER_READY, readiness
 from dossier.scoring.rulebook import CriteriaError, RuleBook, resolve_criteria
 from dossier.scoring.summary import read_summary
-from dossier.scoring.verdicts import MET, Verdict
+from dossier.scoring.verdicts import MET, NOT_ASSESSABLE, Verdict
 from dossier.scoring.yamlmarks import FileCheckError
 
 FORMATS = ("table", "json")
@@ -159,3 +159,16 @@ def score(
     flagged = [r.cohort_id for r in ready if r.flag == NOT_PAYER_READY]
     for cohort_id in flagged:
         console.print(f"{cohort_id}: {NOT_PAYER_READY}", highlight=False, markup=False)
+    print_override_hint(verdicts)
+
+
+PASKWIL_2021 = "paskwil-2021-nonrandomised"
+
+
+def print_override_hint(verdicts: Sequence[Verdict]) -> None:
+    """How to supply PASKWIL 2021's unpublished thresholds, when a verdict waits for them."""
+    if any(v.criteria_id == PASKWIL_2021 and v.verdict == NOT_ASSESSABLE for v in verdicts):
+        error_console.print(
+            f"note: {PASKWIL_2021} efficacy thresholds are not published; supply them with "
+            f"--criteria FILE whose top key is 'override: {PASKWIL_2021}' and which carries a "
+            "rule 'efficacy' (see criteria/README.md)", highlight=False)

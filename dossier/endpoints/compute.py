@@ -302,8 +302,18 @@ class _Engine:
              "(< 6 per 100,000 per year)", "{}"),
         ]
 
-    def rate(self, gb: str, g: str, definition: RateEndpoint, x: int, n: int) -> None:
+    def rate(self, gb: str, g: str, definition: RateEndpoint, x: int, n: int,
+             order_unknown: bool = False) -> None:
         key = definition.endpoint, definition.denominator
+        if order_unknown:  # the first patients of the cohort cannot be told apart
+            nan = math.nan
+            self.rows.append(
+                (gb, g, definition.endpoint, "rate", nan, nan, nan, nan, nan, nan, "proportion",
+                 definition.denominator, "not_estimable",
+                 f"{self.rate_method[key]}; not estimable: an evaluable patient of the cohort "
+                 "has no treatment_start", self.rate_params[key])
+            )
+            return
         rate: Rate = _clopper_pearson(x, n)
         self.rows.append(
             (gb, g, definition.endpoint, "rate", math.nan, _none_to_nan(rate.estimate),
@@ -405,11 +415,13 @@ class _Engine:
         evaluable = count(o.evaluable)
         rare = count(a.rare)
         rare_evaluable = count(a.rare & o.evaluable)
+        by_cohort = grouping.name == "cohort_id"
         rate_counts = [
             (r, count(getattr(o, r.numerator) & getattr(o, r.population)),
              count(getattr(o, r.population)))
-            for r in self.rates
+            for r in self.rates if by_cohort or not r.cohort_only
         ]
+        order_unknown = count(o.start_unknown) > 0
         dor = o.dor_population
         slices = {
             "pfs": _split(codes, size, a.pfs_days, a.pfs_event),
@@ -421,7 +433,8 @@ class _Engine:
             self.patients(gb, g, int(treated[index]), int(evaluable[index]), int(rare[index]),
                           int(rare_evaluable[index]))
             for definition, x, n in rate_counts:
-                self.rate(gb, g, definition, int(x[index]), int(n[index]))
+                self.rate(gb, g, definition, int(x[index]), int(n[index]),
+                          definition.cohort_only and bool(order_unknown[index]))
             for endpoint in ("pfs", "os", "dor"):
                 time, event = slices[endpoint](index)
                 self.time_to_event(gb, g, endpoint, time, event)

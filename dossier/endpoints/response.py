@@ -42,6 +42,13 @@ RESPONSE_COLUMNS = (
 
 OPTIONAL_COLUMNS = ("response_days", "worst_ae_grade", "prior_pfs_days")
 
+STAGE_SIZES = (8, 24)
+"""DRUP's stage sizes: stage 1 is judged on the first 8, stage 2 on the first 24 evaluable."""
+
+ENROLMENT_ORDER = (
+    "order of enrolment within the cohort = treatment_start, ties broken by patient_id"
+)
+
 
 @dataclass(frozen=True)
 class ExceptionalResponderRule:
@@ -138,6 +145,9 @@ class PatientOutcomes:
     dor_population: np.ndarray
     dor_days: np.ndarray
     dor_event: np.ndarray
+    evaluable_first8: np.ndarray
+    evaluable_first24: np.ndarray
+    start_unknown: np.ndarray
 
     def __len__(self) -> int:
         return int(self.treated.shape[0])
@@ -156,6 +166,8 @@ class RateEndpoint:
     population: str
     definition: str
     parameters: Mapping[str, Any]
+    cohort_only: bool = False
+    """Only for the cohort grouping (the first patients *of each cohort*)."""
 
     @property
     def parameters_json(self) -> str:
@@ -208,6 +220,38 @@ def check_response_columns(patients: pd.DataFrame) -> None:
             f"patient frame lacks column(s) {', '.join(missing)}; "
             f"available columns: {', '.join(map(str, patients.columns))}"
         )
+
+
+def first_evaluable(patients: pd.DataFrame, evaluable: np.ndarray,
+                    sizes: tuple[int, ...] = STAGE_SIZES) -> tuple[list[np.ndarray], np.ndarray]:
+    """Flags of the first ``size`` response-evaluable patients of each cohort, per size.
+
+    Patients are ordered within their cohort by ``treatment_start``, ties broken by
+    ``patient_id`` (DRUP judges stage 1 on the first 8 and stage 2 on the first 24 evaluable
+    patients). Also returns, per patient, whether it is evaluable without a treatment start
+    date: its cohort's order cannot then be told.
+    """
+    n = len(patients)
+    if "treatment_start" not in patients.columns:
+        return [np.zeros(n, dtype=bool) for _ in sizes], evaluable.copy()
+    start = pd.to_datetime(patients["treatment_start"], errors="coerce")
+    unknown = evaluable & start.isna().to_numpy()
+    cohort = (patients["cohort_id"].astype("string").fillna("") if "cohort_id" in patients.columns
+              else pd.Series("", index=patients.index, dtype="string"))
+    ident = (patients["patient_id"].astype("string").fillna("")
+             if "patient_id" in patients.columns
+             else pd.Series(np.arange(n), index=patients.index).astype("string"))
+    frame = pd.DataFrame({"cohort": cohort.to_numpy(), "start": start.to_numpy(),
+                          "id": ident.to_numpy(), "position": np.arange(n)})
+    frame = frame[evaluable & ~unknown]
+    frame = frame.sort_values(["cohort", "start", "id", "position"], kind="mergesort")
+    rank = frame.groupby("cohort", sort=False).cumcount().to_numpy()
+    out = []
+    for size in sizes:
+        flags = np.zeros(n, dtype=bool)
+        flags[frame["position"].to_numpy()[rank < size]] = True
+        out.append(flags)
+    return out, unknown
 
 
 def derive_outcomes(
@@ -278,6 +322,7 @@ def derive_outcomes(
         dor_population = confirmed_response & ~np.isnan(dor_raw) & (dor_raw >= 0)
     dor_days = np.where(dor_population, dor_raw, np.nan)
     dor_event = np.where(dor_population, (pfs_event == 1).astype(np.int64), 0)
+    (first8, first24), start_unknown = first_evaluable(patients, evaluable)
 
     return PatientOutcomes(
         treated=treated,
@@ -303,6 +348,9 @@ def derive_outcomes(
         dor_population=dor_population,
         dor_days=dor_days,
         dor_event=dor_event,
+        evaluable_first8=first8,
+        evaluable_first24=first24,
+        start_unknown=start_unknown,
     )
 
 
@@ -344,6 +392,21 @@ def rate_endpoints(parameters: ResponseParameters | None = None) -> tuple[RateEn
     for endpoint, numerator, text, params in definitions:
         out.append(RateEndpoint(endpoint, "evaluable", numerator, "evaluable", text, params))
         out.append(RateEndpoint(endpoint, "treated", numerator, "treated", text, params))
+    staged = [
+        ("cbr_first8", 8, "clinical_benefit", f"SD >= {sd} weeks ({sd_days} days)",
+         {"sd_weeks": p.sd_weeks}),
+        ("cbr_first24", 24, "clinical_benefit", f"SD >= {sd} weeks ({sd_days} days)",
+         {"sd_weeks": p.sd_weeks}),
+        ("cbr_durable_first24", 24, "clinical_benefit_durable",
+         f"SD >= {durable} weeks ({durable_days} days)", {"durable_weeks": p.durable_weeks}),
+    ]
+    for endpoint, size, numerator, sd_text, params in staged:
+        out.append(RateEndpoint(
+            endpoint, f"first_{size}_evaluable", numerator, f"evaluable_first{size}",
+            f"clinical benefit = confirmed CR/PR or {sd_text} among the first {size} "
+            f"response-evaluable patients of the cohort (DRUP stage {1 if size == 8 else 2}); "
+            f"{ENROLMENT_ORDER}; n = fewer while fewer are evaluable; {sd_rule}",
+            {**params, "first": size}, cohort_only=True))
     out.append(
         RateEndpoint(
             "sd_lasting",

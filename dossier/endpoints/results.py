@@ -47,7 +47,8 @@ DTYPES: dict[str, str] = {c: ("float64" if c in FLOAT_COLUMNS else "object") for
 
 STATUSES = ("ok", "not_reached", "no_patients", "not_estimable")
 UNITS = ("proportion", "months", "patients")
-DENOMINATORS = ("evaluable", "treated", "responders", "sd_16w", "with_prior_pfs", "")
+DENOMINATORS = ("evaluable", "treated", "responders", "sd_16w", "with_prior_pfs",
+                "first_8_evaluable", "first_24_evaluable", "")
 FORMATS = (".csv", ".parquet", ".json")
 
 JSON_FORMAT_NAME = "dossier-results"

@@ -4,7 +4,9 @@ Rule files (criteria/*.yaml, one per framework version) are modelled in
 :mod:`dossier.scoring.rules`, read and checked by :mod:`dossier.scoring.rulefile` and gathered
 in a :mod:`dossier.scoring.rulebook`; conditions are parsed by :mod:`dossier.scoring.grammar`
 and evaluated by :mod:`dossier.scoring.evaluation` (no ``eval``);
-:mod:`dossier.scoring.engine` turns one cohort's metrics into a :class:`Verdict` per rule file;
+:mod:`dossier.scoring.engine` (with :mod:`~dossier.scoring.applicability` for gates and
+:mod:`~dossier.scoring.staged` for DRUP's stages) turns one cohort's metrics into a
+:class:`Verdict` per rule file;
 :mod:`dossier.scoring.inputs` and :mod:`dossier.scoring.summary` supply the metrics, from the
 results table or from a hand-written summary of a published study.
 """

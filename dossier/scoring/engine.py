@@ -15,15 +15,29 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from dossier.scoring.evaluation import EvalContext, Evaluation, bar_gap, bar_status, evaluate
-from dossier.scoring.grammar import Bar, Condition, Present, condition_text, leaves, thresholds_of
+from dossier.scoring.applicability import applicability as _applicability
+from dossier.scoring.applicability import base_verdict as _base
+from dossier.scoring.applicability import eval_context as _ctx
+from dossier.scoring.applicability import stratum_rules as _stratum_rules
+from dossier.scoring.evaluation import (
+    Evaluation,
+    evaluate,
+)
+from dossier.scoring.grammar import (
+    Bar,
+    Condition,
+    Present,
+    condition_text,
+    leaves,
+    thresholds_of,
+)
 from dossier.scoring.metrics import MetricSpec, MetricValueError, Observed, observe
 from dossier.scoring.rulebook import RuleBook
 from dossier.scoring.rules import Adjustment, Rule, RuleSet, used_metrics
+from dossier.scoring.staged import staged
 from dossier.scoring.verdicts import (
     IMMATURE,
     MET,
-    NOT_APPLICABLE,
     NOT_ASSESSABLE,
     NOT_MET,
     PENDING,
@@ -36,11 +50,6 @@ SCENARIO_LIMIT = 20_000
 """Most value combinations tried when values are unknown; beyond it, three-valued bounds."""
 
 
-def _ctx(rule_set: RuleSet, status: str = "", source: str = "", rule: str = "",
-         grade: int | None = None) -> EvalContext:
-    return EvalContext(rule_set.specs, rule_set.source_urls, status, source, rule, grade)
-
-
 def _category(reasons: Iterable[str]) -> str:
     reasons = set(reasons)
     if "missing" in reasons:
@@ -50,10 +59,6 @@ def _category(reasons: Iterable[str]) -> str:
     return IMMATURE
 
 
-def _open_gaps(evaluation: Evaluation) -> list[str]:
-    return [g for g in evaluation.gaps if g]
-
-
 # --------------------------------------------------------------------------- rows
 
 
@@ -61,9 +66,10 @@ def _evaluate_rule(rule_set: RuleSet, rule: Rule, values: Mapping[str, Observed]
                    relax: bool = False) -> Evaluation:
     if rule.when is None:
         clause = ClauseResult(
-            metric="", label=rule.label or rule.id, condition="thresholds not supplied",
-            observed=None, observed_text="not supplied", op="override", threshold=None,
-            threshold_text="supplied by an override file", unit="", held=None, state="missing",
+            metric="", label=rule.label or rule.id, condition="thresholds not published",
+            observed=None, observed_text="no documented threshold", op="override",
+            threshold=None, threshold_text="thresholds not published in the sources", unit="",
+            held=None, state="missing",
             status=rule.status, source=rule_set.source_urls.get(rule.source, rule.source),
             rule=rule.id, grade=rule.grade, note=rule.requires_override)
         gap = f"{rule.label or rule.id}: {rule.requires_override}"
@@ -164,129 +170,6 @@ def _nothing_reported(rule_set: RuleSet, cohort_id: str, rules: Sequence[Rule],
                  stratum=stratum,
                  reasons=(f"none of the values this rule file judges is given "
                           f"({', '.join(names)})",))
-
-
-# --------------------------------------------------------------------------- base verdict
-
-
-def _base(rule_set: RuleSet, cohort_id: str, verdict: str, outcome: str, **fields: object
-          ) -> Verdict:
-    return Verdict(cohort_id=cohort_id, criteria_id=rule_set.id, framework=rule_set.framework,
-                   version=rule_set.version, title=rule_set.title, verdict=verdict,
-                   outcome=outcome, ours=rule_set.ours, **fields)  # type: ignore[arg-type]
-
-
-def _applicability(rule_set: RuleSet, values: Mapping[str, Observed], cohort_id: str
-                   ) -> tuple[Verdict | None, tuple[ClauseResult, ...]]:
-    setting = dict(rule_set.applies_to).get("setting")
-    observed = values.get("setting")
-    if setting and observed is not None and observed.state == "exact" and observed.value != setting:
-        reason = f"applies to the {setting} setting; this cohort is {observed.value}"
-        return _base(rule_set, cohort_id, NOT_APPLICABLE, "not applicable",
-                     reasons=(reason,)), ()
-    clauses: list[ClauseResult] = []
-    for gate in rule_set.gates:
-        ev = evaluate(gate.when, values, _ctx(rule_set, gate.status, gate.source, gate.id))
-        clauses += ev.clauses
-        if ev.truth is False:
-            return _base(rule_set, cohort_id, NOT_APPLICABLE, "not applicable",
-                         reasons=(gate.reason,), clauses=tuple(clauses),
-                         deciding=tuple(_open_gaps(ev)),
-                         statuses=(gate.status,)), tuple(clauses)
-        if ev.truth is None:
-            why = "; ".join(_open_gaps(ev))
-            return _base(rule_set, cohort_id, NOT_ASSESSABLE, "not assessable",
-                         reasons=(f"{gate.reason} (cannot be told: {why})",),
-                         clauses=tuple(clauses), statuses=(gate.status,)), tuple(clauses)
-    return None, tuple(clauses)
-
-
-def _stratum_rules(rule_set: RuleSet, values: Mapping[str, Observed], cohort_id: str,
-                   clauses: tuple[ClauseResult, ...]
-                   ) -> tuple[Verdict | None, tuple[Rule, ...], str, tuple[ClauseResult, ...]]:
-    if not rule_set.strata:
-        return None, rule_set.rules, "", clauses
-    unknown: list[str] = []
-    for stratum in rule_set.strata:
-        ev = evaluate(stratum.when, values,
-                      _ctx(rule_set, stratum.status, stratum.source, stratum.id))
-        if ev.truth:
-            return None, stratum.rules, stratum.label or stratum.id, clauses + ev.clauses
-        if ev.truth is None:
-            unknown += _open_gaps(ev)
-    if unknown:
-        reason = "cannot choose the stratum: " + "; ".join(dict.fromkeys(unknown))
-        return _base(rule_set, cohort_id, NOT_ASSESSABLE, "not assessable", reasons=(reason,),
-                     clauses=clauses), (), "", clauses
-    return _base(rule_set, cohort_id, NOT_APPLICABLE, "not applicable",
-                 reasons=("no stratum of the rule file applies",), clauses=clauses), (), "", \
-        clauses
-
-
-# --------------------------------------------------------------------------- staged
-
-
-def _staged(rule_set: RuleSet, values: Mapping[str, Observed], cohort_id: str,
-            clauses: tuple[ClauseResult, ...]) -> Verdict:
-    outcome = rule_set.outcome
-    succ, pats = values[outcome.successes], values[outcome.patients]
-    label = rule_set.specs[outcome.successes].label
-    if succ.state != "exact" or pats.state != "exact":
-        absent = [o.name for o in (succ, pats) if o.state != "exact"]
-        return _base(rule_set, cohort_id, NOT_ASSESSABLE, "not assessable", clauses=clauses,
-                     reasons=(f"needs {' and '.join(absent)}",))
-    s, n = int(succ.value), int(pats.value)  # type: ignore[arg-type]
-    if s > n:
-        return _base(rule_set, cohort_id, NOT_ASSESSABLE, "not assessable", clauses=clauses,
-                     reasons=(f"{outcome.successes} ({s}) exceeds {outcome.patients} ({n})",))
-    final = rule_set.stages[-1]
-    score = max(0, final.at_least - s) / final.at_least
-    stage_clauses: list[ClauseResult] = []
-    for index, stage in enumerate(rule_set.stages):
-        last = index == len(rule_set.stages) - 1
-        truth, _needed = bar_status(s, n, stage.at_least, stage.of)
-        early = truth is None and s >= stage.at_least and not last
-        notes = []
-        if n > stage.of:
-            notes.append(f"judged on all {n} evaluable patients so far ({outcome.successes} "
-                         f"counts them all, not only the first {stage.of})")
-            if s >= stage.at_least and s - (n - stage.of) < stage.at_least:
-                notes.append(f"whether {stage.at_least} of the first {stage.of} had it cannot "
-                             "be told from the counts")
-        if early:
-            notes.append(f"already passed: {s} of {n} so far, the stage needs {stage.at_least}")
-        held = True if early else truth
-        state = "pending" if held is None else ("held" if held else "not held")
-        stage_clauses.append(ClauseResult(
-            metric=outcome.successes, label=stage.label or stage.id,
-            condition=f"at least {stage.at_least} {label} among {stage.of} "
-                      f"{rule_set.specs[outcome.patients].label}",
-            observed=s, observed_text=f"{s} of {n}", op="bar", threshold=stage.at_least,
-            threshold_text=f">= {stage.at_least} of {stage.of}", unit="patients", held=held,
-            state=state, status=stage.status,
-            source=rule_set.source_urls.get(stage.source, stage.source), rule=stage.id,
-            note="; ".join(notes)))
-        gap = bar_gap(s, n, stage.at_least, stage.of, label)
-        everything = clauses + tuple(stage_clauses)
-        name = stage.label or stage.id
-        if held is False:
-            return _base(rule_set, cohort_id, NOT_MET, stage.failed, clauses=everything,
-                         deciding=(f"{name}: {s} of {n} {label}",), distance=(gap,),
-                         distance_score=score, statuses=(stage.status,))
-        if held is None:
-            distance = [f"{name}: {gap}"]
-            for later in rule_set.stages[index + 1:]:
-                distance.append(f"then {later.label or later.id}: at least {later.at_least} of "
-                                f"{later.of}")
-            return _base(rule_set, cohort_id, PENDING, f"{name} in progress",
-                         clauses=everything, deciding=(f"{name}: {s} of {n} {label}",),
-                         distance=tuple(distance), distance_score=score,
-                         reasons=(f"{name} is not complete: {n} of {stage.of} evaluable",),
-                         statuses=(stage.status,))
-    return _base(rule_set, cohort_id, MET, final.passed, clauses=clauses + tuple(stage_clauses),
-                 deciding=(f"{final.label or final.id}: {s} of {n} {label}",),
-                 distance_score=0.0, statuses=tuple(dict.fromkeys(c.status for c in
-                                                                  stage_clauses)))
 
 
 # --------------------------------------------------------------------------- binary
@@ -400,7 +283,7 @@ def _adjustment_results(rule_set: RuleSet, values: Mapping[str, Observed]
         if ev.truth is None and adjustment.if_missing == "none":
             applied, state = False, "not reported (no adjustment)"
         elif ev.truth is None:
-            applied, state = None, "unresolved: " + "; ".join(_open_gaps(ev))
+            applied, state = None, _unresolved_adjustment(rule_set, adjustment, ev, values)
             open_.append(adjustment)
         else:
             applied, state = ev.truth, "applied" if ev.truth else "not applied"
@@ -411,6 +294,30 @@ def _adjustment_results(rule_set: RuleSet, values: Mapping[str, Observed]
             adjustment.status, rule_set.source_urls.get(adjustment.source, adjustment.source),
             ev.clauses, note))
     return results, fixed, open_
+
+
+def _unresolved_adjustment(rule_set: RuleSet, adjustment: Adjustment, ev: Evaluation,
+                           values: Mapping[str, Observed]) -> str:
+    """``-1 applies if ...; grade >= 3 TRAE 30.8% in the registry, ... not recorded``.
+
+    Says when the adjustment applies and what is known, never as if the threshold were a
+    requirement the cohort failed.
+    """
+    specs = rule_set.specs
+    known = []
+    for clause in ev.clauses:
+        if clause.state != "missing":
+            known.append(f"{clause.label} {clause.observed_text}")
+            continue
+        spec = specs.get(clause.metric)
+        bound = values.get(spec.upper_bound) if spec is not None and spec.upper_bound else None
+        if bound is not None and bound.state == "exact":
+            known.append(f"{specs[bound.name].label} {bound.text} in the registry (an upper "
+                         f"bound); {clause.label} not recorded")
+        else:
+            known.append(f"{clause.label} not recorded")
+    condition = condition_text(adjustment.when, specs)
+    return f"{adjustment.change:+d} applies if {condition}; " + "; ".join(known)
 
 
 def _graded(rule_set: RuleSet, rules: tuple[Rule, ...], values: Mapping[str, Observed],
@@ -456,8 +363,9 @@ def _graded(rule_set: RuleSet, rules: tuple[Rule, ...], values: Mapping[str, Obs
                   notes=tuple(notes),
                   statuses=tuple(dict.fromkeys(r.status for r in awarded
                                                if r.grade == bounds.prelim_low)))
+    words = _grade_words(low, high, _met_line(rule_set))
     if low >= met_at:
-        return _base(rule_set, cohort_id, MET, _grade_words(low, high), distance_score=0.0,
+        return _base(rule_set, cohort_id, MET, words, distance_score=0.0,
                      **common)
     if high < met_at:
         if indicative.final_high >= met_at and indicative.final_low < met_at:
@@ -470,9 +378,9 @@ def _graded(rule_set: RuleSet, rules: tuple[Rule, ...], values: Mapping[str, Obs
             statuses = sorted({r.status for r in held}) or ["not verified"]
             reason = (f"reaching grade {met_at} rests on rows whose status is "
                       f"{' / '.join(statuses)} ({', '.join(r.id for r in held)}): not awarded")
-            return _base(rule_set, cohort_id, NOT_ASSESSABLE, _grade_words(low, high),
+            return _base(rule_set, cohort_id, NOT_ASSESSABLE, words,
                          reasons=(reason,), distance_score=score, **common)
-        return _base(rule_set, cohort_id, NOT_MET, _grade_words(low, high), distance_score=score,
+        return _base(rule_set, cohort_id, NOT_MET, words, distance_score=score,
                      **common)
     open_rows = [r for r in awarded if (r.grade or 0) > bounds.prelim_low
                  and evaluations[r.id].truth is None]
@@ -482,14 +390,23 @@ def _graded(rule_set: RuleSet, rules: tuple[Rule, ...], values: Mapping[str, Obs
         if result.applied is None:
             reasons.add("missing")
             why.append(f"{adjustment.id}: {result.state}")
-    return _base(rule_set, cohort_id, _category(reasons or {"missing"}), _grade_words(low, high),
+    return _base(rule_set, cohort_id, _category(reasons or {"missing"}), words,
                  reasons=tuple(dict.fromkeys(why)), distance_score=score, **common)
 
 
-def _grade_words(low: int, high: int) -> str:
+def _grade_words(low: int, high: int, line: str = "") -> str:
+    """``grade 3``, ``no grade`` or ``grade 2 to 4 (unresolved)``, with the file's met line."""
     if low == high:
-        return f"grade {low}" if low else "no grade"
-    return f"grade {low or 'none'} to {high} (unresolved)"
+        words = f"grade {low}" if low else "no grade"
+    else:
+        words = f"grade {low or 'none'} to {high} (unresolved)"
+    return f"{words} ({line})" if line else words
+
+
+def _met_line(rule_set: RuleSet) -> str:
+    """The rule file's own words for its "met" line of a graded scale (its ``met`` text)."""
+    met = rule_set.outcome.met
+    return "" if met in ("", "met") else met
 
 
 def _graded_deciding(rules: Sequence[Rule], evaluations: Mapping[str, Evaluation],
@@ -546,7 +463,7 @@ def score(rule_set: RuleSet, metrics: Mapping[str, object], cohort_id: str = "")
     if verdict is not None:
         return verdict
     if rule_set.outcome.scale == "staged":
-        return _staged(rule_set, values, cohort_id, clauses)
+        return staged(rule_set, values, cohort_id, clauses)
     verdict, rules, stratum, clauses = _stratum_rules(rule_set, values, cohort_id, clauses)
     if verdict is not None:
         return verdict

@@ -124,7 +124,7 @@ def _clause(node: Condition, metric: str, obs: Observed, op: str, threshold: obj
     spec = ctx.specs[metric]
     if not state:
         state = ("held" if held else "not held") if held is not None else obs.state
-    note = "; ".join(n for n in (info.note, obs.note) if n)
+    note = join_notes(info.note, obs.note)
     source_id = info.source or ctx.source
     return ClauseResult(
         metric=metric, label=label_of(metric, info, ctx.specs),
@@ -241,8 +241,61 @@ def bar_gap(successes: int, patients: int, at_least: int, of: int, label: str) -
     return ""
 
 
+EXPANSION_AFTER = 24
+"""DRUP: patients beyond the first 24 evaluable of a cohort form its expansion."""
+
+
+@dataclass(frozen=True)
+class StageCounts:
+    """The counts a stage bar is judged on, and what the reader must know about them.
+
+    ``first`` is True when the counts are among the first ``of`` patients (per-stage metrics
+    given); otherwise they are the totals so far and ``notes`` say what that hides.
+    """
+
+    successes: Observed
+    patients: Observed
+    first: bool
+    notes: tuple[str, ...]
+
+
+def stage_counts(values: Mapping[str, Observed], successes: str, patients: str, of: int,
+                 first_successes: str = "", first_patients: str = "",
+                 at_least: int = 1) -> StageCounts:
+    """Pick the per-stage counts (first ``of`` patients) when given, else the totals so far.
+
+    With per-stage counts, the totals are noted when they go beyond the ``of`` patients
+    ("expansion: 120 of 200 overall" past 24); with totals only, the notes say when they cannot
+    tell whether the first ``of`` alone reached ``at_least``.
+    """
+    total_s, total_n = values.get(successes), values.get(patients)
+    totals = (total_s is not None and total_n is not None and total_s.state == "exact"
+              and total_n.state == "exact")
+    if first_successes and first_patients:
+        fs, fn = values[first_successes], values[first_patients]
+        if fs.state == "exact" and fn.state == "exact":
+            notes: list[str] = []
+            if totals and int(total_n.value) > of:  # type: ignore[union-attr,arg-type]
+                overall = f"{int(total_s.value)} of {int(total_n.value)}"  # type: ignore[union-attr,arg-type]
+                notes.append(f"expansion: {overall} overall" if of >= EXPANSION_AFTER
+                             else f"{overall} evaluable patients so far overall")
+            return StageCounts(fs, fn, True, tuple(notes))
+    notes = []
+    if totals:
+        s, n = int(total_s.value), int(total_n.value)  # type: ignore[union-attr,arg-type]
+        if n > of:
+            notes.append(f"counts include all {n} evaluable patients, {n - of} beyond the "
+                         f"first {of}")
+            if s >= at_least and s - (n - of) < at_least:
+                notes.append(f"whether {at_least} of the first {of} had it cannot be told "
+                             "from the counts")
+    return StageCounts(total_s, total_n, False, tuple(notes))  # type: ignore[arg-type]
+
+
 def _evaluate_bar(node: Bar, values: Mapping[str, Observed], ctx: EvalContext) -> Evaluation:
-    succ, pats = values[node.successes], values[node.patients]
+    counts = stage_counts(values, node.successes, node.patients, node.of, node.first_successes,
+                          node.first_patients, node.at_least)
+    succ, pats = counts.successes, counts.patients
     label = ctx.specs[node.successes].label
     threshold_text = f">= {node.at_least} of {node.of}"
     if succ.state != "exact" or pats.state != "exact":
@@ -253,20 +306,14 @@ def _evaluate_bar(node: Bar, values: Mapping[str, Observed], ctx: EvalContext) -
     s, n = int(succ.value), int(pats.value)  # type: ignore[arg-type]
     observed_text = f"{s} of {n}"
     if s > n:
-        clause = _clause(node, node.successes, succ, "bar", node.at_least, threshold_text, None,
+        clause = _clause(node, succ.name, succ, "bar", node.at_least, threshold_text, None,
                          ctx, observed_text=observed_text, state="missing")
-        clause = _with_note(clause, f"{node.successes} ({s}) exceeds {node.patients} ({n}): "
+        clause = _with_note(clause, f"{succ.name} ({s}) exceeds {pats.name} ({n}): "
                                     "the counts cannot both be right")
         return Evaluation(None, frozenset({"missing"}), (clause,), math.inf,
-                          (f"{node.successes} ({s}) exceeds {node.patients} ({n})",))
+                          (f"{succ.name} ({s}) exceeds {pats.name} ({n})",))
     truth, needed = bar_status(s, n, node.at_least, node.of)
-    notes = []
-    if n > node.of:
-        notes.append(f"counts include all {n} evaluable patients, {n - node.of} beyond the "
-                     f"first {node.of}")
-        if s >= node.at_least and s - (n - node.of) < node.at_least:
-            notes.append(f"whether {node.at_least} of the first {node.of} had it cannot be told "
-                         "from the counts")
+    notes = list(counts.notes)
     state = "pending" if truth is None else ("held" if truth else "not held")
     clause = _clause(node, node.successes, succ, "bar", node.at_least, threshold_text, truth, ctx,
                      observed_text=observed_text, state=state)
@@ -278,8 +325,14 @@ def _evaluate_bar(node: Bar, values: Mapping[str, Observed], ctx: EvalContext) -
     return Evaluation(truth, reasons, (clause,), shortfall, (gap,) if gap else ())
 
 
+def join_notes(*notes: str) -> str:
+    """Notes joined by '; ' without a full stop before the semicolon."""
+    parts = [n.strip() for n in notes if n and n.strip()]
+    return "; ".join(p.rstrip(".") if i < len(parts) - 1 else p for i, p in enumerate(parts))
+
+
 def _with_note(clause: ClauseResult, note: str) -> ClauseResult:
-    return replace(clause, note="; ".join(n for n in (clause.note, note) if n))
+    return replace(clause, note=join_notes(clause.note, note))
 
 
 def evaluate(node: Condition, values: Mapping[str, Observed], ctx: EvalContext) -> Evaluation:

@@ -118,6 +118,9 @@ class Bar:
     at_least: int
     of: int
     info: Leaf
+    first_successes: str = ""
+    first_patients: str = ""
+    """Counts among the first ``of`` patients only; used instead of the totals when given."""
 
 
 @dataclass(frozen=True)
@@ -365,7 +368,8 @@ def _parse_bar(node: LineDict, ctx: ParseContext) -> Bar | None:
         ctx.log.add(node.line_of("bar"), "bar must be a mapping with successes, patients, "
                                          "at_least and of")
         return None
-    _check_keys(bar, {"successes", "patients", "at_least", "of"}, ctx, "a bar")
+    _check_keys(bar, {"successes", "patients", "at_least", "of", "first_successes",
+                      "first_patients"}, ctx, "a bar")
     missing = [k for k in ("successes", "patients", "at_least", "of") if k not in bar]
     if missing:
         ctx.log.add(bar.line, f"bar lacks {', '.join(missing)}")
@@ -378,9 +382,13 @@ def _parse_bar(node: LineDict, ctx: ParseContext) -> Bar | None:
         ctx.log.add(bar.line_of("at_least"),
                     f"bar needs whole numbers 1 <= at_least <= of, not at_least={k!r}, of={n!r}")
         return None
-    if successes is None or patients is None:
+    first = [_metric(bar, key, ctx, ("count",)) if key in bar else ""
+             for key in ("first_successes", "first_patients")]
+    if bool(first[0]) != bool(first[1]):
+        ctx.log.add(bar.line, "a bar gives first_successes and first_patients together")
+    if successes is None or patients is None or None in first:
         return None
-    return Bar(successes, patients, k, n, info)
+    return Bar(successes, patients, k, n, info, first[0] or "", first[1] or "")
 
 
 def metrics_of(condition: Condition) -> list[str]:
@@ -390,7 +398,8 @@ def metrics_of(condition: Condition) -> list[str]:
     if isinstance(condition, Not):
         return metrics_of(condition.item)
     if isinstance(condition, Bar):
-        return [condition.successes, condition.patients]
+        return [m for m in (condition.successes, condition.patients, condition.first_successes,
+                            condition.first_patients) if m]
     return [condition.metric]
 
 
@@ -429,9 +438,16 @@ def band_text(node: Band, spec: MetricSpec) -> str:
     return f"{low} {node.lower.text(spec)} and {high} {node.upper.text(spec)}"
 
 
+def singular(count: int, label: str) -> str:
+    """``1 patient with ...`` / ``2 patients with ...``."""
+    if count == 1 and label.startswith("patients"):
+        label = "patient" + label[len("patients"):]
+    return f"{count} {label}"
+
+
 def _bar_text(node: Bar, specs: Mapping[str, MetricSpec]) -> str:
-    return (f"at least {node.at_least} {specs[node.successes].label} among {node.of} "
-            f"{specs[node.patients].label}")
+    return (f"at least {singular(node.at_least, specs[node.successes].label)} among the first "
+            f"{node.of} {specs[node.patients].label}")
 
 
 def condition_text(node: Condition, specs: Mapping[str, MetricSpec], nested: bool = False) -> str:

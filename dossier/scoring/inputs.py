@@ -24,10 +24,20 @@ RATES: dict[str, tuple[str, str, str]] = {
     "cbr": ("cbr", "evaluable", "estimate"),
     "cb_n": ("cbr", "evaluable", "x"),
     "cb24_n": ("cbr_durable", "evaluable", "x"),
+    "cb_n_first8": ("cbr_first8", "first_8_evaluable", "x"),
+    "n_evaluable_first8": ("cbr_first8", "first_8_evaluable", "n"),
+    "cb_n_first24": ("cbr_first24", "first_24_evaluable", "x"),
+    "n_evaluable_first24": ("cbr_first24", "first_24_evaluable", "n"),
+    "cb24_n_first24": ("cbr_durable_first24", "first_24_evaluable", "x"),
     "orr": ("orr", "evaluable", "estimate"),
     "g3_trae_rate": ("g3_trae", "treated", "estimate"),
 }
-"""Rates are taken over evaluable patients (as DRUP reports them); g3_trae over treated."""
+"""Rates are taken over evaluable patients (as DRUP reports them); g3_trae over treated. The
+``_first8`` / ``_first24`` counts are among the first 8 / 24 evaluable patients of the cohort
+(by treatment start), on which DRUP judges its stages."""
+
+COUNTS = frozenset(m for m, (_, _, column) in RATES.items() if column in ("x", "n")) | {
+    "n_evaluable"}
 
 MEDIANS = {"pfs": "pfs", "os": "os", "dor": "dor"}
 LANDMARKS = {"os_landmark_2y": 24.0, "os_landmark_3y": 36.0}
@@ -67,8 +77,7 @@ def _from_rates(frame: pd.DataFrame, out: dict[str, object]) -> None:
         value = _number(rows.iloc[0][column])
         if value is None:
             continue
-        out[metric] = round(value) if metric.endswith("_n") or metric == "n_evaluable" \
-            else value
+        out[metric] = round(value) if metric in COUNTS else value
 
 
 def _from_survival(frame: pd.DataFrame, out: dict[str, object]) -> None:

@@ -103,6 +103,18 @@ CONTRACT_METRICS: tuple[MetricSpec, ...] = (
        "Evaluable patients with clinical benefit (confirmed CR/PR or SD >= 16 weeks)."),
     _m("cb24_n", "count", "patients with durable clinical benefit",
        "Evaluable patients with confirmed CR/PR or SD >= 24 weeks."),
+    _m("n_evaluable_first8", "count", "first 8 evaluable patients",
+       "The first 8 response-evaluable patients of the cohort by treatment start (fewer while "
+       "fewer are evaluable): DRUP's stage 1."),
+    _m("cb_n_first8", "count", "patients with clinical benefit",
+       "Patients with clinical benefit among the first 8 evaluable (n_evaluable_first8)."),
+    _m("n_evaluable_first24", "count", "first 24 evaluable patients",
+       "The first 24 response-evaluable patients of the cohort by treatment start (fewer while "
+       "fewer are evaluable): DRUP's stage 2."),
+    _m("cb_n_first24", "count", "patients with clinical benefit",
+       "Patients with clinical benefit among the first 24 evaluable (n_evaluable_first24)."),
+    _m("cb24_n_first24", "count", "patients with durable clinical benefit",
+       "Patients with confirmed CR/PR or SD >= 24 weeks among the first 24 evaluable."),
     _m("control_os_median_months", "months", "control median OS",
        "Median OS of the control arm, months."),
     _m("control_pfs_median_months", "months", "control median PFS",

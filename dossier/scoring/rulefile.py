@@ -24,6 +24,8 @@ from dossier.scoring.grammar import (
 )
 from dossier.scoring.metrics import KINDS, METRICS, UNIT_OF_KIND, MetricSpec
 from dossier.scoring.rules import (
+    GATE_IF_UNKNOWN,
+    GATE_ON_FAIL,
     IF_MISSING,
     SCALES,
     Adjustment,
@@ -301,18 +303,38 @@ def _strata(reader: _Reader, doc: LineDict, outcome: Outcome | None) -> tuple[St
 def _gates(reader: _Reader, doc: LineDict) -> tuple[Gate, ...]:
     out = []
     for line, node in reader.items(doc, "gates"):
-        reader.keys(node, ("id", "when", "reason", "status", "source"), "a gate")
+        reader.keys(node, ("id", "when", "reason", "status", "source", "on_fail", "if_unknown"),
+                    "a gate")
+        on_fail = reader.text(node, "on_fail", False, GATE_ON_FAIL[0])
+        if on_fail not in GATE_ON_FAIL:
+            reader.log.add(node.line_of("on_fail"), f"on_fail must be one of: "
+                                                    f"{', '.join(GATE_ON_FAIL)}")
+        if_unknown = reader.text(node, "if_unknown", False, GATE_IF_UNKNOWN[0])
+        if if_unknown not in GATE_IF_UNKNOWN:
+            reader.log.add(node.line_of("if_unknown"), f"if_unknown must be one of: "
+                                                       f"{', '.join(GATE_IF_UNKNOWN)}")
         out.append(Gate(reader.text(node, "id"), reader.condition(node),  # type: ignore[arg-type]
                         reader.text(node, "reason"), reader.status(node), reader.source(node),
-                        line))
+                        line, on_fail, if_unknown))
     return tuple(out)
 
 
 def _stages(reader: _Reader, doc: LineDict) -> tuple[Stage, ...]:
     out: list[Stage] = []
     for line, node in reader.items(doc, "stages"):
-        reader.keys(node, ("id", "label", "at_least", "of", "pass", "fail", "status", "source"),
-                    "a stage")
+        reader.keys(node, ("id", "label", "at_least", "of", "pass", "fail", "status", "source",
+                           "successes", "patients"), "a stage")
+        counts = []
+        for key in ("successes", "patients"):
+            name = reader.text(node, key, False)
+            if name and (name not in reader.metrics or reader.metrics[name].kind != "count"):
+                reader.log.add(node.line_of(key), f"{key} must be a count metric, not {name!r}")
+            if name:
+                reader.used.setdefault(name, node.line_of(key))
+            counts.append(name)
+        if bool(counts[0]) != bool(counts[1]):
+            reader.log.add(line, "a stage gives successes and patients together (the counts "
+                                 "among its first patients)")
         k, n = node.get("at_least"), node.get("of")
         if not (isinstance(k, int) and isinstance(n, int) and 1 <= k <= n):
             reader.log.add(line, f"a stage needs whole numbers 1 <= at_least <= of, not "
@@ -323,7 +345,7 @@ def _stages(reader: _Reader, doc: LineDict) -> tuple[Stage, ...]:
                                                "one before and need at least as many successes")
         out.append(Stage(reader.text(node, "id"), reader.text(node, "label", False), k, n,
                          reader.text(node, "pass"), reader.text(node, "fail"),
-                         reader.status(node), reader.source(node), line))
+                         reader.status(node), reader.source(node), line, counts[0], counts[1]))
     return tuple(out)
 
 

@@ -16,6 +16,8 @@ from dossier.scoring.yamlmarks import LineList
 
 SCALES = ("binary", "graded", "staged")
 IF_MISSING = ("none", "unresolved")
+GATE_ON_FAIL = ("not applicable", "pending")
+GATE_IF_UNKNOWN = ("not assessable", "applies")
 FRAMEWORK_ORDER = ("DRUP", "dossier", "ESMO-MCBS", "PASKWIL")
 @dataclass(frozen=True)
 class Source:
@@ -42,6 +44,11 @@ class Gate:
     status: str
     source: str
     line: int
+    on_fail: str = "not applicable"
+    """Verdict when the gate does not hold: "not applicable", or "pending" (a maturity gate:
+    the rule file is assessed once the cohort is big enough)."""
+    if_unknown: str = "not assessable"
+    """When the gate cannot be told: "not assessable", or "applies" (judge the rules anyway)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,10 @@ class Stage:
     status: str
     source: str
     line: int
+    successes: str = ""
+    patients: str = ""
+    """Counts among the first ``of`` patients (e.g. cb_n_first8); when given they decide the
+    stage instead of the totals so far."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +199,7 @@ def used_metrics(rule_set: RuleSet) -> list[str]:
         names += metrics_of(condition)
     if rule_set.outcome.scale == "staged":
         names += [rule_set.outcome.successes, rule_set.outcome.patients]
+        names += [m for stage in rule_set.stages for m in (stage.successes, stage.patients) if m]
     specs = rule_set.specs
     extra = []
     for name in names:

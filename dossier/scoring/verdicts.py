@@ -18,7 +18,8 @@ NOT_APPLICABLE = "not applicable"
 VERDICTS = (MET, NOT_MET, PENDING, IMMATURE, NOT_ASSESSABLE, NOT_APPLICABLE)
 """Every verdict a rule file can give, best first."""
 
-CLAUSE_STATES = ("held", "not held", "pending", "immature", "missing")
+CLAUSE_STATES = ("held", "not held", "pending", "immature", "missing", "applies", "does not apply")
+"""The last two are for applicability gates (one clause per gate): the gate applies or not."""
 
 
 @dataclass(frozen=True)
@@ -122,13 +123,13 @@ class Verdict:
 
     @property
     def grade_text(self) -> str:
-        """``3``, ``2-3`` (unresolved), ``none`` (no grade reached) or empty (not graded)."""
+        """``3``, ``2-3`` (unresolved), ``no grade`` (no grade reached) or empty (not graded)."""
         if self.grade is not None:
             return str(self.grade)
         if self.grade_range is not None:
             low, high = self.grade_range
             if low == high == 0:
-                return "none"
+                return "no grade"
             return f"{low or 'none'}-{high}"
         return ""
 

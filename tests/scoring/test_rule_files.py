@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from _scoring_helpers import builtin_book
 
+from dossier.scoring.engine import score
 from dossier.scoring.grammar import STATUSES
 from dossier.scoring.rulebook import CriteriaError, builtin_paths, load_rulebook, resolve_criteria
 from dossier.scoring.rulefile import RuleFileError, load_rule_file
@@ -198,3 +199,73 @@ def test_an_unknown_criteria_id_suggests_the_nearest(tmp_path: Path):
         resolve_criteria(["paskwil-2042"])
     with pytest.raises(CriteriaError, match="rule file or folder not found"):
         resolve_criteria([str(tmp_path / "absent.yaml")])
+
+
+STAGED = """\
+id: my-stages
+title: My stages
+framework: Mine
+version: "1"
+effective: "2026-01"
+sources:
+  - id: src
+    url: https://example.org/rule
+    status: verified
+inputs:
+  n_evaluable: patients
+  cb_n: patients
+  cb_n_first8: patients
+  n_evaluable_first8: patients
+gates:
+  - id: mature
+    when: {metric: n_evaluable, op: ">=", value: 4}
+    reason: assessed once 4 patients are evaluable
+    on_fail: pending
+    status: verified
+    source: src
+outcome:
+  scale: staged
+  successes: cb_n
+  patients: n_evaluable
+stages:
+  - id: s1
+    at_least: 1
+    of: 8
+    successes: cb_n_first8
+    patients: n_evaluable_first8
+    pass: passed
+    fail: closed
+    status: verified
+    source: src
+"""
+
+
+def test_stage_counts_and_a_maturity_gate_load_and_decide(tmp_path: Path):
+    path = tmp_path / "stages.yaml"
+    path.write_text(STAGED, encoding="utf-8")
+    rule_set = load_rule_file(path)
+    assert (rule_set.stages[0].successes, rule_set.stages[0].patients) == (
+        "cb_n_first8", "n_evaluable_first8")
+    assert rule_set.gates[0].on_fail == "pending"
+    young = score(rule_set, {"n_evaluable": 3, "cb_n": 0})
+    assert (young.verdict, young.reasons) == ("pending",
+                                              ("assessed once 4 patients are evaluable; 3 so far",))
+    closed = score(rule_set, {"n_evaluable": 12, "cb_n": 3, "cb_n_first8": 0,
+                              "n_evaluable_first8": 8})
+    assert (closed.verdict, closed.outcome) == ("not met", "closed")
+
+
+@pytest.mark.parametrize(("old", "new", "line", "message"), [
+    ("on_fail: pending", "on_fail: later", 19, "on_fail must be one of: not applicable, pending"),
+    ("    successes: cb_n_first8\n", "    successes: orr\n", 30,
+     "successes must be a count metric, not 'orr'"),
+    ("    patients: n_evaluable_first8\n", "", 27,
+     "a stage gives successes and patients together"),
+])
+def test_bad_stage_counts_or_gate_keys_name_the_line(tmp_path: Path, old, new, line, message):
+    assert old in STAGED
+    path = tmp_path / "bad.yaml"
+    path.write_text(STAGED.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(RuleFileError) as caught:
+        load_rule_file(path)
+    assert f"{path}, line {line}: {message}" in str(caught.value), str(caught.value)

@@ -85,9 +85,10 @@ SCREEN_CASES = [
     (24, 5, 5.99, "not met"),
     (24, 5, 6.0, "met"),
     (24, 5, 6.01, "met"),
-    (20, 5, 7.0, "pending"),
-    (20, 0, 7.0, "not met"),
-    (20, 3, 5.0, "not met"),
+    (23, 5, 7.0, "pending"),  # the screen waits for 24 evaluable patients (maturity)
+    (20, 0, 7.0, "pending"),
+    (20, 3, 5.0, "pending"),
+    (30, 5, 7.0, "met"),
 ]
 
 

@@ -91,8 +91,8 @@ def test_form3_downgrade_never_goes_below_grade_1():
 
 def test_form3_gives_no_grade_to_combinations_the_form_does_not_list():
     verdict = verdict_of(FORM3, **NO_TOX, orr=0.15, dor_median_months=4.0, pfs_median_months=1.9)
-    assert verdict.grade is None and verdict.grade_text == "none"
-    assert verdict.outcome == "no grade"
+    assert verdict.grade is None and verdict.grade_text == "no grade"
+    assert verdict.outcome == "no grade (dossier's payer-ready line: grade >= 3; ours)"
     assert verdict.verdict == "not met"
 
 
@@ -246,3 +246,30 @@ def test_form2b_leaves_the_grade_open_when_a_downgrade_is_not_reported():
     assert verdict.grade_range == (2, 4)
     assert verdict.verdict == "not assessable"
     assert any("increased-toxicity" in r for r in verdict.reasons)
+
+
+def test_form3_single_arm_gate_that_holds_reads_as_applying_not_as_failing():
+    verdict = verdict_of(FORM3, **NO_TOX, orr=0.3, dor_median_months=10.0,
+                         pfs_median_months=4.0)
+    gates = [c for c in verdict.clauses if c.op == "gate"]
+    assert [(c.rule, c.state, c.held) for c in gates] == [("single-arm", "applies", True)]
+    assert "not held" not in gates[0].text
+
+
+def test_form3_met_outcome_says_the_line_is_dossiers_grade_3():
+    verdict = verdict_of(FORM3, **NO_TOX, orr=0.3, dor_median_months=10.0,
+                         pfs_median_months=4.0)
+    assert verdict.verdict == "met" and verdict.grade == 3
+    assert verdict.outcome == "grade 3 (dossier's payer-ready line: grade >= 3; ours)"
+
+
+def test_form3_open_toxicity_adjustment_says_when_it_applies_and_what_the_registry_shows():
+    verdict = verdict_of(FORM3, orr=0.36, dor_median_months=10.25, pfs_median_months=4.12,
+                         g3_trae_rate=0.308)
+    toxicity = next(a for a in verdict.adjustments if a.id == "toxicity")
+    assert toxicity.applied is None
+    assert toxicity.state == (
+        "-1 applies if grade 3-4 toxicity impacting daily well-being >= 30%; grade >= 3 "
+        "treatment-related AEs 30.8% in the registry (an upper bound); grade 3-4 toxicity "
+        "impacting daily well-being not recorded")
+    assert "needed" not in toxicity.state

@@ -163,8 +163,9 @@ def test_paskwil_2021_without_an_override_is_not_assessable_and_never_guesses():
     verdict = verdict_of("paskwil-2021-nonrandomised", **GATE_OPEN, orr=0.9,
                          dor_median_months=30.0)
     assert verdict.verdict == "not assessable"
-    assert "not published in our sources" in verdict.reasons[0]
-    assert "override" in verdict.reasons[0]
+    assert "not published in the sources" in verdict.reasons[0]
+    assert "not assessable without a documented threshold" in verdict.reasons[0]
+    assert "override" not in verdict.reasons[0] and "--criteria" not in verdict.reasons[0]
 
 
 OVERRIDE = """\
@@ -207,3 +208,21 @@ def test_paskwil_2021_applies_the_thresholds_of_a_user_override(
 
 def test_an_override_leaves_the_builtin_rule_files_untouched(overridden):
     assert builtin_book().get("paskwil-2021-nonrandomised").rules[0].when is None
+
+
+def test_paskwil_2021_gate_asks_for_ema_approval_for_this_indication():
+    verdict = verdict_of("paskwil-2021-nonrandomised", **{**GATE_OPEN, "ema_approved": False})
+    assert verdict.verdict == "not applicable"
+    assert verdict.reasons == ("the non-randomised criteria need a drug (conditionally) approved "
+                               "by EMA for this indication",)
+    gate = next(c for c in verdict.clauses if c.rule == "ema-approval")
+    assert (gate.state, gate.held) == ("does not apply", False)
+
+
+def test_paskwil_2021_verdict_text_is_payer_facing_without_cli_instructions():
+    verdict = verdict_of("paskwil-2021-nonrandomised", **GATE_OPEN, orr=0.9)
+    texts = [*verdict.reasons, *verdict.deciding, *verdict.distance, *verdict.notes,
+             *(c.text for c in verdict.clauses), *(c.note for c in verdict.clauses)]
+    assert not [t for t in texts if "--criteria" in t or "override file" in t]
+    efficacy = next(c for c in verdict.clauses if c.rule == "efficacy")
+    assert efficacy.threshold_text == "thresholds not published in the sources"
