@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -24,8 +25,11 @@ from dossier.render.figures import (
     forest_svg,
     km_curve_data_from_results,
     km_plot_svg,
+    readable_x_max,
     swimmer_svg,
 )
+from dossier.render.svg import month_tick_step
+from dossier.scoring.metrics import METRICS
 from dossier.scoring.readiness import (
     LINE_RULES,
     NOT_PAYER_READY,
@@ -44,10 +48,15 @@ ORR_THRESHOLDS = ((0.20, "ESMO-MCBS v1.1 Form 3: ORR 20%"),)
 """Forest-plot reference line for ORR: the lowest ORR band of Form 3 that can reach grade 2-3."""
 DRUP_STAGE_2 = (5, 24)
 """DRUP's stage-2 bar (5 of 24 with clinical benefit), used when no staged rule file is given."""
+HEADLINE_DECIMALS = 2
+"""Medians in the pooled headline carry 2 decimals: at 1 decimal an estimate can print equal to
+its confidence limit (3.4 (2.8-3.4)) although the two differ."""
 FOREST_ROWS_PER_FIGURE = 36
 """Cohorts per forest plot: one figure must fit an A4 page."""
 KM_ENDPOINTS = (("pfs", "PFS", "Progression-free survival"), ("os", "OS", "Overall survival"))
 MISSING = "not available"
+METRIC_LABELS = {name: spec.label for name, spec in METRICS.items() if spec.label}
+"""Metric identifier -> label, from the metric catalogue (rule files may add their inputs)."""
 VERDICT_CSS = {v: "v-" + v.replace(" ", "-") for v in VERDICTS}
 Row = Mapping[str, Any]
 """A results-table row as a mapping from column name to value."""
@@ -70,9 +79,9 @@ def percent_text(value: Any) -> str:
     return "NR" if _nan(value) else f"{float(value) * 100:.1f}%"
 
 
-def months_value_text(value: Any) -> str:
+def months_value_text(value: Any, decimals: int = 1) -> str:
     """Months with one decimal (``3.4``); "NR" (not reached) when missing."""
-    return "NR" if _nan(value) else f"{float(value):.1f}"
+    return "NR" if _nan(value) else f"{float(value):.{decimals}f}"
 
 
 def _limit(value: Any, percent: bool, missing: str = "NR") -> str:
@@ -101,11 +110,35 @@ def rate_text(row: Row | None) -> str:
     return f"{percent_text(row['estimate'])} {_ci(row, True)}"
 
 
-def months_text(row: Row | None) -> str:
-    """``3.4 (2.8-3.5) months``; "NR" for an estimate or limit not reached."""
+def median_parts(row: Row, decimals: int = 1) -> tuple[str, str, str]:
+    """Estimate, lower and upper limit of a median (or median follow-up) row, as text.
+
+    "NR" (not reached) only for an estimate or upper limit of a curve that stays above 0.5
+    within follow-up; "NE" (not estimable) for everything else that is missing: a lower limit
+    (it can never be "not reached"), an upper limit of a curve that fell to 0 (every patient had
+    the event, e.g. a median from one responder), and a follow-up with no censored patient.
+    """
+    x, n = row.get("x"), row.get("n")
+    reached_zero = not _nan(x) and not _nan(n) and float(n) > 0 and float(x) >= float(n)
+    followup = row.get("statistic") == "followup"
+    if followup and (_nan(x) or float(x) == 0):
+        return "NE", "NE", "NE"
+
+    def text(value: Any, missing: str) -> str:
+        return missing if _nan(value) else f"{float(value):.{decimals}f}"
+
+    estimate_missing = "NE" if reached_zero else "NR"
+    upper_missing = "NE" if reached_zero else "NR"
+    return (text(row["estimate"], estimate_missing), text(row["lower"], "NE"),
+            text(row["upper"], upper_missing))
+
+
+def months_text(row: Row | None, decimals: int = 1) -> str:
+    """``3.4 (2.8-3.5) months``; NR / NE for a missing part as :func:`median_parts` decides."""
     if (absent := _unavailable(row)) is not None:
         return absent
-    return f"{months_value_text(row['estimate'])} {_ci(row, False)} months"
+    estimate, lower, upper = median_parts(row, decimals)
+    return f"{estimate} ({lower}-{upper}) months"
 
 
 def survival_text(row: Row | None) -> str:
@@ -266,25 +299,32 @@ def headline_rows(index: ResultsIndex) -> list[dict[str, str]]:
         row = (index.get(POOLED, "patients", statistic, denominator)
                or index.get(POOLED, "patients", statistic))
         of = "" if row is None or statistic == "treated" else _denominator_text(row)
-        return {"label": label, "value": count_text(None if row is None else row["estimate"]),
+        return {"key": statistic, "label": label,
+                "value": count_text(None if row is None else row["estimate"]),
                 "ci": "", "denominator": f"of {of}" if of else "registry rows"}
 
     def rate_row(label: str, endpoint: str, denominator: str) -> dict[str, str]:
         row = index.get(POOLED, endpoint, "rate", denominator)
         text = rate_text(row)
         value, _, ci = text.partition(" (")
-        return {"label": label, "value": value, "ci": ci.rstrip(")") if ci else "",
+        return {"key": endpoint, "label": label, "value": value,
+                "ci": ci.rstrip(")") if ci else "",
                 "denominator": f"{fraction_text(row)} {DENOMINATOR_WORDS[denominator]}".strip()}
 
-    def median_row(label: str, endpoint: str) -> dict[str, str]:
-        row = index.get(POOLED, endpoint, "median")
+    def median_row(label: str, endpoint: str, statistic: str = "median") -> dict[str, str]:
+        row = index.get(POOLED, endpoint, statistic)
         n_row = index.get(POOLED, endpoint, "n")
         if row is None or row["status"] == "no_patients":
-            return {"label": label, "value": rate_text(row), "ci": "", "denominator": ""}
-        ci = _ci(row, False)[1:-1]
-        events = "" if n_row is None else f"{count_text(n_row['x'])} events, "
-        return {"label": label, "value": f"{months_value_text(row['estimate'])} months",
-                "ci": ci, "denominator": f"{events}{_denominator_text(n_row)}"}
+            return {"key": f"{endpoint}_{statistic}", "label": label, "value": rate_text(row),
+                    "ci": "", "denominator": ""}
+        estimate, lower, upper = median_parts(row, HEADLINE_DECIMALS)
+        if statistic == "followup":
+            counted = f"{count_text(row['x'])} censored, "
+        else:
+            counted = "" if n_row is None else f"{count_text(n_row['x'])} events, "
+        return {"key": f"{endpoint}_{statistic}", "label": label, "value": f"{estimate} months",
+                "ci": f"{lower}-{upper}",
+                "denominator": f"{counted}{_denominator_text(n_row)}"}
 
     cbr = index.get(POOLED, "cbr", "rate", "evaluable")
     sd = _weeks_text(_parameters(cbr).get("sd_weeks", 16))
@@ -296,9 +336,81 @@ def headline_rows(index: ResultsIndex) -> list[dict[str, str]]:
         rate_row("Objective response rate", "orr", "evaluable"),
         median_row("Median progression-free survival", "pfs"),
         median_row("Median overall survival", "os"),
+        median_row("Median follow-up (OS, reverse Kaplan-Meier)", "os", "followup"),
         rate_row("Grade >= 3 treatment-related adverse events", "g3_trae", "treated"),
         rate_row("Exceptional responders", "exceptional", "evaluable"),
     ]
+
+
+PUBLISHED_DRUP_2026 = {
+    "treated": "1,610", "evaluable": "1,363", "rare": "533 (39.1%)",
+    "cbr": "34.9% (32.2-37.6)", "orr": "15.7% (13.7-17.9)",
+    "pfs_median": "3.4 months (2.8-3.5)", "os_median": "8.2 months (7.6-8.8)",
+    "g3_trae": "28.4%", "exceptional": "7.0% (press: 67 patients = 4.9% of 1,363)",
+}
+"""Headline figures of the DRUP 2026 Nature report (shared/domain/drup.md), set next to the
+figures reproduced from the synthetic demo registry."""
+DEMO_DATA = "demo"
+SYNTHETIC_NOTICE = "SYNTHETIC DEMO DATA \u2014 not for submission"
+
+
+def published_rows(headline: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+    """Published DRUP 2026 figure next to ours, one row per headline figure the report gives."""
+    out = []
+    for row in headline:
+        published = PUBLISHED_DRUP_2026.get(row.get("key", ""))
+        if published is None:
+            continue
+        ours = f"{row['value']} ({row['ci']})" if row["ci"] else row["value"]
+        out.append({"label": row["label"], "published": published, "ours": ours})
+    return out
+
+
+def _number_words(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+PARAMETER_WORDS: dict[str, Any] = {
+    "sd_weeks": lambda v: f"SD >= {_number_words(v)} weeks",
+    "durable_weeks": lambda v: f"durable: >= {_number_words(v)} weeks",
+    "months": lambda v: f"landmark {_number_words(v)} months",
+    "grade_min": lambda v: f"CTCAE grade >= {_number_words(v)}",
+    "complete_response": lambda v: "confirmed CR counts" if v else "CR alone does not count",
+    "exceptional_pfs_months": lambda v: f"PFS > {_number_words(v)} months",
+    "threshold": lambda v: f"ratio >= {_number_words(v)}",
+    "ci": lambda v: f"{v} CI",
+    "level": lambda v: f"{float(v) * 100:g}%" if isinstance(v, int | float) else str(v),
+    "source": lambda v: str(v),
+}
+
+
+def parameters_text(params: Mapping[str, object]) -> str:
+    """Estimation parameters in words: ``{"ci":"log-log","level":0.95}`` -> "log-log CI, 95%".
+
+    Unknown keys are shown as "key = value" so nothing is hidden from the reader.
+    """
+    words = []
+    for key, value in params.items():
+        render = PARAMETER_WORDS.get(key)
+        words.append(render(value) if render else f"{key.replace('_', ' ')} = {value}")
+    return ", ".join(w for w in words if w)
+
+
+ENDPOINT_NAMES = {
+    "patients": "Patients", "cbr": "Clinical benefit rate",
+    "cbr_durable": "Durable clinical benefit rate", "orr": "Objective response rate",
+    "dcr": "Disease control rate", "durable_sd": "Durable stable disease",
+    "sd_lasting": "SD >= 16 weeks lasting >= 24 weeks", "pfs_6m_rate": "PFS at 6 months (crude)",
+    "g3_trae": "Grade >= 3 TRAEs", "exceptional": "Exceptional responders",
+    "pfs_ratio": "PFS ratio", "pfs": "PFS", "os": "OS", "dor": "Duration of response",
+    "cbr_first8": "CBR, first 8 evaluable", "cbr_first24": "CBR, first 24 evaluable",
+}
+STATISTIC_NAMES = {"n": "patients", "events": "events", "censored": "censored",
+                   "median": "median", "q25": "25th percentile", "q75": "75th percentile",
+                   "survival": "landmark survival",
+                   "n_risk": "number at risk", "curve": "curve", "followup": "median follow-up",
+                   "rate": "rate", "treated": "treated", "evaluable": "evaluable",
+                   "rare": "rare cancers"}
 
 
 def method_rows(index: ResultsIndex) -> list[dict[str, str]]:
@@ -313,16 +425,122 @@ def method_rows(index: ResultsIndex) -> list[dict[str, str]]:
             strict=True):
         entry = seen.setdefault((endpoint, method), {"statistics": [], "denominators": [],
                                                      "parameters": parameters})
-        for field, value in (("statistics", statistic), ("denominators", denominator)):
+        for field, value in (("statistics", STATISTIC_NAMES.get(statistic, statistic)),
+                             ("denominators", DENOMINATOR_WORDS.get(denominator, denominator))):
             if value and value not in entry[field]:
                 entry[field].append(value)  # type: ignore[union-attr]
-    return [{"endpoint": endpoint, "statistics": ", ".join(e["statistics"]),
+    return [{"endpoint": ENDPOINT_NAMES.get(endpoint, endpoint),
+             "statistics": ", ".join(e["statistics"]),
              "denominators": ", ".join(e["denominators"]) or "-", "method": method,
-             "parameters": "" if e["parameters"] in ("", "{}") else str(e["parameters"])}
+             "parameters": parameters_text({k: v for k, v in _parameters(
+                 {"parameters": e["parameters"]}).items()
+                 if not (k == "source" and str(v) in method)})}
             for (endpoint, method), e in seen.items()]
 
 
+PARAMETER_LABELS = {
+    "ci": "Confidence interval for survival curves", "conf_level": "Confidence level",
+    "sd_weeks": "Stable disease counts as clinical benefit from (weeks)",
+    "durable_weeks": "Durable benefit from (weeks)",
+    "exceptional_pfs_months": "Exceptional responder: PFS longer than (months)",
+    "pfs_ratio_threshold": "PFS ratio threshold (trial / prior line)",
+    "by": "Extra grouping columns", "days_per_month": "Days per month",
+}
+
+
+def parameter_rows(parameters: Mapping[str, object]) -> list[dict[str, str]]:
+    """The analysis parameters with readable names (the setting's key in brackets)."""
+    rows = []
+    for key, value in parameters.items():
+        shown = (", ".join(map(str, value)) or "-" if isinstance(value, list | tuple)
+                 else _number_words(value))
+        label = PARAMETER_LABELS.get(str(key))
+        rows.append({"name": label or str(key).replace("_", " "), "key": str(key),
+                     "value": shown})
+    return rows
+
+
+def data_cutoff(registry: Registry) -> str:
+    """The data cut-off as the latest date in the data: max(treatment start + OS days)."""
+    patients = registry.patients
+    if patients.empty or "treatment_start" not in patients.columns:
+        return MISSING
+    starts = pd.to_datetime(patients["treatment_start"], errors="coerce")
+    last = (starts + pd.to_timedelta(patients["os_days"].fillna(0), unit="D")).max()
+    return MISSING if pd.isna(last) else last.strftime("%Y-%m-%d")
+
+
+def method_definitions(parameters: Mapping[str, object], cutoff: str) -> list[dict[str, str]]:
+    """What the dossier means by its terms: cut-off, response, evaluability, censoring, pooling.
+
+    Stated once in the methods so a reader can check every figure against a definition.
+    """
+    sd = _number_words(parameters.get("sd_weeks") or 16.0)
+    pfs = _number_words(parameters.get("exceptional_pfs_months") or 24.0)
+    rows = [
+        {"term": "Data cut-off", "text": f"{cutoff}: the latest date in the data (treatment "
+         "start plus the longest OS time); no separate cut-off date is recorded."},
+        {"term": "Response criteria", "text": "RECIST 1.1 best overall response as recorded "
+         "in the registry; CR and PR count as objective response only when confirmed by a "
+         f"second assessment >= 4 weeks later. Clinical benefit = confirmed CR/PR or stable "
+         f"disease (SD) lasting >= {sd} weeks from the start of treatment."},
+        {"term": "Response-evaluable", "text": "As the registry flags each patient "
+         "(its response-evaluable field); dossier does not re-derive evaluability. Rates of "
+         "response and clinical benefit use these patients as the denominator."},
+        {"term": "PFS censoring", "text": "Patients without progression or death are censored "
+         "at the last known progression-free date; no further censoring rules (e.g. for new "
+         "anticancer therapy or missed assessments) are applied."},
+        {"term": "Pooling of stages", "text": "A cohort's figures pool all its evaluable "
+         "patients of every stage (stage 1, stage 2 and expansion), unless a rule uses only "
+         "the first 8 or the first 24 evaluable patients (DRUP's stage bars)."},
+        {"term": "Exceptional responders", "text": "A confirmed complete response, or PFS "
+         f"longer than {pfs} months (dossier's definition)*.",
+         "footnote": "* The DRUP 2026 report gives 7.0% exceptional responders but does not "
+         "publish its definition; a press summary gives 67 patients (4.9% of 1,363 evaluable), "
+         "which differs from 7.0%. dossier's definition is a parameter."},
+        {"term": "NR and NE", "text": "NR (not reached) is used only for a median or the "
+         "upper limit of its 95% CI when the Kaplan-Meier curve (or its lower confidence "
+         "band) stays above 0.5 within follow-up. NE (not estimable) marks a lower limit "
+         "that cannot be computed (a lower limit is never 'not reached'), a limit of a curve "
+         "that fell to 0 (e.g. a median from a single responder), a median follow-up with no "
+         "censored patient, and a landmark survival beyond the last observation."},
+    ]
+    return [{"footnote": "", **row} for row in rows]
+
+
 # --------------------------------------------------------------------------- verdicts
+
+
+def met_note(framework: str, met_at: int | None, note: str) -> str:
+    """What "met" means on a graded scale, and whose line it is (the rule file's met_at_note).
+
+    A grade line the rule file marks as ours reads "met = grade >= 3, dossier's payer-ready
+    line (ours); ESMO-MCBS itself has no pass mark for this form".
+    """
+    if met_at is None:
+        return ""
+    if "(ours)" in note or " ours" in note:
+        return (f"met = grade >= {met_at}, dossier's payer-ready line (ours); "
+                f"{framework or 'the framework'} itself has no pass mark for this form")
+    return f"met = grade >= {met_at}" + (f" ({note.rstrip('.')})" if note else "")
+
+
+METRIC_NAME = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+def metric_labels(rule_files: Sequence[object]) -> dict[str, str]:
+    """Metric identifier -> the label a reader sees (catalogue plus each rule file's inputs)."""
+    labels = {name: spec.label for name, spec in METRICS.items() if spec.label}
+    for rule in rule_files:
+        for spec in getattr(rule, "inputs", ()) or ():
+            if getattr(spec, "label", ""):
+                labels[spec.name] = spec.label
+    return labels
+
+
+def plain_words(text: str, labels: Mapping[str, str]) -> str:
+    """``text`` with metric identifiers (cb_n, control_os_median_months) replaced by labels."""
+    return METRIC_NAME.sub(lambda m: labels.get(m.group(0), m.group(0)), text)
 
 
 def _rule_file_info(rule: object) -> dict[str, object]:
@@ -344,37 +562,56 @@ def _rule_file_info(rule: object) -> dict[str, object]:
     status = str(get("status", "") or "") or ("ours" if get("ours", False) else "") or \
         " / ".join(statuses) or "not stated"
     ident = str(get("id", ""))
+    outcome = get("outcome", None)
+    met_at = getattr(outcome, "met_at", None) if outcome is not None else None
+    met_at_note = str(getattr(outcome, "met_at_note", "") or "") if outcome is not None else ""
     stages = get("stages", ()) or ()
     last = stages[-1] if stages else None
     return {"id": ident, "title": str(get("title", "") or ident),
             "short": str(get("short", "") or ident), "framework": str(get("framework", "")),
             "version": str(get("version", "")), "effective": str(get("effective", "") or ""),
             "status": status, "sources": sources,
+            "met_note": met_note(str(get("framework", "")), met_at, met_at_note),
+            "met_at_note": met_at_note,
             "stage_bar": (int(last.at_least), int(last.of)) if last is not None else None}
 
 
-def _clause(clause: ClauseResult) -> dict[str, str]:
+def _clause(clause: ClauseResult, labels: Mapping[str, str]) -> dict[str, str]:
+    def words(text: str) -> str:
+        return plain_words(text, labels)
+
     return {"rule": clause.rule, "grade": "" if clause.grade is None else str(clause.grade),
-            "label": clause.label, "condition": clause.condition,
-            "observed": clause.observed_text, "threshold": clause.threshold_text,
+            "label": words(clause.label), "condition": words(clause.condition),
+            "observed": words(clause.observed_text), "threshold": words(clause.threshold_text),
             "state": clause.state, "css": "s-" + clause.state.replace(" ", "-"),
-            "status": clause.status, "source": clause.source, "note": clause.note}
+            "status": clause.status, "source": clause.source, "note": words(clause.note)}
 
 
-def verdict_dict(verdict: Verdict, info: Mapping[str, object] | None) -> dict[str, object]:
-    """A verdict as the cohort section shows it: outcome, grade, clause table and distance."""
+def verdict_dict(verdict: Verdict, info: Mapping[str, object] | None,
+                 labels: Mapping[str, str] | None = None) -> dict[str, object]:
+    """A verdict as the cohort section shows it: outcome, grade, clause table and distance.
+
+    Metric identifiers in the texts are replaced by their labels (``labels``, default the
+    metric catalogue), so a payer reads "patients with clinical benefit", not "cb_n".
+    """
     info = info or {}
+    labels = METRIC_LABELS if labels is None else labels
+
+    def words(texts: Sequence[str]) -> list[str]:
+        return [plain_words(t, labels) for t in texts]
+
     return {
+        "met_note": str(info.get("met_note") or ""),
         "criteria_id": verdict.criteria_id, "framework": verdict.framework,
         "short": str(info.get("short") or verdict.criteria_id),
         "title": verdict.title, "version": verdict.version, "verdict": verdict.verdict,
         "css": VERDICT_CSS.get(verdict.verdict, "v-other"), "outcome": verdict.outcome,
         "grade": "" if "grade" in verdict.outcome else verdict.grade_text,
         "stratum": verdict.stratum, "ours": verdict.ours,
-        "deciding": list(verdict.deciding), "distance": list(verdict.distance),
-        "reasons": list(verdict.reasons), "notes": list(verdict.notes),
+        "deciding": words(verdict.deciding), "distance": words(verdict.distance),
+        "reasons": words(verdict.reasons), "notes": words(verdict.notes),
         "statuses": ", ".join(verdict.statuses),
-        "clauses": [_clause(c) for c in verdict.clauses],
+        "clauses": [_clause(c, labels) for c in verdict.clauses],
         "adjustments": [{"label": a.label, "change": f"{a.change:+d}", "state": a.state,
                          "status": a.status} for a in verdict.adjustments],
     }
@@ -430,6 +667,29 @@ def patient_listing(patients: pd.DataFrame) -> dict[str, object]:
             "lines": [line(row) for row in cells], "n": count_text(len(cells))}
 
 
+KM_TICK_MONTHS = 3.0
+KM_MAX_TICKS = 16
+"""3-month ticks while they stay legible (up to 48 months); longer axes tick every 6 or 12."""
+
+
+def km_axis(curves: Sequence[Any]) -> dict[str, Any]:
+    """Time axis of a cohort's Kaplan-Meier plot: cut where < 10% remain at risk (or at the
+    last event), rounded up to a tick, with a note saying so; 3-month ticks where legible."""
+    cut = readable_x_max(curves)
+    if cut is None:
+        end = max((c.end_time for c in curves if not c.is_empty), default=0.0)
+        step = KM_TICK_MONTHS if end <= KM_TICK_MONTHS * KM_MAX_TICKS else None
+        return {"tick_step": step}
+    step = KM_TICK_MONTHS if cut <= KM_TICK_MONTHS * KM_MAX_TICKS else month_tick_step(cut)
+    x_max = math.ceil(cut / step - 1e-9) * step
+    end = max(c.end_time for c in curves if not c.is_empty)
+    if x_max >= end:
+        return {"tick_step": step}
+    return {"x_max": x_max, "tick_step": step,
+            "note": f"axis truncated at {x_max:g} months (fewer than 10% of patients at risk "
+                    f"or no later event); curve continues to {end:.1f} months"}
+
+
 def _forest(index: ResultsIndex, endpoint: str, labels: Mapping[str, str], title: str,
             thresholds: Sequence[tuple[float, str]]) -> list[str]:
     """Forest plots of one rate, cut into figures that each fit a page."""
@@ -452,7 +712,7 @@ def _forest(index: ResultsIndex, endpoint: str, labels: Mapping[str, str], title
 def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
             meta: Mapping[str, object], verdicts: Sequence[Verdict],
             infos: Mapping[str, dict[str, object]], reference: Sequence[tuple[float, str]],
-            notes: Sequence[str]) -> dict[str, object]:
+            notes: Sequence[str], labels: Mapping[str, str]) -> dict[str, object]:
     group = (COHORT, cid)
     patients = registry.patients[registry.patients["cohort_id"].astype(str) == cid]
     results = index.cohort_frame(cid)
@@ -466,7 +726,7 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
             continue
         curve = km_curve_data_from_results(results, COHORT, cid, endpoint, label=short)
         figures.append(km_plot_svg([curve], title=f"Cohort {number}: {name.lower()}",
-                                   y_label=f"{name} (%)"))
+                                   y_label=f"{name} (%)", **km_axis([curve])))
     applicable = [v for v in verdicts if v.verdict != NOT_APPLICABLE]
     return {
         "number": number, "id": cid, "anchor": f"cohort-{number}",
@@ -484,13 +744,13 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
         },
         "endpoints": endpoint_rows(index, group),
         "km_svgs": figures,
-        "swimmer_svg": swimmer_svg(patients, title=f"Cohort {number}: time on treatment, "
+        "swimmer_svg": swimmer_svg(patients, title=f"Cohort {number}: progression-free time, "
                                    "coloured by best overall response",
                                    reference_months=reference),
-        "verdicts": [verdict_dict(v, infos.get(v.criteria_id)) for v in applicable],
+        "verdicts": [verdict_dict(v, infos.get(v.criteria_id), labels) for v in applicable],
         "not_applicable": [{"short": str(infos.get(v.criteria_id, {}).get("short")
                                          or v.criteria_id),
-                            "reason": "; ".join(v.reasons) or v.outcome}
+                            "reason": plain_words("; ".join(v.reasons) or v.outcome, labels)}
                            for v in verdicts if v.verdict == NOT_APPLICABLE],
         "notes": list(notes),
         "listing": patient_listing(patients),
@@ -502,7 +762,8 @@ def _short(infos: Mapping[str, dict[str, object]], criteria_id: str) -> str:
 
 
 def _readiness(cohorts: Sequence[dict[str, object]], by_cohort: Mapping[str, list[Verdict]],
-               infos: Mapping[str, dict[str, object]]) -> dict[str, object]:
+               infos: Mapping[str, dict[str, object]],
+               labels: Mapping[str, str] = METRIC_LABELS) -> dict[str, object]:
     """Cohorts by their place against the payer-ready line (dossier.scoring.readiness)."""
     groups: dict[str, list[dict[str, object]]] = {NOT_PAYER_READY: [], UNRESOLVED: [],
                                                    PAYER_READY: []}
@@ -516,7 +777,7 @@ def _readiness(cohorts: Sequence[dict[str, object]], by_cohort: Mapping[str, lis
         for gap in line.gaps:
             criteria_id, _, rest = gap.partition(": ")
             if criteria_id in PAYER_RULES:
-                gaps.append(f"{_short(infos, criteria_id)}: {rest}")
+                gaps.append(f"{_short(infos, criteria_id)}: {plain_words(rest, labels)}")
         flow = cohort["flow"]
         groups[line.flag].append({
             "number": cohort["number"], "id": cohort["id"], "anchor": cohort["anchor"],
@@ -543,18 +804,21 @@ def _verdict_counts(cohorts: Sequence[dict[str, object]],
         found = [v.verdict for c in cohorts for v in by_cohort[str(c["id"])]
                  if v.criteria_id == ident]
         counts.append({"short": info["short"], "framework": info["framework"],
+                       "met_note": info["met_note"],
                        "counts": [str(found.count(name)) for name in VERDICTS],
                        "total": str(len(found))})
     return counts
 
 
 def _matrix(cohorts: Sequence[dict[str, object]], by_cohort: Mapping[str, list[Verdict]],
-            infos: Mapping[str, dict[str, object]]) -> dict[str, object]:
+            infos: Mapping[str, dict[str, object]],
+            labels: Mapping[str, str] = METRIC_LABELS) -> dict[str, object]:
     shown, hidden = [], []
     for ident, info in infos.items():
         found = [v for c in cohorts for v in by_cohort[str(c["id"])] if v.criteria_id == ident]
         if found and all(v.verdict == NOT_APPLICABLE for v in found):
-            hidden.append({"short": info["short"], "reason": "; ".join(found[0].reasons)})
+            hidden.append({"short": info["short"],
+                           "reason": plain_words("; ".join(found[0].reasons), labels)})
         else:
             shown.append(ident)
     rows = []
@@ -564,7 +828,12 @@ def _matrix(cohorts: Sequence[dict[str, object]], by_cohort: Mapping[str, list[V
                      "cells": [{"text": _cell_text(cells[i]) if i in cells else "-",
                                 "css": VERDICT_CSS.get(cells[i].verdict, "") if i in cells
                                 else ""} for i in shown]})
-    return {"columns": [infos[i]["short"] for i in shown], "rows": rows, "hidden": hidden}
+    marks = {i: k + 1 for k, i in enumerate(i for i in shown if infos[i]["met_note"])}
+    return {"columns": [infos[i]["short"] for i in shown],
+            "column_marks": ["*" * marks[i] if i in marks else "" for i in shown],
+            "legend": [f"{'*' * marks[i]} {infos[i]['short']}: {infos[i]['met_note']}"
+                       for i in marks],
+            "rows": rows, "hidden": hidden}
 
 
 def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registry: Registry,
@@ -607,6 +876,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
     for verdict in sorted(verdicts, key=lambda v: order[v.criteria_id]):
         if verdict.cohort_id in by_cohort:
             by_cohort[verdict.cohort_id].append(verdict)
+    labels = metric_labels(rule_files)
     meta_rows = {str(r["cohort_id"]): r for r in registry.cohorts.to_dict("records")}
     sd_weeks = float(parameters.get("sd_weeks") or 16)
     durable_weeks = float(parameters.get("durable_weeks") or 24)
@@ -618,19 +888,24 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
         if issue.column == COHORT and issue.value in by_cohort:
             cohort_notes.setdefault(str(issue.value), []).append(issue.message)
     cohorts = [_cohort(index, cid, numbers[cid], registry, meta_rows.get(cid, {}),
-                       by_cohort[cid], infos, reference, cohort_notes.get(cid, ()))
+                       by_cohort[cid], infos, reference, cohort_notes.get(cid, ()), labels)
                for cid in cohort_ids]
-    # short forest labels: the number leads, then drug and alteration (tumour types repeat)
-    labels = {str(c["id"]): f"{c['number']}. {c['drug'] or c['id']}"
-              + (f": {c['alteration']}" if c["alteration"] else "") for c in cohorts}
+    # forest labels: "number. drug | tumour | alteration" in full (wrapped onto two lines by the
+    # figure when long), so that two cohorts of one drug and alteration never look the same
+    forest_labels = {str(c["id"]): f"{c['number']}. {c['id']}" for c in cohorts}
     bar = next((i["stage_bar"] for i in infos.values() if i["stage_bar"]), DRUP_STAGE_2)
     cbr_line = ((bar[0] / bar[1], f"DRUP stage 2: {bar[0]}/{bar[1]} = "
                  f"{percent_text(bar[0] / bar[1])}"),)
     moment = build_time if build_time.tzinfo else build_time.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
+    cutoff = data_cutoff(registry)
+    headline = headline_rows(index)
+    synthetic = data_name == DEMO_DATA
     return {
         "meta": {
             "title": title, "data_name": data_name, "data_sha256": data_sha256,
+            "synthetic": synthetic, "notice": SYNTHETIC_NOTICE if synthetic else "",
+            "data_cutoff": cutoff,
             "build_date": moment.strftime("%Y-%m-%d %H:%M UTC"),
             "build_iso": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "build_epoch": str(int(moment.timestamp())),
@@ -641,22 +916,25 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
                                            for i in infos.values()),
         },
         "criteria": list(infos.values()),
-        "parameters": [{"name": str(k), "value": ", ".join(map(str, v)) or "-"
-                        if isinstance(v, list | tuple) else str(v)}
-                       for k, v in parameters.items()],
-        "summary": {"headline": headline_rows(index), "verdict_names": list(VERDICTS),
+        "parameters": parameter_rows(parameters),
+        "summary": {"headline": headline, "verdict_names": list(VERDICTS),
+                    "published": published_rows(headline) if synthetic else [],
                     "counts": _verdict_counts(cohorts, by_cohort, infos),
-                    "readiness": _readiness(cohorts, by_cohort, infos)},
+                    "met_legend": [f"{i['short']}: {i['met_note']}" for i in infos.values()
+                                   if i["met_note"]],
+                    "readiness": _readiness(cohorts, by_cohort, infos, labels)},
         "methods": {"endpoints": method_rows(index), "days_per_month": f"{DAYS_PER_MONTH:g}",
+                    "definitions": method_definitions(parameters, cutoff),
+                    "data_cutoff": cutoff,
                     "row_legend": registry.report.legend()},
         "cohorts": cohorts,
         "comparison": {
-            "forest_cbr": _forest(index, "cbr", labels, "Clinical benefit rate by cohort "
+            "forest_cbr": _forest(index, "cbr", forest_labels, "Clinical benefit rate by cohort "
                                   "(evaluable patients, 95% CI)", cbr_line),
-            "forest_orr": _forest(index, "orr", labels, "Objective response rate by cohort "
+            "forest_orr": _forest(index, "orr", forest_labels, "Objective response rate by cohort "
                                   "(evaluable patients, 95% CI)", ORR_THRESHOLDS),
             "thresholds": [t[1] for t in (*cbr_line, *ORR_THRESHOLDS)],
-            "matrix": _matrix(cohorts, by_cohort, infos),
+            "matrix": _matrix(cohorts, by_cohort, infos, labels),
         },
         "appendix": {
             "warnings": [{"severity": i.severity, "location": i.location, "rule": i.rule,

@@ -9,7 +9,12 @@ them computes a statistic.
 from __future__ import annotations
 
 from dossier.render.figures_forest import ForestRow, forest_rows_from_results, forest_svg
-from dossier.render.figures_km import KMCurveData, km_curve_data_from_results, km_plot_svg
+from dossier.render.figures_km import (
+    KMCurveData,
+    km_curve_data_from_results,
+    km_plot_svg,
+    readable_x_max,
+)
 from dossier.render.figures_swimmer import MAX_LANES, swimmer_svg
 
 __all__ = [
@@ -20,5 +25,6 @@ __all__ = [
     "forest_svg",
     "km_curve_data_from_results",
     "km_plot_svg",
+    "readable_x_max",
     "swimmer_svg",
 ]

@@ -26,7 +26,6 @@ from dossier.render.svg import (
     text_width,
     tick_text,
     ticks_upto,
-    truncate,
     wrap,
 )
 
@@ -36,6 +35,9 @@ TEXT_SIZE = 8.0
 TICK_SIZE = 8.0
 LABEL_SIZE = 8.5
 ROW = 15.0
+WRAP_SIZE = 6.8
+"""Font size of a label too long for one line: it wraps onto two lines of the same row, so
+labels stay whole (and unique) instead of being cut to identical stems."""
 THRESHOLD_ROW = 10.0
 THRESHOLD_DASHES = ("4 2", "1.5 1.5", "6 2 1.5 2", "2 3")
 STATUS_NOTES = {"no_patients": "no patients", "not_reached": "not reached",
@@ -76,6 +78,18 @@ def _estimate_text(row: ForestRow, percent: bool) -> str:
 
     head = fmt(values[0]) if values[0] is not None else (row.note or "NR")
     return f"{head} ({fmt(values[1])}–{fmt(values[2])})"
+
+
+def _two_lines(label: str, width: float) -> tuple[float, list[str]]:
+    """The largest font size (WRAP_SIZE down to 5.6 pt) at which ``label`` fits two lines whole;
+    at the smallest size the second line is cut with an ellipsis as a last resort."""
+    size = WRAP_SIZE
+    while size >= 5.6:
+        lines = wrap(label, size, width)
+        if " ".join(lines) == " ".join(label.split()):
+            return size, lines
+        size = round(size - 0.4, 1)
+    return 5.6, wrap(label, 5.6, width)
 
 
 def _arrow(x: float, cy: float, direction: int) -> str:
@@ -184,8 +198,15 @@ def forest_svg(rows: Sequence[ForestRow], *, title: str,
         cy = top + ROW * (i + 0.5)
         base = cy + TEXT_SIZE * 0.35
         svg.open_group("forest-row")
-        svg.text(PAD, base, truncate(row.label, TEXT_SIZE, label_w), size=TEXT_SIZE,
-                 css_class="forest-label", tooltip=row.label)
+        if text_width(row.label, TEXT_SIZE) <= label_w:
+            svg.text(PAD, base, row.label, size=TEXT_SIZE, css_class="forest-label",
+                     tooltip=row.label)
+        else:
+            size, lines = _two_lines(row.label, label_w)
+            first = cy - (len(lines) - 1) * size * 0.55 + size * 0.35
+            for k, line in enumerate(lines):
+                svg.text(PAD, first + k * size * 1.1, line, size=size,
+                         css_class="forest-label", tooltip=row.label if k == 0 else "")
         if row.n_text:
             svg.text(x0 - 8, base, row.n_text, size=TEXT_SIZE, anchor="end",
                      css_class="forest-n")

@@ -148,9 +148,37 @@ def _band_path(curve: KMCurveData, end_time: float, x_max: float, x: LinearScale
     return paths
 
 
+def readable_x_max(curves: Sequence[KMCurveData], share: float = 0.10) -> float | None:
+    """Where to cut a long time axis: the first at-risk time with fewer than ``share`` of the
+    starting patients left (or the last event when that comes first); None when the curves
+    end before that (no cut needed).
+
+    Reads only the number-at-risk table and the step times, so the early months, where most
+    patients are, get most of the width; the tail past the cut rests on few patients.
+    """
+    cuts = []
+    for curve in curves:
+        if curve.is_empty or not curve.at_risk:
+            continue
+        start = curve.at_risk.get(0.0) or max(curve.at_risk.values())
+        sparse = [t for t, n in sorted(curve.at_risk.items()) if t > 0 and n < share * start]
+        events = [float(t) for t, s, before in zip(curve.time, curve.surv,
+                                                   [1.0, *curve.surv], strict=False)
+                  if s < before]
+        candidates = [c for c in (sparse[0] if sparse else None,
+                                  max(events) if events else None) if c is not None]
+        cuts.append(max(min(candidates), 3.0) if candidates else curve.end_time)
+    if not cuts:
+        return None
+    cut = max(cuts)
+    end = max(c.end_time for c in curves if not c.is_empty)
+    return None if cut >= end - TIME_TOLERANCE else cut
+
+
 def km_plot_svg(curves: Sequence[KMCurveData], *, title: str, time_unit: str = "months",
                 at_risk_times: Sequence[float] | None = None, x_max: float | None = None,
-                y_label: str = "Survival (%)", ci_band: bool = True) -> str:
+                y_label: str = "Survival (%)", ci_band: bool = True,
+                tick_step: float | None = None, note: str = "") -> str:
     """Draw Kaplan-Meier curves with CI bands, censor marks and a number-at-risk table.
 
     Parameters
@@ -161,6 +189,8 @@ def km_plot_svg(curves: Sequence[KMCurveData], *, title: str, time_unit: str = "
     at_risk_times : where to print numbers at risk; default every x tick that has a count.
     x_max : right end of the time axis; default the last observed time rounded up to a tick.
     y_label : y-axis title, e.g. "Progression-free survival (%)".
+    tick_step : spacing of the time ticks (and at-risk counts); default by the axis length.
+    note : a line printed under the axis title, e.g. "axis truncated at 24 months".
     ci_band : draw the pointwise 95% CI as a light band.
 
     Returns
@@ -177,10 +207,10 @@ def km_plot_svg(curves: Sequence[KMCurveData], *, title: str, time_unit: str = "
     if x_max is None:
         data_max = max((c.end_time for c in drawn), default=0.0)
         data_max = data_max if data_max > 0 else 12.0
-        step = month_tick_step(data_max) if months else nice_tick_step(data_max)
+        step = tick_step or (month_tick_step(data_max) if months else nice_tick_step(data_max))
         x_max = round_up(data_max, step)
     else:
-        step = month_tick_step(x_max) if months else nice_tick_step(x_max)
+        step = tick_step or (month_tick_step(x_max) if months else nice_tick_step(x_max))
     ticks = ticks_upto(x_max, step)
     if at_risk_times is None:
         risk_times = [t for t in ticks if any(_lookup(c.at_risk, t) is not None for c in curves)]
@@ -198,8 +228,9 @@ def km_plot_svg(curves: Sequence[KMCurveData], *, title: str, time_unit: str = "
     legend = legend_rows(labels, LEGEND_SIZE, SAMPLE, width - 2 * PAD) if curves else []
     top = PAD + TITLE_SIZE + (len(title_lines) - 1) * 13 + 6 + len(legend) * ROW + 6
     bottom = top + PLOT_HEIGHT
-    risk_top = bottom + 40
-    height = (risk_top + ROW * (1 + len(curves)) if risk_times else bottom + 30) + PAD
+    risk_top = bottom + 40 + (12 if note else 0)
+    height = (risk_top + ROW * (1 + len(curves)) if risk_times else bottom + 30 +
+              (12 if note else 0)) + PAD
 
     x = LinearScale(0.0, x_max, x0, x1)
     y = LinearScale(0.0, 1.0, bottom, top)
@@ -238,6 +269,9 @@ def km_plot_svg(curves: Sequence[KMCurveData], *, title: str, time_unit: str = "
              rotate=True, css_class="axis-title")
     svg.text((x0 + x1) / 2, bottom + 26, f"Time since start of treatment ({time_unit})",
              size=LABEL_SIZE, anchor="middle", css_class="axis-title")
+    if note:
+        svg.text((x0 + x1) / 2, bottom + 38, note, size=AT_RISK_SIZE, anchor="middle",
+                 fill=MUTED, css_class="axis-note")
 
     if not drawn:
         svg.text((x0 + x1) / 2, (top + bottom) / 2, EMPTY_NOTE, size=11.0, anchor="middle",

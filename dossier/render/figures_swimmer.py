@@ -1,4 +1,4 @@
-"""Swimmer plot: one lane per patient, time on treatment coloured by best overall response.
+"""Swimmer plot: one lane per patient, progression-free time coloured by best overall response.
 
 It reads the canonical patient frame (contract A) and only converts days to months (30.4375
 days a month); the lane of a patient runs from treatment start to the PFS time.

@@ -8,6 +8,7 @@ HTML from the data running as markup, or a user's template ignored.
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -18,9 +19,12 @@ from dossier.registry.demo import demo_registry
 from dossier.registry.load import registry_from_frames
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.render.context import (
+    METRIC_LABELS,
     build_context,
     months_text,
+    parameters_text,
     patient_listing,
+    plain_words,
     rate_text,
     survival_text,
 )
@@ -110,6 +114,36 @@ def test_median_not_reached_prints_nr_for_estimate_and_open_limit() -> None:
     assert months_text(not_reached) == "NR (12.4-NR) months"
 
 
+def test_missing_lower_limit_prints_ne_never_not_reached() -> None:
+    row = {"estimate": math.nan, "lower": math.nan, "upper": math.nan, "x": 2.0, "n": 9.0,
+           "statistic": "median", "status": "not_reached"}
+    assert months_text(row) == "NR (NE-NR) months"
+
+
+def test_median_from_one_responder_prints_value_with_ne_limits() -> None:
+    row = {"estimate": 10.907, "lower": math.nan, "upper": math.nan, "x": 1.0, "n": 1.0,
+           "statistic": "median", "status": "ok"}
+    assert months_text(row) == "10.9 (NE-NE) months"
+
+
+def test_upper_limit_of_curve_that_fell_to_zero_is_ne_not_nr() -> None:
+    row = {"estimate": 2.037, "lower": 1.873, "upper": math.nan, "x": 3.0, "n": 3.0,
+           "statistic": "median", "status": "ok"}
+    assert months_text(row) == "2.0 (1.9-NE) months"
+
+
+def test_followup_without_censored_patient_is_ne_not_nr() -> None:
+    row = {"estimate": math.nan, "lower": math.nan, "upper": math.nan, "x": 0.0, "n": 9.0,
+           "statistic": "followup", "status": "not_reached"}
+    assert months_text(row) == "NE (NE-NE) months"
+
+
+def test_followup_with_open_upper_limit_is_nr() -> None:
+    row = {"estimate": 52.205, "lower": 40.838, "upper": math.nan, "x": 40.0, "n": 1610.0,
+           "statistic": "followup", "status": "ok"}
+    assert months_text(row) == "52.2 (40.8-NR) months"
+
+
 def test_landmark_survival_of_zero_has_not_estimable_limits_not_not_reached() -> None:
     zero = {"estimate": 0.0, "lower": math.nan, "upper": math.nan, "status": "ok"}
     beyond = {"estimate": math.nan, "lower": math.nan, "upper": math.nan,
@@ -169,8 +203,8 @@ def test_cohort_endpoints_are_the_results_table_rows_formatted(context, analysis
         assert clinical["value"] == f"{cbr['estimate'] * 100:.1f}% {ci_text(cbr, 100)}"
         assert clinical["count"] == f"{int(cbr['x'])}/{int(cbr['n'])}"
         median = by_label["Median progression-free survival"]["value"]
-        estimate = "NR" if pd.isna(pfs["estimate"]) else f"{pfs['estimate']:.1f}"
-        assert median == f"{estimate} {ci_text(pfs, 1)} months"
+        assert median == months_text(pfs)
+        assert median.startswith("NR" if pd.isna(pfs["estimate"]) else f"{pfs['estimate']:.1f}")
         assert cohort["flow"]["cb"] == str(int(cbr["x"]))
         assert cohort["flow"]["treated"] == str(int(row_of(
             results, "cohort_id", cohort["id"], "patients", "treated")["estimate"]))
@@ -190,16 +224,50 @@ def test_headline_table_leads_with_pooled_counts_rates_and_medians(context, anal
     assert rows["Grade >= 3 treatment-related adverse events"]["denominator"].endswith(
         f"/{int(g3['n'])} treated")
     os_median = row_of(results, "all", "all", "os", "median")
-    assert rows["Median overall survival"]["value"] == f"{os_median['estimate']:.1f} months"
-    assert len(rows) == 9
+    assert rows["Median overall survival"]["value"] == f"{os_median['estimate']:.2f} months"
+    followup = row_of(results, "all", "all", "os", "followup")
+    assert rows["Median follow-up (OS, reverse Kaplan-Meier)"]["value"] == \
+        f"{followup['estimate']:.2f} months"
+    assert len(rows) == 10
+
+
+def test_synthetic_demo_is_flagged_and_set_against_the_published_figures(analysis) -> None:
+    demo = make_context(analysis, data_name="demo")
+    assert demo["meta"]["notice"] == "SYNTHETIC DEMO DATA \u2014 not for submission"
+    published = {r["label"]: r for r in demo["summary"]["published"]}
+    assert published["Patients who started treatment"]["published"] == "1,610"
+    assert published["Median progression-free survival"]["published"] == "3.4 months (2.8-3.5)"
+    real = make_context(analysis, data_name="registry.csv")
+    assert real["meta"]["notice"] == "" and real["summary"]["published"] == []
 
 
 def test_methods_quote_each_estimator_from_the_results_table(context, analysis) -> None:
     _, results, _, _ = analysis
     pooled = results[results["group_by"] == "all"]
-    shown = {(m["endpoint"], m["method"]) for m in context["methods"]["endpoints"]}
-    assert shown == set(zip(pooled["endpoint"], pooled["method"], strict=True))
+    shown = {m["method"] for m in context["methods"]["endpoints"]}
+    assert shown == set(pooled["method"])
+    names = {m["endpoint"] for m in context["methods"]["endpoints"]}
+    assert "Clinical benefit rate" in names and "cbr" not in names
+    params = " ".join(m["parameters"] for m in context["methods"]["endpoints"])
+    assert "{" not in params and "SD >= 16 weeks" in params
     assert context["methods"]["days_per_month"] == "30.4375"
+
+
+def test_parameters_read_as_words_not_json() -> None:
+    assert parameters_text({"sd_weeks": 16}) == "SD >= 16 weeks"
+    assert parameters_text({"ci": "log-log", "level": 0.95}) == "log-log CI, 95%"
+    assert parameters_text({"odd_key": 2}) == "odd key = 2"
+
+
+def test_methods_define_cutoff_response_censoring_pooling_and_exceptional(context) -> None:
+    terms = {d["term"]: d for d in context["methods"]["definitions"]}
+    assert context["methods"]["data_cutoff"] in terms["Data cut-off"]["text"]
+    assert "latest date in the data" in terms["Data cut-off"]["text"]
+    assert "RECIST 1.1" in terms["Response criteria"]["text"]
+    assert ">= 4 weeks" in terms["Response criteria"]["text"]
+    assert "last known progression-free date" in terms["PFS censoring"]["text"]
+    assert "first 8" in terms["Pooling of stages"]["text"]
+    assert "67 patients" in terms["Exceptional responders"]["footnote"]
 
 
 def test_only_keeps_the_chosen_cohorts_and_rejects_unknown_ones(analysis) -> None:
@@ -335,3 +403,29 @@ def test_cohort_html_is_one_cohort_with_cover_and_methods(context) -> None:
     assert not any(f'id="{c["anchor"]}"' in html for c in others)
     with pytest.raises(ValueError, match="not in the dossier context"):
         render_html(context, part="cohort", cohort_id="nope")
+
+
+def test_metric_identifiers_in_verdict_texts_read_as_their_labels(context) -> None:
+    assert plain_words("needs the control arm's median OS (control_os_median_months)",
+                       METRIC_LABELS) == "needs the control arm's median OS (control median OS)"
+    assert plain_words("cb_n counts them all", METRIC_LABELS) == \
+        "patients with clinical benefit counts them all"
+    shown = []
+    for cohort in context["cohorts"]:
+        shown += [n["reason"] for n in cohort["not_applicable"]]
+        for verdict in cohort["verdicts"]:
+            shown += verdict["reasons"] + verdict["notes"] + verdict["deciding"]
+            shown += [c["condition"] for c in verdict["clauses"]]
+    assert shown and not any(re.search(r"\b(cb_n|control_os_median_months)\b", t) for t in shown)
+
+
+def test_esmo_form3_met_is_marked_as_dossiers_line_not_esmos(context) -> None:
+    form3 = next(c for c in context["criteria"] if c["id"] == "esmo-mcbs-v1.1-form3")
+    assert form3["met_note"].startswith("met = grade >= 3, dossier's payer-ready line (ours)")
+    assert any(m.startswith("ESMO Form 3: met = grade >= 3") for m in
+               context["summary"]["met_legend"])
+    matrix = context["comparison"]["matrix"]
+    marked = [c for c, m in zip(matrix["columns"], matrix["column_marks"], strict=True) if m]
+    assert "ESMO Form 3" in marked
+    drup = next(c for c in context["criteria"] if c["id"] == "drup-two-stage")
+    assert drup["met_note"] == ""

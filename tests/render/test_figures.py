@@ -23,6 +23,7 @@ from dossier.render.figures import (
     forest_svg,
     km_curve_data_from_results,
     km_plot_svg,
+    readable_x_max,
     swimmer_svg,
 )
 
@@ -478,15 +479,29 @@ def test_forest_not_reached_limit_is_an_open_ended_arrow():
     assert arrow[1][1][0] == pytest.approx(x(last), abs=0.011)  # tip at the axis end
 
 
-def test_long_labels_are_shortened_with_an_ellipsis_and_kept_whole_in_a_tooltip():
+def test_long_forest_labels_wrap_onto_two_lines_whole_and_left_of_the_axis():
     long_label = "Vemurafenib + cobimetinib | Non-small cell lung cancer | BRAF p.V600E mutation"
     root = _parse(forest_svg([ForestRow(long_label, 0.3, 0.1, 0.5)], title="ORR"))
-    (label,) = _classed(root, "forest-label")
-    shown = label.find(f"{SVG_NS}title").tail
-    assert shown.endswith("…") and long_label.startswith(shown[:-1])
-    assert label.find(f"{SVG_NS}title").text == long_label
-    assert float(label.get("x")) + len(shown) * 8 * 0.6 < min(
-        float(el.get("x")) for el in _classed(root, "x-tick-label"))
+    lines = _classed(root, "forest-label")
+    assert len(lines) == 2
+    shown = [(el.find(f"{SVG_NS}title").tail if el.find(f"{SVG_NS}title") is not None
+              else el.text) for el in lines]
+    assert " ".join(shown) == long_label
+    assert lines[0].find(f"{SVG_NS}title").text == long_label
+    axis = min(float(el.get("x")) for el in _classed(root, "x-tick-label"))
+    for el, text in zip(lines, shown, strict=True):
+        assert float(el.get("x")) + len(text) * float(el.get("font-size")) * 0.6 < axis
+
+
+def test_two_cohorts_of_one_drug_and_alteration_keep_distinct_labels():
+    first = "11. dabrafenib + trametinib | Solid tumours | BRAF V600 mutation, non-melanoma"
+    second = "12. dabrafenib + trametinib | Solid tumours | BRAF V600 mutation, melanoma-free"
+    root = _parse(forest_svg([ForestRow(first, 0.3, 0.1, 0.5),
+                              ForestRow(second, 0.2, 0.1, 0.4)], title="CBR"))
+    titles = [el.find(f"{SVG_NS}title") for el in _classed(root, "forest-label")]
+    whole = [t.text for t in titles if t is not None]
+    assert whole == [first, second]
+    assert not any("…" in "".join(el.itertext()) for el in _classed(root, "forest-label"))
 
 
 def test_forest_without_rows_says_so():
@@ -510,3 +525,28 @@ def test_forest_rows_are_read_from_rate_rows_with_counts_and_status():
                     ForestRow("B", None, None, None, "0/0", note="no patients")]
     with pytest.raises(ValueError, match="endpoint='cbr'"):
         forest_rows_from_results(results, "cbr")
+
+
+def _long_tail_curve() -> KMCurveData:
+    # 100 patients; by 12 months only 8 remain at risk, the last patient is seen at 60 months
+    times = [1.0, 2.0, 4.0, 6.0, 9.0, 11.0, 20.0]
+    surv = [0.8, 0.6, 0.45, 0.3, 0.2, 0.12, 0.1]
+    at_risk = {0.0: 100, 3.0: 60, 6.0: 45, 9.0: 20, 12.0: 8, 15.0: 8, 18.0: 8, 21.0: 5}
+    at_risk.update({float(t): 3 for t in range(24, 61, 3)})
+    return KMCurveData("PFS", times, surv, [None] * 7, [None] * 7, censor_times=[60.0],
+                       censor_surv=[0.1], at_risk=at_risk)
+
+
+def test_long_km_axis_is_cut_where_fewer_than_10_percent_remain_at_risk():
+    assert readable_x_max([_long_tail_curve()]) == 12.0
+    short = KMCurveData("PFS", [1.0, 2.0], [0.5, 0.0], [None, None], [None, None],
+                        at_risk={0.0: 10, 3.0: 0})
+    assert readable_x_max([short]) is None
+
+
+def test_truncated_km_axis_ticks_every_3_months_and_says_it_is_truncated():
+    root = _parse(km_plot_svg([_long_tail_curve()], title="PFS", x_max=12.0, tick_step=3.0,
+                              note="axis truncated at 12 months; curve continues"))
+    ticks = [el.text for el in _classed(root, "x-tick-label")]
+    assert ticks == ["0", "3", "6", "9", "12"]
+    assert _texts(root, "axis-note") == ["axis truncated at 12 months; curve continues"]

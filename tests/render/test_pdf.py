@@ -261,3 +261,32 @@ def test_two_builds_are_byte_identical_in_parallel_or_not(built, context, tmp_pa
     again = write_pdfs(context, tmp_path, cohort_file_names=file_names(context), workers=2)
     for key, path in built[0].items():
         assert again[key].read_bytes() == path.read_bytes(), key
+
+
+def test_cover_prints_the_build_fingerprint_once_not_twice(dossier_pages, context) -> None:
+    fingerprint = f"data SHA-256 {context['meta']['data_sha256'][:16]}"
+    assert flat(dossier_pages[0]).count(fingerprint) == 1
+
+
+def test_real_data_pages_carry_no_synthetic_notice(dossier_pages) -> None:
+    assert not any("SYNTHETIC" in page for page in dossier_pages)
+
+
+def test_demo_data_is_marked_synthetic_on_the_cover_and_every_page_header(context,
+                                                                          tmp_path) -> None:
+    notice = "SYNTHETIC DEMO DATA \u2014 not for submission"
+    demo = {**context, "meta": {**context["meta"], "data_name": "demo", "synthetic": True,
+                                "notice": notice}}
+    cohort_id = context["cohorts"][1]["id"]
+    html = render_html(demo, part="cohort", cohort_id=cohort_id)
+    pages = text_of(html_to_pdf(html, tmp_path / "demo.pdf", fetcher=LocalOnlyFetcher([])))
+    assert len(pages) > 2
+    for page in pages:
+        assert notice in flat(page)
+    assert flat(pages[0]).count(notice) == 2  # running header and the cover's own box
+
+
+def test_esmo_form3_verdicts_say_met_is_dossiers_grade_3_line(dossier_pages) -> None:
+    text = flat(" ".join(dossier_pages))
+    assert ("ESMO Form 3: met = grade >= 3, dossier's payer-ready line (ours); ESMO-MCBS "
+            "itself has no pass mark for this form") in text
