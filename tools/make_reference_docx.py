@@ -41,6 +41,7 @@ section.orientation = WD_ORIENT.PORTRAIT
 section.page_width, section.page_height = Mm(210), Mm(297)
 section.left_margin = section.right_margin = Mm(22)
 section.top_margin, section.bottom_margin = Mm(20), Mm(20)
+section.different_first_page_header_footer = True  # cover page without footer
 section.header_distance, section.footer_distance = Mm(10), Mm(10)
 
 

@@ -8,9 +8,11 @@ tables, captions use Word's caption styles and the footer carries page numbers.
 
 Pandoc's output is then finished in one pass over the zip: each figure gets its SVG next to the
 PNG pandoc embedded (Word 2016+ draws the vector, older readers the PNG, as Word itself stores
-an SVG), the contents field is pre-filled with the headings (Word refreshes it, with page
-numbers, on opening), and the zip is rewritten with the build time as every entry's date so
-the same data gives the same bytes.
+an SVG), the contents field is pre-filled with the headings, caption numbers become
+``SEQ Table``/``SEQ Figure`` fields (lists of tables and figures), no table row may break
+across pages (header rows repeat), settings ask Word to update fields on opening (contents
+page numbers), and the zip is rewritten with the build time as every entry's date so the same
+data gives the same bytes.
 """
 
 from __future__ import annotations
@@ -49,6 +51,14 @@ _BLIP = re.compile(r'<a:blip r:embed="([^"]+)"\s*(/>|>)')
 _HEADING = re.compile(r'<w:bookmarkStart w:id="\d+" w:name="([^"]+)" />\s*'
                       r'<w:p><w:pPr><w:pStyle w:val="Heading([12])" />(.*?)</w:p>', re.S)
 _TEXT = re.compile(r"<w:t(?: [^>]*)?>([^<]*)</w:t>")
+_CAPTION = re.compile(r'(<w:pStyle w:val="(?:TableCaption|ImageCaption)" /></w:pPr>)<w:r>'
+                      r'<w:t xml:space="preserve">(Table|Figure) (\d+)\. ')
+_SETTINGS_AFTER = ("hdrShapeDefaults", "footnotePr", "endnotePr", "compat", "docVars", "rsids",
+                   "m:mathPr", "attachedSchema", "themeFontLang", "clrSchemeMapping",
+                   "doNotIncludeSubdocsInStats", "doNotAutoCompressPictures", "forceUpgrade",
+                   "captions", "readModeInkLockDown", "smartTagType", "sl:schemaLibrary",
+                   "shapeDefaults", "doNotEmbedSmartTags", "decimalSymbol", "listSeparator")
+"""The settings.xml elements that follow ``w:updateFields`` in the schema's fixed order."""
 
 
 class DocxError(RuntimeError):
@@ -169,6 +179,47 @@ def _toc_entries(document: str) -> str:
     return "".join(entries)
 
 
+def _rows_kept_whole(document: str) -> str:
+    """Every table row gets ``<w:cantSplit/>``: a row never breaks across pages (headers,
+    marked ``tblHeader`` by pandoc, still repeat on each page)."""
+    document = document.replace("<w:tr><w:trPr>", "<w:tr><w:trPr><w:cantSplit />")
+    return document.replace("<w:tr><w:tc>", "<w:tr><w:trPr><w:cantSplit /></w:trPr><w:tc>")
+
+
+def _seq(label: str, number: str) -> str:
+    return ('<w:r><w:fldChar w:fldCharType="begin" /></w:r><w:r><w:instrText '
+            f'xml:space="preserve"> SEQ {label} \\* ARABIC </w:instrText></w:r><w:r>'
+            f'<w:fldChar w:fldCharType="separate" /></w:r><w:r><w:t>{number}</w:t></w:r>'
+            '<w:r><w:fldChar w:fldCharType="end" /></w:r>')
+
+
+def _caption_fields(document: str) -> str:
+    """Caption numbers become Word ``SEQ Table``/``SEQ Figure`` fields (as Insert Caption
+    makes), so Word can build lists of tables and figures; the typed number is their result.
+
+    Only the caption paragraphs dossier made match: their first run starts "Table N. " or
+    "Figure N. " (data text is escaped and never makes a caption paragraph of its own).
+    """
+    def field(match: re.Match[str]) -> str:
+        style, label, number = match.groups()
+        return (f'{style}<w:r><w:t xml:space="preserve">{label} </w:t></w:r>'
+                f'{_seq(label, number)}<w:r><w:t xml:space="preserve">. ')
+
+    return _CAPTION.sub(field, document)
+
+
+def _update_fields_on_open(settings: str) -> str:
+    """``<w:updateFields w:val="true"/>`` in settings.xml: Word refreshes the contents (with
+    page numbers) and caption numbers when it opens the file."""
+    if "<w:updateFields" in settings:
+        return settings
+    tag = '<w:updateFields w:val="true" />'
+    found = [k for k in (settings.find(f"<{n if ':' in n else 'w:' + n}")
+                         for n in _SETTINGS_AFTER) if k >= 0]
+    at = min(found) if found else settings.rfind("</w:settings>")
+    return settings[:at] + tag + settings[at:]
+
+
 def _add_relationships(rels: str, added: Mapping[str, bytes]) -> str:
     links = "".join(f'<Relationship Type="{IMAGE_RELATIONSHIP}" Id="{rel_id}" '
                     f'Target="media/{rel_id}.svg" />' for rel_id in added)
@@ -184,14 +235,19 @@ def _add_svg_type(types: str) -> str:
 
 def finish_docx(raw: Path, target: Path, *, svgs: Mapping[str, bytes],
                 build_time: dt.datetime) -> Path:
-    """Add the SVG twins and the contents entries, and write a deterministic zip to ``target``."""
+    """Add the SVG twins, contents entries, caption fields, unsplittable rows and
+    update-fields-on-open, and write a deterministic zip to ``target``."""
     with zipfile.ZipFile(raw) as archive:
         entries = [(info.filename, archive.read(info)) for info in archive.infolist()]
     parts = dict(entries)
     document = parts["word/document.xml"].decode("utf-8")
     document, added = _add_svgs(document, svgs)
     document = document.replace(TOC_MARKER, _toc_entries(document), 1)
+    document = _caption_fields(_rows_kept_whole(document))
     parts["word/document.xml"] = document.encode("utf-8")
+    if "word/settings.xml" in parts:
+        parts["word/settings.xml"] = _update_fields_on_open(
+            parts["word/settings.xml"].decode("utf-8")).encode("utf-8")
     if added:
         rels = "word/_rels/document.xml.rels"
         parts[rels] = _add_relationships(parts[rels].decode("utf-8"), added).encode("utf-8")

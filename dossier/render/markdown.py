@@ -40,17 +40,20 @@ COMMENT = ("{##", "##}")
 NARRATIVE_CLASS = "narrative"
 NARRATIVE_PREFIX = "narrative-"
 
-# Characters with a meaning anywhere in a line of pandoc markdown (emphasis, code, links, raw
-# HTML, tables, math, sub/superscript, citations, entities, attributes, smart quotes,
-# heading closers); all_symbols_escapable makes "\c" the literal c.
-_ALWAYS = frozenset('\\`*_[]{}<|$^~@&"\'#')
-# Characters that start a block (list, quote, div, setext rule, title block) at a line start.
-_LINE_START = frozenset("-+:=>%")
+# Characters with a meaning wherever they stand in a line of pandoc markdown (escapes, code,
+# strong/emphasis, links, tables, attributes and shortcodes, maths, sub/superscript, strikeout,
+# smart quotes: ' and " would print as curly quotes); all_symbols_escapable makes "\c" the
+# literal c. The others below are escaped only where they could mean something.
+_ALWAYS = frozenset('\\`*[]{}|$^~"\'')
 _ORDERED = re.compile(r"^(\(?)(\d+|[A-Za-z]|[ivxlcdmIVXLCDM]+)([.)])(?=\s|$)")
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SVG_TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 _SVG_SIZE = re.compile(r'<svg\b[^>]*?\bwidth="([\d.]+)mm"[^>]*?\bheight="([\d.]+)mm"')
+_LEAD = "\x00"
+"""Stands for the backslash of a block-marker escape until :func:`render_markdown` knows
+whether the value starts a block (kept) or sits inside a line, e.g. a table cell (dropped)."""
+_BLOCK_START = re.compile(r"(^|\n)((?:[ \t]*(?:[-+*]|\d+[.)]|>)[ \t]+)*[ \t]*)" + _LEAD)
 
 
 class RawMarkdown(str):
@@ -59,31 +62,76 @@ class RawMarkdown(str):
     __slots__ = ()
 
 
-def md_escape(value: object) -> str:
-    """``value`` as literal text in pandoc markdown (one line: whitespace runs become a space).
+def _needs_escape(body: str, k: int) -> bool:
+    """Whether ``body[k]`` could mean markdown where it stands (context-sensitive rules)."""
+    char = body[k]
+    before = body[k - 1] if k else ""
+    after = body[k + 1] if k + 1 < len(body) else ""
+    if char in _ALWAYS:
+        return True
+    if char == "_":  # intraword underscores never make emphasis
+        return not (before.isalnum() and after.isalnum())
+    if char == "<":  # a tag, comment, processing instruction or autolink
+        return after == "" or after.isalpha() or after in "/!?" or ">" in body[k:]
+    if char == "&":  # an entity: &amp; &#39;
+        return (after.isalnum() or after == "#") and ";" in body[k:]
+    if char == "@":  # a citation: @smith2020, [-@key]
+        return not before.isalnum()
+    if char == "#":  # a heading's closing sequence at the end (an opener: _lead_escape)
+        return body[k:].strip("# ") == ""
+    if char in "-.":  # smart dashes and ellipses
+        return bool(k) and before == char
+    return False
 
-    Backslash-escapes every character that means something inline (backslash, backtick,
-    ``* _ [ ] { } < | $ ^ ~ @ & " ' #``), a block marker at the start (``-``, ``+``, ``>``,
-    ``1.``, ``:`` ...), and the second of ``--`` and ``..`` so smart punctuation cannot turn
-    them into dashes or ellipses. Numbers as the dossier formats them ("50.0% (29.1-70.9)",
-    ">= 16 weeks") pass unchanged, so the markdown stays readable.
-    """
+
+def _lead_escape(body: str) -> bool:
+    """Whether the value's first character would open a block at the start of a line."""
+    char, rest = body[0], body[1:]
+    if char in "-+*":  # a list item ("- x"); "--"/"-1" are not
+        return rest[:1] in ("", " ")
+    if char == "=":  # a setext underline
+        return body.rstrip().strip("=") == ""
+    return char in ">%#:"  # quote, title block, heading, definition/div/table caption
+
+
+def _escape(value: object, lead: str) -> str:
     if value is None:
         return ""
     if isinstance(value, RawMarkdown):
         return str(value)
     text = _SPACE.sub(" ", _CONTROL.sub("", str(value)))
     body = text.lstrip(" ")
-    out = []
-    for k, char in enumerate(body):
-        if (char in _ALWAYS or (char in "-." and k and body[k - 1] == char)
-                or (k == 0 and char in _LINE_START)):
-            out.append("\\" + char)
-        else:
-            out.append(char)
+    if not body:
+        return text
+    out = [("\\" + c) if _needs_escape(body, k) else c for k, c in enumerate(body)]
+    if body[:6].lower() == "table:":  # after a table, "Table: x" would be its caption
+        out[5] = "\\:"
+    if _lead_escape(body) and not out[0].startswith("\\"):
+        out[0] = lead + body[0]
     escaped = _ORDERED.sub(lambda m: ("\\(" if m.group(1) else "") + m.group(2) + "\\"
                            + m.group(3), "".join(out))
     return text[:len(text) - len(body)] + escaped
+
+
+def md_escape(value: object) -> str:
+    """``value`` as literal text in pandoc markdown (one line: whitespace runs become a space).
+
+    Escapes only what could mean something where it stands, so the markdown stays readable:
+    always backslash, backtick, ``* [ ] { } | $ ^ ~ " '`` (smart quotes would curl ' and ");
+    ``_`` unless between letters or digits; ``<`` where it could open a tag or autolink; ``&``
+    before an entity name; ``@`` that could cite; ``#`` that could open or close a heading;
+    the second of ``--`` and ``..`` (smart dashes, ellipses); and a block marker at the start
+    (``- x``, ``>``, ``1.``, ``: x``, ``:::``). "50.0% (29.1-70.9)", ">= 16 weeks" inside a
+    line, "O_x", "+1" pass unchanged.
+    """
+    return _escape(value, "\\")
+
+
+def resolve_block_escapes(text: str) -> str:
+    """Keep a value's block-marker escape only where the value starts a block (a line, list
+    item or quote); inside a line, e.g. a table cell or after other text, drop it."""
+    text = _BLOCK_START.sub(lambda m: m.group(1) + m.group(2) + "\\", text)
+    return text.replace(_LEAD, "")
 
 
 def yaml_markdown(value: object) -> str:
@@ -98,6 +146,52 @@ def code_block(lines: Sequence[str] | str) -> RawMarkdown:
     runs = [len(m) for m in re.findall(r"`+", text)]
     fence = "`" * max(3, max(runs, default=0) + 1)
     return RawMarkdown(f"{fence}\n{text}\n{fence}")
+
+
+_GAP = re.compile(r" {2,}")
+
+
+def listing_columns(header: str, lines: Sequence[str]) -> list[tuple[int, int]]:
+    """Column spans of a fixed-width listing: runs of text between gaps that are blank (two
+    spaces or more) on the header and every line, as the listing's columns are separated."""
+    width = max([len(header)] + [len(line) for line in lines])
+    used = bytearray(width)
+    for line in [header, *lines]:
+        for k, char in enumerate(line):
+            if char != " ":
+                used[k] = 1
+    mask = "".join("x" if u else " " for u in used)
+    spans, start = [], 0
+    for gap in _GAP.finditer(mask.rstrip()):
+        spans.append((start, gap.start()))
+        start = gap.end()
+    spans.append((start, len(mask.rstrip())))
+    return [(a, b) for a, b in spans if b > a]
+
+
+def listing_table(listing: Mapping[str, object]) -> RawMarkdown:
+    """A patient listing as a pipe table (a Word table whose header repeats on every page).
+
+    Cuts the listing's fixed-width ``header`` and ``lines`` (``context.patient_listing``) at
+    the blank gaps between columns (:func:`listing_columns`).
+    Numeric columns (header ending "months" or "grade") are right-aligned; every cell is
+    escaped. Should the columns not come apart cleanly, the listing stays fixed-width text.
+    """
+    header = str(listing["header"])
+    lines = [str(line) for line in listing["lines"]]  # type: ignore[attr-defined]
+    spans = listing_columns(header, lines)
+    names = [header[a:b].strip() for a, b in spans]
+    if names != _GAP.split(header.strip()):  # a value with a column-wide gap: keep it as text
+        return code_block([header, *lines])
+    rows = [[line[a:b].strip() for a, b in spans] for line in lines]
+    right = [n.lower().endswith(("months", "grade")) for n in names]
+    weights = [max(6, min(14, max([len(n)] + [len(r[k]) for r in rows]) + 2))
+               for k, n in enumerate(names)]
+    out = ["| " + " | ".join(md_escape(n) for n in names) + " |",
+           "|" + "|".join(("-" * w + ":") if r else (":" + "-" * w)
+                          for w, r in zip(weights, right, strict=True)) + "|"]
+    out += ["| " + " | ".join(md_escape(c) for c in row) + " |" for row in rows]
+    return RawMarkdown("\n".join(out))
 
 
 # --------------------------------------------------------------------------- figures
@@ -343,7 +437,7 @@ def template_dirs(templates_dir: Path | None = None) -> list[Path]:
 
 
 def _finalize(value: object) -> str:
-    return md_escape(value)
+    return _escape(value, _LEAD)
 
 
 @lru_cache(maxsize=8)
@@ -355,6 +449,7 @@ def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["yaml"] = lambda v: RawMarkdown(yaml_markdown(v))
     env.filters["code_block"] = code_block
+    env.filters["listing_table"] = listing_table
     env.filters["anchor"] = lambda v: RawMarkdown(re.sub(r"[^\w.:-]", "-", str(v)))
     env.filters["narrative_key"] = narrative_key
     env.filters["svg_title"] = svg_title
@@ -375,4 +470,4 @@ def render_markdown(template: str, context: Mapping[str, object], *,
     data = {**context, "figure": figures.figure, "table_caption": figures.table,
             "narrative": narrative.section, "orphaned_narrative": narrative.orphans,
             "quarto": figures.quarto, **(extra or {})}
-    return env.get_template(template).render(data)
+    return resolve_block_escapes(env.get_template(template).render(data))

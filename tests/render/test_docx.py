@@ -88,8 +88,8 @@ def _percent(value: float) -> str:
     return f"{value * 100:.1f}"
 
 
-def _months(value: float) -> str:
-    return "NR" if pd.isna(value) else f"{value:.1f}"
+def _months(value: float, missing: str = "NR") -> str:
+    return missing if pd.isna(value) else f"{value:.1f}"
 
 
 def test_parts_and_cohorts_are_word_headings_the_navigation_pane_shows(built, analysed):
@@ -107,7 +107,7 @@ def test_contents_field_lists_every_part_and_links_to_its_heading(built):
     path, _ = built
     document = _part(path, "word/document.xml")
     instructions = re.findall(r"<w:instrText[^>]*>([^<]*)</w:instrText>", document)
-    assert instructions == ['TOC \\o "1-2" \\h \\z \\u']
+    assert [i for i in instructions if "SEQ" not in i] == ['TOC \\o "1-2" \\h \\z \\u']
     entries = re.findall(r'<w:pStyle w:val="TOC1" /></w:pPr><w:hyperlink w:anchor="([^"]+)"'
                          r'[^>]*><w:r><w:t[^>]*>([^<]*)<', document)
     assert [text for _, text in entries] == PART_HEADINGS
@@ -137,8 +137,12 @@ def test_every_cohorts_endpoint_table_equals_the_results_table(built, analysed):
         for endpoint, label in medians.items():
             median = rows[(rows["endpoint"] == endpoint)
                           & (rows["statistic"] == "median")].iloc[0]
-            assert cells[label][1] == (f"{_months(median['estimate'])} ({_months(median['lower'])}"
-                                       f"-{_months(median['upper'])}) months")
+            # NR = the curve stays above 0.5; NE = not estimable (a lower limit, or a curve
+            # that fell to 0 because every patient had the event)
+            gone = "NE" if median["x"] >= median["n"] else "NR"
+            assert cells[label][1] == (f"{_months(median['estimate'], gone)} ("
+                                       f"{_months(median['lower'], 'NE')}-"
+                                       f"{_months(median['upper'], gone)}) months")
         flow = [c.text for c in tables["Treated"].rows[1].cells]
         treated = rows.query("endpoint == 'patients' and statistic == 'treated'")["estimate"]
         evaluable = rows.query("endpoint == 'patients' and statistic == 'evaluable'")["estimate"]
@@ -199,18 +203,79 @@ def test_injected_markup_and_formulas_stay_plain_text(built, analysed):
     assert values["Tumour type"] == INJECTED_TUMOUR
     xml = _part(path, "word/document.xml")
     assert "<w:fldSimple" not in xml
-    assert re.findall(r"<w:instrText[^>]*>([^<]*)<", xml) == ['TOC \\o "1-2" \\h \\z \\u']
+    instructions = re.findall(r"<w:instrText[^>]*>([^<]*)<", xml)
+    assert instructions[0] == 'TOC \\o "1-2" \\h \\z \\u'
+    assert set(instructions[1:]) == {" SEQ Table \\* ARABIC ", " SEQ Figure \\* ARABIC "}
+    captions = [p for p in document.paragraphs
+                if p.style.name in ("Table Caption", "Image Caption")]
+    assert len(instructions) == 1 + len(captions)
     assert "<script" not in xml and "<b>" not in xml
     assert "evil.example" not in _part(path, "word/_rels/document.xml.rels")
     assert "<w:hyperlink r:id" not in xml
 
 
-def test_every_patient_is_in_the_appendix_listing(built, analysed):
+def test_appendix_listing_is_a_word_table_of_every_patient_with_its_values(built, analysed):
     _, document = built
     analysis, _, _ = analysed
-    listing = "\n".join(p.text for p in document.paragraphs if p.style.name == "Source Code")
-    found = set(re.findall(r"^(\S+)\s", listing, flags=re.M)) - {"Patient"}
-    assert found == set(analysis.registry.patients["patient_id"].astype(str))
+    tables = [t for t in document.tables if t.rows[0].cells[0].text == "Patient"]
+    header = [c.text for c in tables[0].rows[0].cells]
+    assert header == ["Patient", "Stage", "BOR", "Confirmed", "PFS, months", "PFS event",
+                      "OS, months", "OS event", "AE grade"]
+    rows = {row.cells[0].text: [c.text for c in row.cells] for t in tables for row in t.rows[1:]}
+    patients = analysis.registry.patients.set_index("patient_id")
+    assert set(rows) == set(patients.index.astype(str))
+    for pid, cells in list(rows.items())[:40]:
+        patient = patients.loc[pid]
+        assert cells[4] == f"{patient['pfs_days'] / 30.4375:.1f}", pid
+        assert cells[7] == ("yes" if patient["os_event"] else "no"), pid
+        assert cells[2] == ("NE*" if pd.isna(patient["best_response"])
+                            else str(patient["best_response"])), pid
+    assert not any(p.style.name == "Source Code" for p in document.paragraphs)
+
+
+def test_no_table_row_breaks_across_pages_and_headers_repeat(built):
+    path, document = built
+    xml = _part(path, "word/document.xml")
+    rows = re.findall(r"<w:tr>(.*?)</w:tc>", xml, re.S)
+    assert len(rows) == sum(len(t.rows) for t in document.tables)
+    assert all(r.startswith("<w:trPr><w:cantSplit />") for r in rows)
+    headers = sum(1 for r in rows if '<w:tblHeader w:val="on" />' in r.split("</w:trPr>")[0])
+    assert headers == sum(1 for t in document.tables if t.rows[0].cells[0].text
+                          not in ("Data source", "Drug", "Source"))
+
+
+def test_word_refreshes_fields_on_opening_and_the_first_page_says_so(built):
+    path, document = built
+    settings = _part(path, "word/settings.xml")
+    assert '<w:updateFields w:val="true" />' in settings
+    assert settings.index("<w:updateFields") < settings.index("<w:decimalSymbol")
+    first = [p.text for p in document.paragraphs[:12]]
+    assert any(t.startswith("Update fields (F9) before exporting to PDF") for t in first)
+
+
+def test_captions_are_word_seq_fields_numbered_in_order(built):
+    path, _ = built
+    xml = _part(path, "word/document.xml")
+    for label, style in (("Table", "TableCaption"), ("Figure", "ImageCaption")):
+        numbers = re.findall(
+            rf'<w:pStyle w:val="{style}" /></w:pPr><w:r><w:t xml:space="preserve">{label} '
+            rf'</w:t></w:r><w:r><w:fldChar w:fldCharType="begin" /></w:r><w:r><w:instrText '
+            rf'xml:space="preserve"> SEQ {label} \\\* ARABIC </w:instrText></w:r><w:r>'
+            rf'<w:fldChar w:fldCharType="separate" /></w:r><w:r><w:t>(\d+)</w:t>', xml)
+        assert numbers == [str(k) for k in range(1, len(numbers) + 1)]
+        assert len(numbers) == xml.count(f'<w:pStyle w:val="{style}" />') > 0
+
+
+def test_verdicts_are_level_4_headings_and_the_cover_shows_the_date_once(built, analysed):
+    _, document = built
+    analysis, context, _ = analysed
+    level4 = [p.text for p in document.paragraphs if p.style.name == "Heading 4"]
+    assert len(level4) == len(analysis.verdicts) - sum(
+        len(c["not_applicable"]) for c in context["cohorts"])
+    assert all(": " in t and " – " in t for t in level4)
+    cover = "\n".join(p.text for p in document.paragraphs[:12]) + "\n".join(
+        c.text for row in document.tables[0].rows for c in row.cells)
+    assert cover.count(context["meta"]["build_date"]) == 1
 
 
 def test_footer_numbers_the_pages_and_the_page_is_a4(built):
@@ -220,6 +285,8 @@ def test_footer_numbers_the_pages_and_the_page_is_a4(built):
     footer = _part(path, "word/footer1.xml")
     assert 'w:instr="PAGE"' in footer and 'w:instr="NUMPAGES"' in footer
     assert "footerReference" in _part(path, "word/document.xml")
+    # the cover is a distinct first page: no footer on it
+    assert "<w:titlePg />" in _part(path, "word/document.xml").rsplit("<w:sectPr>", 1)[1]
 
 
 def test_tables_take_the_reference_table_style_with_a_repeating_header(built):

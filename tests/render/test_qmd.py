@@ -265,3 +265,12 @@ def test_quarto_renders_the_project_to_html(project, tmp_path):
     page = (output / "dossier.html").read_text(encoding="utf-8")
     assert "Executive summary" in page and "Cross-cohort comparison" in page
     assert "<script>alert(1)</script>" not in page
+
+
+def test_the_qmd_escapes_only_where_markdown_would_misread_the_text(project):
+    _, qmd = project
+    text = qmd.read_text(encoding="utf-8")
+    assert "| >= " in text  # thresholds in table cells read as written
+    for noise in ("\\>", "\\_", "\\+", "\\-"):
+        assert noise not in text, noise
+    assert "\\<script>" in text and "\\{\\{\\< include" in text  # a tag, a shortcode
