@@ -926,7 +926,11 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
         "methods": {"endpoints": method_rows(index), "days_per_month": f"{DAYS_PER_MONTH:g}",
                     "definitions": method_definitions(parameters, cutoff),
                     "data_cutoff": cutoff,
-                    "row_legend": registry.report.legend()},
+                    "row_legend": registry.report.legend(),
+                    "data_mapping": [
+                        {"topic": d.topic, "file": d.file, "column": d.column or "",
+                         "text": d.text}
+                        for d in getattr(registry.report, "decisions", ())]},
         "cohorts": cohorts,
         "comparison": {
             "forest_cbr": _forest(index, "cbr", forest_labels, "Clinical benefit rate by cohort "
