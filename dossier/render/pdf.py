@@ -1,179 +1,68 @@
-"""The PDF dossier: Jinja2 templates -> HTML -> WeasyPrint (CSS paged media) -> PDF.
+"""The PDF dossier and the cohort PDFs: HTML -> WeasyPrint (CSS paged media) -> PDF.
 
-Templates come from the bundled ``templates/`` folder, with a user's folder searched first so
-any template or the stylesheet can be overridden. Autoescaping is on: text from the data (a
-cohort id holding ``<script>``) is printed as text. Nothing is fetched from the network: the
-URL fetcher serves ``data:`` URLs and files inside the template folders only and records every
-other URL it refused. Output is deterministic: the document dates come from the build time in
-the context, and the PDF identifier is a hash of the HTML.
+Nothing is fetched from the network: the URL fetcher serves ``data:`` URLs and files inside
+the template folders only and records every other URL it refused. Output is deterministic:
+the document dates come from the build time in the context, and the PDF identifiers are hashes
+of the HTML.
 
-Speed: WeasyPrint's layout is the whole cost, so it is done once per page where it can be.
-Every cohort PDF shares the same methods pages; they are laid out once per page total (their
-footers say "Page x of y") and joined to each cohort's cover and section with
-``Document.copy``. The dossier and the cohort PDFs are laid out by worker processes in parallel.
+Speed: WeasyPrint's layout is nearly the whole cost, so every page is laid out once, in
+parallel worker processes. The dossier is laid out in parts (cover and contents, summary,
+methods, the index of cohorts, each cohort's section, the comparison, the appendix); each part
+starts a page anyway, so the pages are those of a single layout. pypdf then joins the parts
+(:mod:`dossier.render.pdf_join`): it stamps "Page x of y" into the footers, rebuilds the
+bookmarks and links, and the contents get their page numbers from a last layout of the front
+pages. A cohort's PDF is its cover, the dossier's methods pages and its section's pages, cut
+from the same parts: complete on its own, with its own page numbers, and laid out by nobody a
+second time. A folder of the user's templates that replaces the document templates or the
+stylesheet is laid out whole instead, one document at a time (still in parallel), since only
+the bundled ones are known to keep every part on its own pages.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
-import logging
-import mimetypes
 import multiprocessing
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from functools import lru_cache
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
-import jinja2
-import weasyprint
-from markupsafe import Markup
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetcherResponse
+from dossier.render.fetch import LocalOnlyFetcher
+from dossier.render.html import (
+    STYLESHEET,
+    TEMPLATES,
+    overridden,
+    render_html,
+    render_part,
+    stylesheet,
+    template_dirs,
+)
+from dossier.render.pdf_join import Piece, anchor_pages, join
+from dossier.render.pdf_layout import LaidOut, Layouter
 
-from dossier.resources import resource_dir
+__all__ = ["COHORT_FOLDER", "DOSSIER_PDF", "LocalOnlyFetcher", "default_workers",
+           "html_to_pdf", "render_html", "source_date_epoch", "write_pdfs"]
 
-STYLESHEET = "dossier.css"
-TEMPLATES = {"dossier": "dossier.html.j2", "cohort": "cohort.html.j2"}
 DOSSIER_PDF = "dossier.pdf"
 COHORT_FOLDER = "cohorts"
-BLANK_MARKER = "<!--dossier:blank-pages-->"
-BLANK_PAGE = '<div class="blank-page" style="break-before: page; height: 0"></div>'
-COHORTS_PER_TASK = 3
-LOGGER = logging.getLogger(__name__)
-
-
-# --------------------------------------------------------------------------- no network
-
-
-class LocalOnlyFetcher(URLFetcher):
-    """A WeasyPrint URL fetcher that never touches the network.
-
-    ``data:`` URLs are decoded and ``file:`` URLs are served when the file lies inside one of
-    ``allowed_dirs`` (the template folders); every other URL is refused, logged and appended
-    to :attr:`refused`, so a caller (or a test) can tell that something tried.
-    """
-
-    def __init__(self, allowed_dirs: Sequence[Path]) -> None:
-        super().__init__(timeout=1, allowed_protocols=("data", "file"))
-        self.allowed_dirs = tuple(Path(d).resolve() for d in allowed_dirs)
-        self.refused: list[str] = []
-
-    def _refuse(self, url: str, why: str) -> ValueError:
-        self.refused.append(url)
-        LOGGER.warning("refused to fetch %s: %s", url, why)
-        return ValueError(f"dossier fetches no external resources: {url} ({why})")
-
-    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
-        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-        if scheme == "data":
-            return super().fetch(url, headers)
-        if scheme != "file":
-            raise self._refuse(url, "only data: URLs and files in the templates folder")
-        path = Path(url2pathname(unquote(urlsplit(url).path))).resolve()
-        if not any(path.is_relative_to(d) for d in self.allowed_dirs):
-            raise self._refuse(url, "file outside the templates folder")
-        if not path.is_file():
-            raise self._refuse(url, "no such file")
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": kind})
-
-
-# --------------------------------------------------------------------------- templates
-
-
-def template_dirs(templates_dir: Path | None = None) -> list[Path]:
-    """Where templates are looked up, first match wins: the user's folder, then the bundled."""
-    bundled = resource_dir("templates")
-    if templates_dir is None:
-        return [bundled]
-    user = Path(templates_dir)
-    if not user.is_dir():
-        raise FileNotFoundError(f"templates folder not found: {user}")
-    return [user, bundled]
-
-
-def svg_data_uri(svg: str) -> str:
-    """An SVG figure as a ``data:`` URI for ``<img src>``.
-
-    WeasyPrint draws an SVG image with its own parser; inlined, every SVG node would join the
-    HTML cascade, which about doubles the layout time.
-    """
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-
-
-@lru_cache(maxsize=8)
-def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
-    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in dirs])
-    env = jinja2.Environment(
-        loader=loader,
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "htm", "xml", "j2"),
-                                            default_for_string=True, default=True),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["svg_data_uri"] = svg_data_uri
-    return env
-
-
-def environment(templates_dir: Path | None = None) -> jinja2.Environment:
-    """The Jinja2 environment: user templates first (ChoiceLoader), autoescape on."""
-    return _environment(tuple(template_dirs(templates_dir)))
-
-
-def _stylesheet(env: jinja2.Environment) -> Markup:
-    """The stylesheet's text, inlined as is (CSS is not HTML: escaping would break quotes)."""
-    source, path, _ = env.loader.get_source(env, STYLESHEET)  # type: ignore[union-attr]
-    if "</style" in source.lower():
-        raise ValueError(f"{path}: a stylesheet must not contain '</style'")
-    return Markup(source)
-
-
-def _cohort(context: Mapping[str, object], cohort_id: str | None) -> Mapping[str, object]:
-    for cohort in context["cohorts"]:  # type: ignore[attr-defined]
-        if cohort["id"] == cohort_id:
-            return cohort
-    raise ValueError(f"cohort {cohort_id!r} is not in the dossier context")
-
-
-def _render(context: Mapping[str, object], templates_dir: Path | None, part: str,
-            cohort_id: str | None, pdf_part: str) -> str:
-    if part not in TEMPLATES:
-        raise ValueError(f"part must be one of {', '.join(TEMPLATES)}, not {part!r}")
-    env = environment(templates_dir)
-    extra: dict[str, object] = {"stylesheet": _stylesheet(env)}
-    if part == "cohort":
-        extra.update(cohort=_cohort(context, cohort_id), pdf_part=pdf_part,
-                     blank_pages=Markup(BLANK_MARKER))
-    return env.get_template(TEMPLATES[part]).render({**context, **extra})
-
-
-def render_html(context: Mapping[str, object], *, templates_dir: Path | None = None,
-                part: str = "dossier", cohort_id: str | None = None) -> str:
-    """The HTML of the whole dossier (``part="dossier"``) or of one cohort's PDF ("cohort").
-
-    The stylesheet is inlined and figures are ``data:`` URIs, so the HTML is complete on its
-    own.
-    """
-    return _render(context, templates_dir, part, cohort_id, "full")
-
-
-# --------------------------------------------------------------------------- layout
+# the dossier's parts in page order; "cohort" stands for every cohort's section
+DOSSIER_PARTS = ("front", "summary", "methods", "index", "cohort", "comparison", "appendix")
+# replacing any of these makes the documents' parts unknown: they are then laid out whole
+WHOLE_IF_REPLACED = (TEMPLATES["dossier"], TEMPLATES["cohort"], "_base.html.j2",
+                     "_toc.html.j2", STYLESHEET)
+FRONT_ATTEMPTS = 3
+Progress = Callable[[str], None]
 
 
 @contextlib.contextmanager
 def source_date_epoch(epoch: str | None) -> Iterator[None]:
     """Set ``SOURCE_DATE_EPOCH`` while PDFs are written, then restore it.
 
-    fontTools stamps every embedded font subset with the current time unless this variable
-    (the reproducible-builds convention) gives one; the build time keeps the bytes stable.
+    fontTools (when WeasyPrint subsets fonts with it) stamps every embedded font subset with
+    the current time unless this variable (the reproducible-builds convention) gives one.
     """
     if epoch is None:
         yield
@@ -195,123 +84,319 @@ def _epoch(context: Mapping[str, object]) -> str | None:
         else None
 
 
-def _identifier(html: str) -> bytes:
-    return hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")
-
-
-def _layout(html: str, dirs: Sequence[Path], fetcher: LocalOnlyFetcher,
-            fonts: FontConfiguration) -> weasyprint.Document:
-    return weasyprint.HTML(string=html, base_url=Path(dirs[0]).as_uri() + "/",
-                           url_fetcher=fetcher).render(font_config=fonts)
-
-
 def html_to_pdf(html: str, target: Path, *, templates_dir: Path | None = None,
-                fetcher: LocalOnlyFetcher | None = None,
-                font_config: FontConfiguration | None = None, epoch: str | None = None) -> Path:
-    """Lay out ``html`` with WeasyPrint and write the PDF to ``target``.
+                fetcher: LocalOnlyFetcher | None = None, epoch: str | None = None) -> Path:
+    """Lay out a complete HTML document with WeasyPrint and write the PDF to ``target``.
 
     ``epoch`` (seconds since 1970, the build time) makes the embedded fonts reproducible.
     """
-    dirs = template_dirs(templates_dir)
-    fetcher = fetcher if fetcher is not None else LocalOnlyFetcher(dirs)
-    document = _layout(html, dirs, fetcher, font_config or FontConfiguration())
-    target.parent.mkdir(parents=True, exist_ok=True)
+    layouter = Layouter(template_dirs(templates_dir))
+    if fetcher is not None:
+        layouter.fetcher = fetcher
     with source_date_epoch(epoch):
-        document.write_pdf(target, pdf_identifier=_identifier(html))
-    return target
+        layouter.whole(html, Path(target))
+    return Path(target)
+
+
+# --------------------------------------------------------------------------- worker jobs
 
 
 @dataclass(frozen=True)
-class _CohortJob:
-    """One cohort PDF: its full HTML, and (when the methods can be shared) its section HTML."""
+class _Whole:
+    """Lay out a complete document and write it."""
 
-    target: Path
     html: str
-    section_html: str | None
+    target: Path
 
 
 @dataclass(frozen=True)
-class _Task:
-    """Work for one process: the dossier, or some cohort PDFs sharing one methods part."""
+class _Part:
+    """Lay out one part (the stylesheet given apart) and write it without page numbers."""
 
+    html: str
+    css: str
+    target: Path
+
+
+@dataclass(frozen=True)
+class _Join:
+    """Join pieces of laid-out parts into one PDF, page-numbered by a stamp of this size."""
+
+    pieces: tuple[Piece, ...]
+    css: str
+    scratch: Path
+    target: Path
+    identifier: bytes
+    metadata: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class _Job:
     dirs: tuple[Path, ...]
-    epoch: str | None = None
-    dossier: tuple[str, Path] | None = None
-    methods_html: str | None = None
-    cohorts: tuple[_CohortJob, ...] = ()
+    epoch: str | None
+    work: _Whole | _Part | _Join
 
 
 class _Worker:
-    """Lays out PDFs in one process; keeps the fonts and the methods pages between tasks."""
+    """One process's layouter, and the page-number stamps it has already laid out."""
 
     def __init__(self, dirs: Sequence[Path]) -> None:
-        self.dirs = tuple(dirs)
-        self.fonts = FontConfiguration()
-        self.fetcher = LocalOnlyFetcher(dirs)
-        self._methods: dict[tuple[str, int], weasyprint.Document] = {}
+        self.layouter = Layouter(dirs)
+        self._stamps: dict[tuple[str, int], LaidOut] = {}
 
-    def methods(self, html: str, total: int | None) -> weasyprint.Document:
-        """Cover + methods, padded with blank pages to ``total`` pages (None: no padding)."""
-        key = (hashlib.sha256(html.encode("utf-8")).hexdigest(), total or 0)
-        if key not in self._methods:
-            blanks = 0 if total is None else max(total - len(self.methods(html, None).pages), 0)
-            self._methods[key] = _layout(html.replace(BLANK_MARKER, BLANK_PAGE * blanks),
-                                         self.dirs, self.fetcher, self.fonts)
-        return self._methods[key]
+    def stamp(self, pages: int, css: str, scratch: Path) -> LaidOut:
+        key = (hashlib.sha256(css.encode("utf-8")).hexdigest(), pages)
+        if key not in self._stamps:
+            target = scratch / f"stamp-{os.getpid()}-{key[0][:12]}-{pages}.pdf"
+            self._stamps[key] = self.layouter.stamp(pages, css, target)
+        return self._stamps[key]
 
-    def cohort(self, job: _CohortJob, methods_html: str | None) -> None:
-        """Write one cohort PDF, reusing the laid-out methods pages when it safely can."""
-        job.target.parent.mkdir(parents=True, exist_ok=True)
-        if methods_html is not None and job.section_html is not None:
-            front = self.methods(methods_html, None)
-            skipped = len(front.pages) - 1  # the methods pages, between cover and section
-            section = _layout(job.section_html.replace(BLANK_MARKER, BLANK_PAGE * skipped),
-                              self.dirs, self.fetcher, self.fonts)
-            padded = self.methods(methods_html, len(section.pages))
-            if len(padded.pages) == len(section.pages) and len(section.pages) > skipped + 1:
-                pages = [section.pages[0], *padded.pages[1:1 + skipped],
-                         *section.pages[1 + skipped:]]
-                section.copy(pages).write_pdf(job.target, pdf_identifier=_identifier(job.html))
-                return
-        document = _layout(job.html, self.dirs, self.fetcher, self.fonts)
-        document.write_pdf(job.target, pdf_identifier=_identifier(job.html))
-
-    def run(self, task: _Task) -> list[str]:
-        """Do one task; return the URLs refused while doing it."""
-        start = len(self.fetcher.refused)
-        with source_date_epoch(task.epoch):
-            if task.dossier is not None:
-                html, target = task.dossier
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _layout(html, self.dirs, self.fetcher, self.fonts).write_pdf(
-                    target, pdf_identifier=_identifier(html))
-            for job in task.cohorts:
-                self.cohort(job, task.methods_html)
-        return self.fetcher.refused[start:]
+    def run(self, job: _Job) -> LaidOut:
+        work = job.work
+        with source_date_epoch(job.epoch):
+            if isinstance(work, _Whole):
+                return self.layouter.whole(work.html, work.target)
+            if isinstance(work, _Part):
+                return self.layouter.part(work.html, work.css, work.target)
+            total = sum(len(piece.indices) for piece in work.pieces)
+            stamp = self.stamp(total, work.css, work.scratch)
+            join(work.pieces, stamp, work.target, identifier=work.identifier,
+                 metadata=dict(work.metadata))
+            return LaidOut(work.target, total)
 
 
 _WORKERS: dict[tuple[Path, ...], _Worker] = {}
 
 
-def _run_task(task: _Task) -> list[str]:
-    """Entry point of a worker process (one _Worker per template folder, kept between tasks)."""
-    worker = _WORKERS.get(task.dirs)
+def _run_job(job: _Job) -> LaidOut:
+    """Entry point of a worker process (one _Worker per template folder, kept between jobs)."""
+    worker = _WORKERS.get(job.dirs)
     if worker is None:
-        worker = _WORKERS[task.dirs] = _Worker(task.dirs)
-    return worker.run(task)
+        worker = _WORKERS[job.dirs] = _Worker(job.dirs)
+    return worker.run(job)
+
+
+class _InProcess:
+    """The executor of ``workers=1``: runs each job as it is submitted."""
+
+    def __init__(self) -> None:
+        self.worker: _Worker | None = None
+
+    def submit(self, fn: Callable[[_Job], LaidOut], job: _Job) -> Future:
+        del fn  # the same work as _run_job, with this executor's own worker
+        if self.worker is None:
+            self.worker = _Worker(job.dirs)
+        future: Future = Future()
+        try:
+            future.set_result(self.worker.run(job))
+        except BaseException as error:  # handed to the caller, as a process pool would
+            future.set_exception(error)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        del wait, cancel_futures
+
+
+@contextlib.contextmanager
+def _executor(workers: int) -> Iterator[ProcessPoolExecutor | _InProcess]:
+    if workers == 1:
+        yield _InProcess()
+        return
+    # spawn, not fork: WeasyPrint's libraries (pango, fontconfig) are not fork-safe
+    pool = ProcessPoolExecutor(max_workers=workers,
+                               mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+@dataclass
+class _Schedule:
+    """Jobs in flight, and what each one is for."""
+
+    pool: ProcessPoolExecutor | _InProcess
+    dirs: tuple[Path, ...]
+    epoch: str | None
+    pending: dict[Future, object] = field(default_factory=dict)
+
+    def submit(self, key: object, work: _Whole | _Part | _Join) -> None:
+        self.pending[self.pool.submit(_run_job, _Job(self.dirs, self.epoch, work))] = key
+
+    def finished(self) -> Iterator[tuple[object, LaidOut]]:
+        """Each job's key and result as jobs finish (a failed job raises here)."""
+        while self.pending:
+            done, _ = wait(list(self.pending), return_when=FIRST_COMPLETED)
+            for future in done:
+                key = self.pending.pop(future)
+                yield key, future.result()
+
+
+# --------------------------------------------------------------------------- the plans
+
+
+def _digest(*texts: str) -> bytes:
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:32].encode("ascii")
+
+
+class _Placeholder(dict):
+    """Contents page numbers before the parts are laid out: the same width for every entry."""
+
+    def __missing__(self, key: str) -> str:
+        return "999"
+
+
+@dataclass
+class _Plan:
+    """What one ``write_pdfs`` call lays out and joins, and what it has got so far."""
+
+    context: Mapping[str, object]
+    templates_dir: Path | None
+    out_dir: Path
+    scratch: Path
+    targets: dict[str, Path]  # cohort id -> its PDF
+    progress: Progress | None
+    css: str = ""
+    parts: dict[object, LaidOut] = field(default_factory=dict)
+    html: dict[object, str] = field(default_factory=dict)
+    refused: dict[object, tuple[str, ...]] = field(default_factory=dict)
+    joined: set[object] = field(default_factory=set)
+    front_assumed: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def cohort_ids(self) -> list[str]:
+        return [c["id"] for c in self.context["cohorts"]]  # type: ignore[attr-defined]
+
+    def report(self, target: Path) -> None:
+        if self.progress is not None:
+            self.progress(target.relative_to(self.out_dir).as_posix())
+
+    # ---- whole documents (user templates)
+
+    def run_whole(self, schedule: _Schedule) -> None:
+        dossier_html = render_html(self.context, templates_dir=self.templates_dir)
+        schedule.submit("dossier", _Whole(dossier_html, self.out_dir / DOSSIER_PDF))
+        for cid in self.cohort_ids:
+            html = render_html(self.context, templates_dir=self.templates_dir, part="cohort",
+                               cohort_id=cid)
+            schedule.submit(("cohort-pdf", cid), _Whole(html, self.targets[cid]))
+        for key, laid_out in schedule.finished():
+            self.refused[key] = laid_out.refused
+            self.report(laid_out.path)
+
+    # ---- parts (the bundled templates)
+
+    def _part(self, schedule: _Schedule, key: object, document: str, pdf_part: str,
+              cohort_id: str | None = None, toc_pages: Mapping[str, object] | None = None) -> None:
+        html = render_part(self.context, templates_dir=self.templates_dir, document=document,
+                           pdf_part=pdf_part, cohort_id=cohort_id, inline_css=False,
+                           toc_pages=toc_pages)
+        self.html[key] = html
+        name = key if isinstance(key, str) else "-".join(map(str, key))
+        target = self.scratch / f"part-{hashlib.sha256(name.encode()).hexdigest()[:16]}.pdf"
+        schedule.submit(key, _Part(html, self.css, target))
+
+    def _dossier_pieces(self, front: LaidOut | None) -> list[Piece]:
+        pieces = [] if front is None else [Piece(front)]
+        for name in DOSSIER_PARTS[1:]:
+            if name == "cohort":
+                pieces += [Piece(self.parts[("cohort", cid)]) for cid in self.cohort_ids]
+            else:
+                pieces.append(Piece(self.parts[name]))
+        return pieces
+
+    def _body_ready(self) -> bool:
+        needed = [n for n in DOSSIER_PARTS if n not in ("front", "cohort")]
+        needed += [("cohort", cid) for cid in self.cohort_ids] + [("front", 0)]
+        return all(key in self.parts for key in needed)
+
+    def _front(self, schedule: _Schedule, attempt: int, front_pages: int) -> None:
+        """Lay out the cover and contents with page numbers for ``front_pages`` front pages."""
+        self.front_assumed[attempt] = front_pages
+        toc_pages = anchor_pages(self._dossier_pieces(None), first_page=front_pages + 1)
+        self._part(schedule, ("front", attempt), "dossier", "front", toc_pages=toc_pages)
+
+    def _join_cohort(self, schedule: _Schedule, cid: str) -> None:
+        index = self.cohort_ids.index(cid)
+        covers, methods, section = self.parts["covers"], self.parts["methods"], \
+            self.parts[("cohort", cid)]
+        pieces = (Piece(covers, index, index + 1), Piece(methods), Piece(section, top_level=1))
+        meta = self.context["meta"]
+        title = f"{meta['title']}: {cid}"  # type: ignore[index]
+        schedule.submit(("cohort-pdf", cid), _Join(
+            pieces, self.css, self.scratch, self.targets[cid],
+            _digest(self.html["covers"], self.html["methods"], self.html[("cohort", cid)], cid),
+            (("/Title", title),)))
+        self.joined.add(("cohort-pdf", cid))
+
+    def run_parts(self, schedule: _Schedule) -> None:
+        self.css = stylesheet(self.templates_dir)
+        # the longest parts first, so that no worker is left with a long one at the end
+        for name in ("appendix", "summary", "comparison", "methods"):
+            self._part(schedule, name, "dossier", name)
+        self._part(schedule, "covers", "cohort", "covers")
+        self._part(schedule, "index", "dossier", "index")
+        self._part(schedule, ("front", 0), "dossier", "front", toc_pages=_Placeholder())
+        for cid in self.cohort_ids:
+            self._part(schedule, ("cohort", cid), "dossier", "cohort", cohort_id=cid)
+        for key, laid_out in schedule.finished():
+            if key == "dossier" or (isinstance(key, tuple) and key[0] == "cohort-pdf"):
+                self.report(laid_out.path)
+                continue
+            self.parts[key] = laid_out
+            is_front = isinstance(key, tuple) and key[0] == "front"
+            if not is_front:
+                self.refused[key] = laid_out.refused
+            for cid in self.cohort_ids:
+                if ("cohort-pdf", cid) not in self.joined and all(
+                        k in self.parts for k in ("covers", "methods", ("cohort", cid))):
+                    self._join_cohort(schedule, cid)
+            if is_front and key[1] > 0:  # type: ignore[index]
+                attempt = key[1]  # type: ignore[index]
+                if laid_out.pages == self.front_assumed[attempt]:
+                    self.refused[key] = laid_out.refused
+                    self._join_dossier(schedule, laid_out)
+                elif attempt < FRONT_ATTEMPTS:
+                    self._front(schedule, attempt + 1, laid_out.pages)
+                else:
+                    raise RuntimeError("the contents' page numbers did not settle after "
+                                       f"{FRONT_ATTEMPTS} layouts of the front pages")
+            elif not self.front_assumed and self._body_ready():
+                self._front(schedule, 1, self.parts[("front", 0)].pages)
+
+    def _join_dossier(self, schedule: _Schedule, front: LaidOut) -> None:
+        pieces = tuple(self._dossier_pieces(front))
+        keys = [k for k in self.html if not (isinstance(k, tuple) and k[0] == "front")]
+        identifier = _digest(*[self.html[k] for k in sorted(keys, key=str)])
+        schedule.submit("dossier", _Join(pieces, self.css, self.scratch,
+                                         self.out_dir / DOSSIER_PDF, identifier))
+        self.joined.add("dossier")
+
+
+# --------------------------------------------------------------------------- the entry point
 
 
 def default_workers(n_cohorts: int) -> int:
-    """Processes for :func:`write_pdfs`: one for a handful of cohorts, else up to the cores."""
-    if n_cohorts < 2 * COHORTS_PER_TASK:
+    """Processes for :func:`write_pdfs`: one for a handful of cohorts, else up to the cores.
+
+    Starting a worker (a Python process importing WeasyPrint) costs about half a second,
+    more than a small dossier's whole layout.
+    """
+    if n_cohorts < 6:
         return 1
     return max(1, min(os.cpu_count() or 1, 4))
 
 
 def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
                templates_dir: Path | None = None, cohort_file_names: Mapping[str, str],
-               fetcher: LocalOnlyFetcher | None = None,
-               workers: int | None = None) -> dict[str, Path]:
+               fetcher: LocalOnlyFetcher | None = None, workers: int | None = None,
+               progress: Progress | None = None) -> dict[str, Path]:
     """Write ``out_dir/dossier.pdf`` and one ``out_dir/cohorts/<name>.pdf`` per cohort.
 
     Parameters
@@ -320,6 +405,7 @@ def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
     fetcher : collects the URLs that were refused (a fresh one is used when None).
     workers : processes laying out PDFs in parallel (default :func:`default_workers`);
         1 lays everything out in this process. The PDFs are the same either way.
+    progress : called with each written PDF's path under ``out_dir`` as it is written.
 
     Returns
     -------
@@ -331,40 +417,22 @@ def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
     missing = [c["id"] for c in cohorts if c["id"] not in cohort_file_names]
     if missing:
         raise ValueError(f"no file name given for cohort(s) {', '.join(map(repr, missing))}")
-    # the methods are shared only when the cohort document is ours (a user's cohort.html.j2
-    # may lay its parts out in any order, so it is rendered whole)
-    own_layout = not any((d / TEMPLATES["cohort"]).is_file() for d in dirs[:-1])
-    methods_html = None
-    if own_layout and cohorts:
-        methods_html = _render(context, templates_dir, "cohort", cohorts[0]["id"], "methods")
-    jobs = []
-    for cohort in cohorts:
-        cid = cohort["id"]
-        html = _render(context, templates_dir, "cohort", cid, "full")
-        section = _render(context, templates_dir, "cohort", cid, "section") if own_layout \
-            else None
-        jobs.append(_CohortJob(out_dir / COHORT_FOLDER / f"{cohort_file_names[cid]}.pdf",
-                               html, section))
-    dossier_pdf = out_dir / DOSSIER_PDF
-    epoch = _epoch(context)
-    tasks = [_Task(dirs, epoch, dossier=(_render(context, templates_dir, "dossier", None, "full"),
-                                  dossier_pdf))]
-    tasks += [_Task(dirs, epoch, methods_html=methods_html,
-                    cohorts=tuple(jobs[k:k + COHORTS_PER_TASK]))
-              for k in range(0, len(jobs), COHORTS_PER_TASK)]
-    workers = default_workers(len(jobs)) if workers is None else workers
+    workers = default_workers(len(cohorts)) if workers is None else workers
     if workers < 1:
         raise ValueError(f"workers must be >= 1, not {workers}")
-    if workers == 1:
-        worker = _Worker(dirs)
-        refused = [url for task in tasks for url in worker.run(task)]
-    else:
-        # spawn, not fork: WeasyPrint's libraries (pango, fontconfig) are not fork-safe
-        with ProcessPoolExecutor(max_workers=workers,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            refused = [url for found in pool.map(_run_task, tasks) for url in found]
+    targets = {c["id"]: out_dir / COHORT_FOLDER / f"{cohort_file_names[c['id']]}.pdf"
+               for c in cohorts}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    whole = bool(overridden(templates_dir, WHOLE_IF_REPLACED)) or not cohorts
+    with tempfile.TemporaryDirectory(prefix=".pdf-parts-", dir=out_dir) as scratch, \
+            _executor(workers) as pool:
+        plan = _Plan(context, templates_dir, out_dir, Path(scratch), targets, progress)
+        schedule = _Schedule(pool, dirs, _epoch(context))
+        if whole:
+            plan.run_whole(schedule)
+        else:
+            plan.run_parts(schedule)
     if fetcher is not None:
-        fetcher.refused.extend(refused)
-    written = {"dossier": dossier_pdf}
-    written.update({cohort["id"]: job.target for cohort, job in zip(cohorts, jobs, strict=True)})
-    return written
+        fetcher.refused.extend(url for key in sorted(plan.refused, key=str)
+                               for url in plan.refused[key])
+    return {"dossier": out_dir / DOSSIER_PDF, **targets}

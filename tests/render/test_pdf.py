@@ -9,6 +9,8 @@ not complete on its own, or two builds of the same data that differ.
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -205,6 +207,38 @@ def test_document_dates_are_the_build_time(built) -> None:
     assert info["/Title"] == "Small dossier"
 
 
+def test_contents_and_index_links_lead_to_each_cohorts_first_page(built, dossier_pages,
+                                                                 context) -> None:
+    reader = PdfReader(built[0]["dossier"])
+    pages = [flat(p) for p in dossier_pages]
+    targets = set()
+    for page in reader.pages[:5]:
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            if annot.get("/Subtype") == "/Link" and "/Dest" in annot:
+                targets.add(reader.get_page_number(annot["/Dest"][0].get_object()))
+    for cohort in context["cohorts"]:
+        title = f"{cohort['number']}. {cohort['id']}"
+        start = next(k for k, p in enumerate(pages) if k > 1 and p.startswith(title))
+        assert start in targets, title
+
+
+def _pngs(pdf: Path, folder: Path) -> list[bytes]:
+    folder.mkdir()
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(folder / "p")], check=True)
+    return [p.read_bytes() for p in sorted(folder.glob("p*.png"))]
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) missing")
+def test_joined_parts_look_exactly_like_one_whole_layout(built, context, tmp_path) -> None:
+    whole = html_to_pdf(render_html(context), tmp_path / "whole.pdf")
+    assert _pngs(whole, tmp_path / "whole") == _pngs(built[0]["dossier"], tmp_path / "joined")
+    cohort = context["cohorts"][0]
+    alone = html_to_pdf(render_html(context, part="cohort", cohort_id=cohort["id"]),
+                        tmp_path / "alone.pdf")
+    assert _pngs(alone, tmp_path / "alone") == _pngs(built[0][cohort["id"]], tmp_path / "cut")
+
+
 # --------------------------------------------------------------------------- cohort PDFs
 
 
@@ -229,7 +263,7 @@ def test_shared_methods_pages_equal_a_whole_cohort_layout(built, context, tmp_pa
     cohort = context["cohorts"][1]
     whole = html_to_pdf(render_html(context, part="cohort", cohort_id=cohort["id"]),
                         tmp_path / "whole.pdf")
-    assert text_of(whole) == text_of(built[0][cohort["id"]])
+    assert [flat(p) for p in text_of(whole)] == [flat(p) for p in text_of(built[0][cohort["id"]])]
 
 
 # --------------------------------------------------------------------------- safety, determinism
