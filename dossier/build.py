@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -243,66 +245,74 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
             data_sha256=registry.sha256, data_name=data_name, only=chosen)
         timings["context"] = time.perf_counter() - start
     earlier_qmd = target / QUARTO_FOLDER / "dossier.qmd"  # its narrative is carried over
+    weasy_pdfs = "pdf" in formats and engine == "weasyprint"
+    # one step per output file: the PDFs are reported one by one as they are written
+    steps = 3 + len(formats) + (len(cohort_ids) if weasy_pdfs else 0)
     done = 3
-    with DossierBundle(target) as bundle:
-        if "json" in formats:
-            start = time.perf_counter()
-            bundle.write_json("results.json", _results_json(analysis, chosen))
-            timings["json"] = time.perf_counter() - start
+    lock = threading.Lock()
+
+    def tick(stage: str) -> None:
+        nonlocal done
+        with lock:
             done += 1
-            report("results.json", done, steps)
+            report(stage, done, steps)
+
+    def timed(name: str, write: Callable[[], object]) -> None:
+        start = time.perf_counter()
+        write()
+        timings[name] = time.perf_counter() - start
+
+    with DossierBundle(target) as bundle, ThreadPoolExecutor(max_workers=1) as background:
+        # the PDFs are laid out by worker processes; the other outputs are written meanwhile
+        # (leaving the `with` waits for them, so a failure never removes a folder in use)
+        pdfs = None
+        if weasy_pdfs:
+            from dossier.render.pdf import write_pdfs
+
+            pdfs = background.submit(timed, "pdf", lambda: write_pdfs(
+                context, bundle.temporary_folder, templates_dir=templates,
+                cohort_file_names=file_names, progress=tick))
+        if "json" in formats:
+            timed("json", lambda: bundle.write_json("results.json",
+                                                    _results_json(analysis, chosen)))
+            tick("results.json")
         if "xlsx" in formats:
             from dossier.render.workbook import write_dossier_workbook
 
-            start = time.perf_counter()
-            write_dossier_workbook(
+            timed("xlsx", lambda: write_dossier_workbook(
                 bundle.path("dossier.xlsx"), results=analysis.results,
                 verdicts=analysis.verdicts, readiness=analysis.readiness,
                 rule_sets=analysis.rules.rule_sets, patients=registry.patients,
                 registry_cohorts=registry.cohorts, report=registry.report,
-                build_info=build_info, created=build_time, only=chosen)
-            timings["xlsx"] = time.perf_counter() - start
-            done += 1
-            report("dossier.xlsx", done, steps)
+                build_info=build_info, created=build_time, only=chosen))
+            tick("dossier.xlsx")
         if "docx" in formats:
             from dossier.render.docx import write_docx
             from dossier.render.markdown import read_narrative
 
-            start = time.perf_counter()
-            write_docx(context, bundle.path("dossier.docx"), templates_dir=templates,
-                       reference_doc=docx_reference, narrative=read_narrative(earlier_qmd))
-            timings["docx"] = time.perf_counter() - start
-            done += 1
-            report("dossier.docx", done, steps)
+            timed("docx", lambda: write_docx(
+                context, bundle.path("dossier.docx"), templates_dir=templates,
+                reference_doc=docx_reference, narrative=read_narrative(earlier_qmd)))
+            tick("dossier.docx")
         if "qmd" in formats or engine == "quarto":
             from dossier.render.qmd import render_with_quarto, write_quarto_project
 
-            start = time.perf_counter()
             project = bundle.temporary_folder / QUARTO_FOLDER
-            write_quarto_project(context, project, templates_dir=templates,
-                                 results=_results_of(analysis, chosen).reset_index(drop=True),
-                                 keep_narrative_from=earlier_qmd, reference_doc=docx_reference)
-            timings["qmd"] = time.perf_counter() - start
+            timed("qmd", lambda: write_quarto_project(
+                context, project, templates_dir=templates,
+                results=_results_of(analysis, chosen).reset_index(drop=True),
+                keep_narrative_from=earlier_qmd, reference_doc=docx_reference))
             if "qmd" in formats:
-                done += 1
-                report("quarto/dossier.qmd", done, steps)
+                tick("quarto/dossier.qmd")
             if engine == "quarto":
                 start = time.perf_counter()
                 rendered = render_with_quarto(project)
                 timings["quarto"] = time.perf_counter() - start
                 if "pdf" in formats:
                     bundle.write_bytes("dossier.pdf", (rendered / "dossier.pdf").read_bytes())
-                    done += 1
-                    report("dossier.pdf (Quarto)", done, steps)
-        if "pdf" in formats and engine == "weasyprint":
-            from dossier.render.pdf import write_pdfs
-
-            start = time.perf_counter()
-            write_pdfs(context, bundle.temporary_folder, templates_dir=templates,
-                       cohort_file_names=file_names)
-            timings["pdf"] = time.perf_counter() - start
-            done += 1
-            report("dossier.pdf", done, steps)
+                    tick("dossier.pdf (Quarto)")
+        if pdfs is not None:
+            pdfs.result()
         inputs = {"data": Path(path)} if path is not None else {}
         if adam_dir is not None:
             inputs.update({f"adam/{p.name}": p for p in sorted(Path(adam_dir).iterdir())

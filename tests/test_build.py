@@ -245,3 +245,34 @@ def test_workbook_verdicts_sheet_lists_every_clause_and_patients_have_no_calenda
     patients = list(wb["Patients"].iter_rows(values_only=True))
     columns = next(r for r in patients if r[0] == "patient_id")
     assert "treatment_start" not in columns and "start_study_day" in columns
+
+
+def test_progress_counts_every_output_file_and_each_cohort_pdf(small_registry, tmp_path) -> None:
+    registry, _ = small_registry
+    chosen = list(registry.cohorts["cohort_id"].iloc[1:3])
+    calls: list[tuple[str, int, int]] = []
+    folder, _ = build_dossier(Settings(), registry=registry, destination=tmp_path / "d",
+                              formats=("pdf", "json"), only=chosen,
+                              progress=lambda stage, done, total: calls.append(
+                                  (stage, done, total)))
+    written = {f"cohorts/{p.name}" for p in (folder / "cohorts").glob("*.pdf")}
+    assert len(written) == 2
+    stages = [stage for stage, _, _ in calls]
+    assert written | {"dossier.pdf", "results.json"} <= set(stages)
+    after_read = [done for _, done, _ in calls][2:]
+    assert after_read == list(range(after_read[0], after_read[0] + len(after_read)))
+    assert calls[-1][1] == calls[-1][2] == 3 + 2 + 2  # read, endpoints, scoring; 2 formats; 2 PDFs
+
+
+def test_a_failure_beside_the_pdfs_waits_for_them_and_leaves_nothing(small_registry, tmp_path,
+                                                                     monkeypatch) -> None:
+    registry, _ = small_registry
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("dossier.render.workbook.write_dossier_workbook", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        build_dossier(Settings(), registry=registry, destination=tmp_path / "dossier",
+                      formats=("pdf", "xlsx"), only=[registry.cohorts["cohort_id"].iloc[1]])
+    assert list(tmp_path.iterdir()) == [], "a (temporary) dossier folder was left"
