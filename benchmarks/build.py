@@ -122,6 +122,7 @@ class Run:
 
     stages: dict[str, float] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    meanwhile: dict[str, float] = field(default_factory=dict)  # inside the PDF phase
     total: float = math.nan
     pdf_phase: float = math.nan
     output_bytes: int = 0
@@ -176,31 +177,32 @@ def dossier_run(registry: Any, work: Path) -> Run:
     every, drawing = figure_functions(context_module)
     with clock.patch(context_module, every, "figures"), \
             clock.patch(context_module, drawing, "drawn"), \
-            clock.patch(pdf_module, ["_render"], "html"):
+            clock.patch(pdf_module, ["render_part", "render_html"], "html"):
         start = time.perf_counter()
         _, timings = build_dossier(settings(), registry=registry, destination=target,
                                    formats=("pdf", "xlsx", "json"))
         total = time.perf_counter() - start
     figures, html = clock.seconds["figures"], clock.seconds["html"]
-    pdf_phase = timings["pdf"] - html
+    # the PDFs are laid out by worker processes while this process renders their HTML and
+    # writes the XLSX and JSON: those happen inside the PDF phase, which is measured whole
+    pdf_phase = timings["pdf"]
     run = Run(total=total, pdf_phase=pdf_phase, output_bytes=folder_bytes(target))
     run.stages = {
         "endpoints": timings["endpoints"],
         "scoring": timings["scoring"],
         "figures": figures,
         "context (text)": timings["context"] - figures,
-        "HTML": html,
-        "PDF layout + write": pdf_phase,
-        "XLSX": timings["xlsx"],
-        "JSON": timings["json"],
+        "PDF phase": pdf_phase,
     }
     run.stages["other"] = total - sum(run.stages.values())
+    run.meanwhile = {"HTML": html, "XLSX": timings["xlsx"], "JSON": timings["json"]}
     n_cohorts = len(registry.cohorts)
     run.notes = {
         "endpoints": "compute_endpoints: every endpoint",
         "figures": f"{clock.calls['drawn']} SVG",
         "HTML": f"{clock.calls['html']} renders",
-        "PDF layout + write": f"{plural(pdf_module.default_workers(n_cohorts), 'worker')}",
+        "PDF phase": f"{plural(pdf_module.default_workers(n_cohorts), 'worker')} laying out "
+                     "and joining; HTML, XLSX, JSON meanwhile",
         "other": "bundle, manifest, hashes",
     }
     return run
@@ -371,21 +373,20 @@ def naive_renderer() -> Callable[..., str]:
     """The dossier's templates in a fresh environment whose figure filter passes PNG URIs on."""
     from markupsafe import Markup
 
-    from dossier.render import pdf
+    from dossier.render import html
     from dossier.render.svg import FIGURE_WIDTH_PT
 
-    env = pdf._environment.__wrapped__(tuple(pdf.template_dirs()))
+    env = html._environment.__wrapped__(tuple(html.template_dirs()))
     env.filters["svg_data_uri"] = lambda uri: uri  # already a data:image/png URI
-    css = env.loader.get_source(env, pdf.STYLESHEET)[0]
+    css = env.loader.get_source(env, html.STYLESHEET)[0]
     stylesheet = Markup(css + f"\n.figure img {{ width: {FIGURE_WIDTH_PT:g}pt; }}\n")
+    values = {"stylesheet": stylesheet, "pdf_part": "full", "toc_pages": None}
 
     def render(context: dict[str, Any], cohort: dict[str, Any] | None = None) -> str:
         if cohort is None:
-            return env.get_template(pdf.TEMPLATES["dossier"]).render(
-                {**context, "stylesheet": stylesheet})
-        return env.get_template(pdf.TEMPLATES["cohort"]).render(
-            {**context, "stylesheet": stylesheet, "cohort": cohort, "pdf_part": "full",
-             "blank_pages": Markup(pdf.BLANK_MARKER)})
+            return env.get_template(html.TEMPLATES["dossier"]).render({**context, **values})
+        return env.get_template(html.TEMPLATES["cohort"]).render(
+            {**context, **values, "cohort": cohort})
     return render
 
 
@@ -393,7 +394,8 @@ def weasyprint_once(html: str, target: Path) -> int:
     """One WeasyPrint pass from scratch (new fonts, new fetcher): lay out and write; pages."""
     import weasyprint
 
-    from dossier.render.pdf import LocalOnlyFetcher, template_dirs
+    from dossier.render.fetch import LocalOnlyFetcher
+    from dossier.render.html import template_dirs
 
     dirs = template_dirs()
     document = weasyprint.HTML(string=html, base_url=dirs[0].as_uri() + "/",
@@ -642,13 +644,16 @@ def report(scale: int, ours: Run, naive: Run | None, n_patients: int, n_cohorts:
     head = f"   {'stage':<22}{'dossier s':>11}{'straightfwd s':>15}{'ratio':>8}   notes"
     print(head)
     print("   " + "-" * (len(head) + 20))
-    for stage in [*ours.stages, "total"]:
-        mine = ours.total if stage == "total" else ours.stages[stage]
+    rows = [*ours.stages, *(f"  {m} (meanwhile)" for m in ours.meanwhile), "total"]
+    for stage in rows:
+        name = stage.strip().removesuffix(" (meanwhile)")
+        mine = ours.total if stage == "total" else ours.stages.get(stage, ours.meanwhile.get(name))
         other = math.nan if naive is None else (
-            naive.total if stage == "total" else naive.stages.get(stage, math.nan))
+            naive.total if stage == "total" else naive.stages.get(
+                "PDF layout + write" if name == "PDF phase" else name, math.nan))
         ratio = other / mine if mine > 0 and not math.isnan(other) and other > 0 else math.nan
-        notes = "; ".join(n for n in (ours.notes.get(stage, ""),
-                                      "" if naive is None else naive.notes.get(stage, "")) if n)
+        notes = "; ".join(n for n in (ours.notes.get(name, ""), "" if naive is None else
+                                      naive.notes.get(name, "")) if n)
         other_text = "" if math.isnan(other) else f"{other:15.2f}"
         ratio_text = "" if math.isnan(ratio) else f"{ratio:7.1f}x"
         print(f"   {stage:<22}{mine:11.2f}{other_text:>15}{ratio_text:>8}   {notes}")
@@ -658,8 +663,9 @@ def report(scale: int, ours: Run, naive: Run | None, n_patients: int, n_cohorts:
               f"straightforward cohort PDF: {naive.notes['cohort_pdf']}")
     outside = ours.total - ours.pdf_phase
     share = outside / ours.total
-    print(f"\n   share of the build outside the PDF phase (WeasyPrint layout + write in the "
-          f"workers): {outside:.1f} s of {ours.total:.1f} s = {100 * share:.1f}% "
+    print(f"\n   share of the build outside the PDF phase (the workers' WeasyPrint layout, "
+          f"writing and joining; this process's HTML, XLSX, JSON meanwhile): "
+          f"{outside:.1f} s of {ours.total:.1f} s = {100 * share:.1f}% "
           f"(target <= {100 * OUTSIDE_TARGET:.0f}%): "
           f"{'MET' if share <= OUTSIDE_TARGET else 'NOT MET'}")
     met: dict[str, bool | None] = {"share": share <= OUTSIDE_TARGET, "speed": None}
