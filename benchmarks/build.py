@@ -537,7 +537,7 @@ def breakdown(registry: Any, work: Path, sample: int, workers: int, build: Run) 
 
     from dossier import __version__
     from dossier.build import analyse, data_timestamp
-    from dossier.render import pdf
+    from dossier.render import pdf, pdf_layout
     from dossier.render.bundle import build_timestamp, safe_file_name
     from dossier.render.context import build_context
 
@@ -558,17 +558,17 @@ def breakdown(registry: Any, work: Path, sample: int, workers: int, build: Run) 
     longest: dict[str, float] = defaultdict(float)
     run_task, write = pdf._Worker.run, weasyprint.document.Document.write_pdf
 
-    def timed_run(self: Any, task: Any) -> list[str]:
+    def timed_run(self: Any, job: Any) -> Any:
         before, start = dict(clock.seconds), time.perf_counter()
-        calls = clock.calls["fonts"]
         try:
-            return run_task(self, task)
+            return run_task(self, job)
         finally:
-            kind = "dossier.pdf" if task.dossier is not None else "cohort PDFs"
+            kind = {"_Part": "parts (layout)", "_Join": "joins (pypdf)",
+                    "_Whole": "whole documents"}[type(job.work).__name__]
             elapsed = time.perf_counter() - start
             for step in STEPS[:-1]:
                 kinds[kind][step] += clock.seconds[step] - before.get(step, 0.0)
-            kinds[kind]["pdfs"] += clock.calls["fonts"] - calls
+            kinds[kind]["pdfs"] += 1
             kinds[kind]["total"] += elapsed
             longest[kind] = max(longest[kind], elapsed)
 
@@ -576,7 +576,8 @@ def breakdown(registry: Any, work: Path, sample: int, workers: int, build: Run) 
         clock.seconds["pages"] += len(self.pages)
         return write(self, *args, **kwargs)
 
-    with clock.patch(pdf, ["_layout"], "layout"), clock.patch(pdf, ["_render"], "HTML"), \
+    with clock.patch(pdf_layout.Layouter, ["render"], "layout"), \
+            clock.patch(pdf, ["render_part", "render_html"], "HTML"), \
             clock.patch(weasyprint.document.Page, ["paint"], "paint"), \
             clock.patch(weasyprint.images.SVGImage, ["draw"], "svg"), \
             clock.patch(weasyprint.pdf, ["build_fonts_dictionary"], "fonts"), \
@@ -591,22 +592,21 @@ def breakdown(registry: Any, work: Path, sample: int, workers: int, build: Run) 
     print(f"\n-- where the PDF time goes: write_pdfs(workers=1), {which}, one process; "
           f"fonts subset by {font_subsetter()}")
     print(f"   {'':<18}{'layout':>8}{'paint':>8}{'(SVG)':>8}{'fonts':>8}{'rest':>8}"
-          f"{'total':>8}{'pages':>7}{'PDFs':>6}{'longest task':>14}")
+          f"{'total':>8}{'pages':>7}{'jobs':>6}{'longest job':>13}")
     for kind, k in kinds.items():
-        rest = k["write_pdf"] - k["paint"] - k["fonts"]
-        rows = [(kind, 1.0)] + ([("  per cohort PDF", k["pdfs"])] if k["pdfs"] > 1 else [])
-        for label, per in rows:
-            print(f"   {label:<18}{k['layout'] / per:8.2f}{k['paint'] / per:8.2f}"
-                  f"{k['svg'] / per:8.2f}{k['fonts'] / per:8.2f}{rest / per:8.2f}"
-                  f"{k['total'] / per:8.2f}{k['pages'] / per:7.0f}{k['pdfs'] / per:6.0f}"
-                  + (f"{longest[kind]:13.2f}s" if per == 1.0 else ""))
+        rest = k["total"] - k["layout"] - k["paint"] - k["fonts"]
+        print(f"   {kind:<18}{k['layout']:8.2f}{k['paint']:8.2f}{k['svg']:8.2f}"
+              f"{k['fonts']:8.2f}{rest:8.2f}{k['total']:8.2f}{k['pages']:7.0f}"
+              f"{k['pdfs']:6.0f}{longest[kind]:12.2f}s")
     s = clock.seconds
+    rest = total - s["layout"] - s["paint"] - s["fonts"] - s["HTML"]
     print(f"   {'all (s)':<18}{s['layout']:8.2f}{s['paint']:8.2f}{s['svg']:8.2f}"
-          f"{s['fonts']:8.2f}{s['write_pdf'] - s['paint'] - s['fonts']:8.2f}{total:8.2f}"
-          f"{s['pages']:7.0f}{clock.calls['fonts']:6d}   (+ Jinja2 HTML {s['HTML']:.2f} s)")
+          f"{s['fonts']:8.2f}{rest:8.2f}{total:8.2f}"
+          f"{s['pages']:7.0f}{sum(k['pdfs'] for k in kinds.values()):6.0f}"
+          f"   (+ Jinja2 HTML {s['HTML']:.2f} s)")
     print(f"   {'share of total':<18}" + "".join(
         f"{100 * v / total:7.0f}%" for v in (s["layout"], s["paint"], s["svg"], s["fonts"],
-                                             s["write_pdf"] - s["paint"] - s["fonts"])))
+                                             rest)))
     bound = max(max(longest.values()), total / workers)
     print(f"   with {plural(workers, 'worker')} the PDF phase cannot beat "
           f"max(longest task, total / {workers}) = {bound:.1f} s")
@@ -616,7 +616,8 @@ def breakdown(registry: Any, work: Path, sample: int, workers: int, build: Run) 
               "than one process (other load on the machine lowers this)")
     layout_part = s["layout"] / (total - s["HTML"])
     strict = 1 - build.pdf_phase * layout_part / build.total
-    print(f"   strict reading (only WeasyPrint's layout counts, its PDF writing does not): "
+    print(f"   strict reading (only WeasyPrint's layout counts; its PDF writing, the joins "
+          f"and the outputs written meanwhile do not): "
           f"layout is {100 * layout_part:.0f}% of the one-process PDF work, so about "
           f"{100 * strict:.0f}% of the build is outside layout (target <= "
           f"{100 * OUTSIDE_TARGET:.0f}%: {'MET' if strict <= OUTSIDE_TARGET else 'NOT MET'})")

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import heapq
+import itertools
 import multiprocessing
 import os
 import tempfile
@@ -119,8 +121,18 @@ class _Part:
 
 
 @dataclass(frozen=True)
+class _Stamp:
+    """Lay out a page-number stamp of ``pages`` pages."""
+
+    pages: int
+    css: str
+    target: Path
+
+
+@dataclass(frozen=True)
 class _Join:
-    """Join pieces of laid-out parts into one PDF, page-numbered by a stamp of this size."""
+    """Join pieces of laid-out parts into one PDF, page-numbered by ``stamp`` (when None, by
+    a stamp of the right size that the worker lays out, or has laid out before)."""
 
     pieces: tuple[Piece, ...]
     css: str
@@ -128,13 +140,14 @@ class _Join:
     target: Path
     identifier: bytes
     metadata: tuple[tuple[str, str], ...] = ()
+    stamp: LaidOut | None = None
 
 
 @dataclass(frozen=True)
 class _Job:
     dirs: tuple[Path, ...]
     epoch: str | None
-    work: _Whole | _Part | _Join
+    work: _Whole | _Part | _Join | _Stamp
 
 
 class _Worker:
@@ -158,8 +171,10 @@ class _Worker:
                 return self.layouter.whole(work.html, work.target)
             if isinstance(work, _Part):
                 return self.layouter.part(work.html, work.css, work.target)
+            if isinstance(work, _Stamp):
+                return self.layouter.stamp(work.pages, work.css, work.target)
             total = sum(len(piece.indices) for piece in work.pieces)
-            stamp = self.stamp(total, work.css, work.scratch)
+            stamp = work.stamp or self.stamp(total, work.css, work.scratch)
             join(work.pieces, stamp, work.target, identifier=work.identifier,
                  metadata=dict(work.metadata))
             return LaidOut(work.target, total)
@@ -213,25 +228,46 @@ def _executor(workers: int) -> Iterator[ProcessPoolExecutor | _InProcess]:
     pool.shutdown(wait=True)
 
 
+# job priorities: what the last steps of dossier.pdf wait for, then the parts, then the
+# cohort PDFs' joins (small, they fill the other workers while dossier.pdf is joined)
+CRITICAL, PART, COHORT_JOIN = 0, 1, 2
+
+
 @dataclass
 class _Schedule:
-    """Jobs in flight, and what each one is for."""
+    """Jobs waiting (by priority, then in order of submission) and in flight.
+
+    Only ``slots`` jobs are handed to the pool at once, so that a job submitted later with a
+    higher priority (the contents, the dossier's join) overtakes the ones still waiting.
+    """
 
     pool: ProcessPoolExecutor | _InProcess
     dirs: tuple[Path, ...]
     epoch: str | None
+    slots: int
     pending: dict[Future, object] = field(default_factory=dict)
+    waiting: list[tuple[int, int, object, object]] = field(default_factory=list)
+    order: Iterator[int] = field(default_factory=itertools.count)
 
-    def submit(self, key: object, work: _Whole | _Part | _Join) -> None:
-        self.pending[self.pool.submit(_run_job, _Job(self.dirs, self.epoch, work))] = key
+    def submit(self, key: object, work: _Whole | _Part | _Join | _Stamp,
+               priority: int = PART) -> None:
+        heapq.heappush(self.waiting, (priority, next(self.order), key, work))
+
+    def _feed(self) -> None:
+        while self.waiting and len(self.pending) < self.slots:
+            _, _, key, work = heapq.heappop(self.waiting)
+            job = _Job(self.dirs, self.epoch, work)  # type: ignore[arg-type]
+            self.pending[self.pool.submit(_run_job, job)] = key
 
     def finished(self) -> Iterator[tuple[object, LaidOut]]:
         """Each job's key and result as jobs finish (a failed job raises here)."""
+        self._feed()
         while self.pending:
             done, _ = wait(list(self.pending), return_when=FIRST_COMPLETED)
             for future in done:
                 key = self.pending.pop(future)
                 yield key, future.result()
+            self._feed()
 
 
 # --------------------------------------------------------------------------- the plans
@@ -268,6 +304,9 @@ class _Plan:
     refused: dict[object, tuple[str, ...]] = field(default_factory=dict)
     joined: set[object] = field(default_factory=set)
     front_assumed: dict[int, int] = field(default_factory=dict)
+    front: LaidOut | None = None
+    stamps: dict[int, LaidOut] = field(default_factory=dict)
+    stamps_asked: set[int] = field(default_factory=set)
 
     @property
     def cohort_ids(self) -> list[str]:
@@ -293,14 +332,15 @@ class _Plan:
     # ---- parts (the bundled templates)
 
     def _part(self, schedule: _Schedule, key: object, document: str, pdf_part: str,
-              cohort_id: str | None = None, toc_pages: Mapping[str, object] | None = None) -> None:
+              cohort_id: str | None = None, toc_pages: Mapping[str, object] | None = None,
+              priority: int = PART) -> None:
         html = render_part(self.context, templates_dir=self.templates_dir, document=document,
                            pdf_part=pdf_part, cohort_id=cohort_id, inline_css=False,
                            toc_pages=toc_pages)
         self.html[key] = html
         name = key if isinstance(key, str) else "-".join(map(str, key))
         target = self.scratch / f"part-{hashlib.sha256(name.encode()).hexdigest()[:16]}.pdf"
-        schedule.submit(key, _Part(html, self.css, target))
+        schedule.submit(key, _Part(html, self.css, target), priority)
 
     def _dossier_pieces(self, front: LaidOut | None) -> list[Piece]:
         pieces = [] if front is None else [Piece(front)]
@@ -319,8 +359,14 @@ class _Plan:
     def _front(self, schedule: _Schedule, attempt: int, front_pages: int) -> None:
         """Lay out the cover and contents with page numbers for ``front_pages`` front pages."""
         self.front_assumed[attempt] = front_pages
+        total = self._total(front_pages)
+        if total not in self.stamps_asked:  # laid out meanwhile, on another worker
+            self.stamps_asked.add(total)
+            schedule.submit(("stamp", total), _Stamp(
+                total, self.css, self.scratch / f"stamp-dossier-{total}.pdf"), CRITICAL)
         toc_pages = anchor_pages(self._dossier_pieces(None), first_page=front_pages + 1)
-        self._part(schedule, ("front", attempt), "dossier", "front", toc_pages=toc_pages)
+        self._part(schedule, ("front", attempt), "dossier", "front", toc_pages=toc_pages,
+                   priority=CRITICAL)
 
     def _join_cohort(self, schedule: _Schedule, cid: str) -> None:
         index = self.cohort_ids.index(cid)
@@ -332,7 +378,7 @@ class _Plan:
         schedule.submit(("cohort-pdf", cid), _Join(
             pieces, self.css, self.scratch, self.targets[cid],
             _digest(self.html["covers"], self.html["methods"], self.html[("cohort", cid)], cid),
-            (("/Title", title),)))
+            (("/Title", title),)), COHORT_JOIN)
         self.joined.add(("cohort-pdf", cid))
 
     def run_parts(self, schedule: _Schedule) -> None:
@@ -346,22 +392,27 @@ class _Plan:
         for cid in self.cohort_ids:
             self._part(schedule, ("cohort", cid), "dossier", "cohort", cohort_id=cid)
         for key, laid_out in schedule.finished():
-            if key == "dossier" or (isinstance(key, tuple) and key[0] == "cohort-pdf"):
+            kind = key[0] if isinstance(key, tuple) else key
+            if kind in ("dossier", "cohort-pdf"):
                 self.report(laid_out.path)
                 continue
+            if kind == "stamp":
+                self.stamps[key[1]] = laid_out  # type: ignore[index]
+                self._join_dossier(schedule)
+                continue
             self.parts[key] = laid_out
-            is_front = isinstance(key, tuple) and key[0] == "front"
-            if not is_front:
+            if kind != "front":
                 self.refused[key] = laid_out.refused
             for cid in self.cohort_ids:
                 if ("cohort-pdf", cid) not in self.joined and all(
                         k in self.parts for k in ("covers", "methods", ("cohort", cid))):
                     self._join_cohort(schedule, cid)
-            if is_front and key[1] > 0:  # type: ignore[index]
+            if kind == "front" and key[1] > 0:  # type: ignore[index]
                 attempt = key[1]  # type: ignore[index]
                 if laid_out.pages == self.front_assumed[attempt]:
                     self.refused[key] = laid_out.refused
-                    self._join_dossier(schedule, laid_out)
+                    self.front = laid_out
+                    self._join_dossier(schedule)
                 elif attempt < FRONT_ATTEMPTS:
                     self._front(schedule, attempt + 1, laid_out.pages)
                 else:
@@ -369,13 +420,25 @@ class _Plan:
                                        f"{FRONT_ATTEMPTS} layouts of the front pages")
             elif not self.front_assumed and self._body_ready():
                 self._front(schedule, 1, self.parts[("front", 0)].pages)
+        if "dossier" not in self.joined:
+            raise RuntimeError("dossier.pdf was not joined")
 
-    def _join_dossier(self, schedule: _Schedule, front: LaidOut) -> None:
-        pieces = tuple(self._dossier_pieces(front))
+    def _total(self, front_pages: int) -> int:
+        return front_pages + sum(len(p.indices) for p in self._dossier_pieces(None))
+
+    def _join_dossier(self, schedule: _Schedule) -> None:
+        """Join dossier.pdf once its front pages have settled and its stamp is laid out."""
+        if self.front is None or "dossier" in self.joined:
+            return
+        stamp = self.stamps.get(self._total(self.front.pages))
+        if stamp is None:
+            return
+        pieces = tuple(self._dossier_pieces(self.front))
         keys = [k for k in self.html if not (isinstance(k, tuple) and k[0] == "front")]
         identifier = _digest(*[self.html[k] for k in sorted(keys, key=str)])
         schedule.submit("dossier", _Join(pieces, self.css, self.scratch,
-                                         self.out_dir / DOSSIER_PDF, identifier))
+                                         self.out_dir / DOSSIER_PDF, identifier, stamp=stamp),
+                        CRITICAL)
         self.joined.add("dossier")
 
 
@@ -427,7 +490,7 @@ def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
     with tempfile.TemporaryDirectory(prefix=".pdf-parts-", dir=out_dir) as scratch, \
             _executor(workers) as pool:
         plan = _Plan(context, templates_dir, out_dir, Path(scratch), targets, progress)
-        schedule = _Schedule(pool, dirs, _epoch(context))
+        schedule = _Schedule(pool, dirs, _epoch(context), 1 if workers == 1 else workers + 1)
         if whole:
             plan.run_whole(schedule)
         else:
