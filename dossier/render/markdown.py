@@ -28,7 +28,7 @@ from pathlib import Path
 import jinja2
 
 from dossier.render.bundle import safe_file_name
-from dossier.resources import resource_dir
+from dossier.render.html import template_dirs
 
 TEXT_WIDTH_MM = 166.0
 """Text width of the bundled reference document (A4 less 2 x 22 mm): figures wider than this
@@ -423,17 +423,6 @@ def narrative_key(cohort_id: str) -> str:
 
 
 # --------------------------------------------------------------------------- templates
-
-
-def template_dirs(templates_dir: Path | None = None) -> list[Path]:
-    """Where templates are looked up, first match wins: the user's folder, then the bundled."""
-    bundled = resource_dir("templates")
-    if templates_dir is None:
-        return [bundled]
-    user = Path(templates_dir)
-    if not user.is_dir():
-        raise FileNotFoundError(f"templates folder not found: {user}")
-    return [user, bundled]
 
 
 def _finalize(value: object) -> str:
