@@ -564,6 +564,7 @@ def breakdown(registry: Any, work: Path, sample: int, workers: int, build: Run) 
             return run_task(self, job)
         finally:
             kind = {"_Part": "parts (layout)", "_Join": "joins (pypdf)",
+                    "_Stamp": "page-number stamps",
                     "_Whole": "whole documents"}[type(job.work).__name__]
             elapsed = time.perf_counter() - start
             for step in STEPS[:-1]:

@@ -434,7 +434,8 @@ class _Plan:
         if stamp is None:
             return
         pieces = tuple(self._dossier_pieces(self.front))
-        keys = [k for k in self.html if not (isinstance(k, tuple) and k[0] == "front")]
+        keys = [k for k in self.html  # the body's parts (the front follows from them)
+                if k != "covers" and not (isinstance(k, tuple) and k[0] == "front")]
         identifier = _digest(*[self.html[k] for k in sorted(keys, key=str)])
         schedule.submit("dossier", _Join(pieces, self.css, self.scratch,
                                          self.out_dir / DOSSIER_PDF, identifier, stamp=stamp),
