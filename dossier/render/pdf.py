@@ -92,9 +92,7 @@ def html_to_pdf(html: str, target: Path, *, templates_dir: Path | None = None,
 
     ``epoch`` (seconds since 1970, the build time) makes the embedded fonts reproducible.
     """
-    layouter = Layouter(template_dirs(templates_dir))
-    if fetcher is not None:
-        layouter.fetcher = fetcher
+    layouter = Layouter(template_dirs(templates_dir), fetcher)
     with source_date_epoch(epoch):
         layouter.whole(html, Path(target))
     return Path(target)

@@ -66,17 +66,22 @@ def page_starts(pieces: Sequence[Piece]) -> list[int]:
     return starts
 
 
-def anchor_pages(pieces: Sequence[Piece], first_page: int = 1) -> dict[str, int]:
-    """Page number (counting from ``first_page``) of every anchor in the joined pages.
+def _places(pieces: Sequence[Piece]) -> dict[str, tuple[int, float, float]]:
+    """Where each anchor of the joined pages is: (0-based page index, x, y in points).
 
     The first anchor of a name wins, as in a single layout.
     """
-    found: dict[str, int] = {}
+    found: dict[str, tuple[int, float, float]] = {}
     for piece, start in zip(pieces, page_starts(pieces), strict=True):
         for anchor in piece.part.anchors:
             if anchor.page in piece.indices and anchor.name not in found:
-                found[anchor.name] = start + anchor.page - piece.start + first_page
+                found[anchor.name] = (start + anchor.page - piece.start, anchor.x, anchor.y)
     return found
+
+
+def anchor_pages(pieces: Sequence[Piece], first_page: int = 1) -> dict[str, int]:
+    """Page number (counting from ``first_page``) of every anchor in the joined pages."""
+    return {name: page + first_page for name, (page, _, _) in _places(pieces).items()}
 
 
 class _Readers:
@@ -158,11 +163,7 @@ def _outline(writer: PdfWriter, pieces: Sequence[Piece], starts: Sequence[int]) 
 def _links(writer: PdfWriter, pieces: Sequence[Piece], starts: Sequence[int]) -> None:
     """Every internal link whose target is in the joined pages, and a named destination per
     anchor; links to pages left out (a cohort PDF has no appendix) are dropped."""
-    targets: dict[str, tuple[int, float, float]] = {}
-    for piece, start in zip(pieces, starts, strict=True):
-        for anchor in piece.part.anchors:
-            if anchor.page in piece.indices and anchor.name not in targets:
-                targets[anchor.name] = (start + anchor.page - piece.start, anchor.x, anchor.y)
+    targets = _places(pieces)
     for name, (page, x, y) in targets.items():
         writer.add_named_destination_object(_destination(writer, name, page, x, y))
     for piece, start in zip(pieces, starts, strict=True):

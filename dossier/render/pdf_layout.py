@@ -97,11 +97,11 @@ def stamp_html(pages: int) -> str:
 class Layouter:
     """Lays out HTML in this process, keeping fonts and parsed stylesheets between documents."""
 
-    def __init__(self, dirs: Sequence[Path]) -> None:
+    def __init__(self, dirs: Sequence[Path], fetcher: LocalOnlyFetcher | None = None) -> None:
         self.dirs = tuple(dirs)
         self.base_url = Path(self.dirs[0]).as_uri() + "/"
         self.fonts = FontConfiguration()
-        self.fetcher = LocalOnlyFetcher(self.dirs)
+        self.fetcher = fetcher if fetcher is not None else LocalOnlyFetcher(self.dirs)
         self._css: dict[str, weasyprint.CSS] = {}
 
     def css(self, text: str) -> weasyprint.CSS:
