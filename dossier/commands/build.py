@@ -85,5 +85,7 @@ def build(
     rendered = sorted(p.name for p in (folder / "quarto" / "_output").glob("dossier.*"))
     if rendered:
         console.print(f"  quarto/_output/ (rendered by Quarto: {', '.join(rendered)})")
-    console.print("time per stage: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()),
-                  highlight=False)
+    meanwhile = " (the other outputs are written while the PDFs are laid out)" \
+        if "pdf" in timings and len(timings.keys() & {"json", "xlsx", "docx", "qmd"}) else ""
+    console.print("time per stage: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items())
+                  + meanwhile, highlight=False)
