@@ -43,7 +43,7 @@ from dossier.render.html import (
     template_dirs,
 )
 from dossier.render.pdf_join import Piece, anchor_pages, join
-from dossier.render.pdf_layout import LaidOut, Layouter
+from dossier.render.pdf_layout import LaidOut, Layouter, identifier
 
 __all__ = ["COHORT_FOLDER", "DOSSIER_PDF", "LocalOnlyFetcher", "default_workers",
            "html_to_pdf", "render_html", "source_date_epoch", "write_pdfs"]
@@ -271,14 +271,6 @@ class _Schedule:
 # --------------------------------------------------------------------------- the plans
 
 
-def _digest(*texts: str) -> bytes:
-    digest = hashlib.sha256()
-    for text in texts:
-        digest.update(text.encode("utf-8"))
-        digest.update(b"\0")
-    return digest.hexdigest()[:32].encode("ascii")
-
-
 class _Placeholder(dict):
     """Contents page numbers before the parts are laid out: the same width for every entry."""
 
@@ -298,7 +290,7 @@ class _Plan:
     progress: Progress | None
     css: str = ""
     parts: dict[object, LaidOut] = field(default_factory=dict)
-    html: dict[object, str] = field(default_factory=dict)
+    sources: dict[object, str] = field(default_factory=dict)  # part -> identifier of its HTML
     refused: dict[object, tuple[str, ...]] = field(default_factory=dict)
     joined: set[object] = field(default_factory=set)
     front_assumed: dict[int, int] = field(default_factory=dict)
@@ -335,7 +327,7 @@ class _Plan:
         html = render_part(self.context, templates_dir=self.templates_dir, document=document,
                            pdf_part=pdf_part, cohort_id=cohort_id, inline_css=False,
                            toc_pages=toc_pages)
-        self.html[key] = html
+        self.sources[key] = identifier(html).decode("ascii")
         name = key if isinstance(key, str) else "-".join(map(str, key))
         target = self.scratch / f"part-{hashlib.sha256(name.encode()).hexdigest()[:16]}.pdf"
         schedule.submit(key, _Part(html, self.css, target), priority)
@@ -375,7 +367,8 @@ class _Plan:
         title = f"{meta['title']}: {cid}"  # type: ignore[index]
         schedule.submit(("cohort-pdf", cid), _Join(
             pieces, self.css, self.scratch, self.targets[cid],
-            _digest(self.html["covers"], self.html["methods"], self.html[("cohort", cid)], cid),
+            identifier(self.sources["covers"], self.sources["methods"],
+                       self.sources[("cohort", cid)], cid),
             (("/Title", title),)), COHORT_JOIN)
         self.joined.add(("cohort-pdf", cid))
 
@@ -401,10 +394,11 @@ class _Plan:
             self.parts[key] = laid_out
             if kind != "front":
                 self.refused[key] = laid_out.refused
-            for cid in self.cohort_ids:
-                if ("cohort-pdf", cid) not in self.joined and all(
-                        k in self.parts for k in ("covers", "methods", ("cohort", cid))):
-                    self._join_cohort(schedule, cid)
+            if kind in ("covers", "methods", "cohort"):
+                for cid in [key[1]] if kind == "cohort" else self.cohort_ids:  # type: ignore[index]
+                    if ("cohort-pdf", cid) not in self.joined and all(
+                            k in self.parts for k in ("covers", "methods", ("cohort", cid))):
+                        self._join_cohort(schedule, cid)
             if kind == "front" and key[1] > 0:  # type: ignore[index]
                 attempt = key[1]  # type: ignore[index]
                 if laid_out.pages == self.front_assumed[attempt]:
@@ -432,11 +426,11 @@ class _Plan:
         if stamp is None:
             return
         pieces = tuple(self._dossier_pieces(self.front))
-        keys = [k for k in self.html  # the body's parts (the front follows from them)
+        keys = [k for k in self.sources  # the body's parts (the front follows from them)
                 if k != "covers" and not (isinstance(k, tuple) and k[0] == "front")]
-        identifier = _digest(*[self.html[k] for k in sorted(keys, key=str)])
+        source = identifier(*[self.sources[k] for k in sorted(keys, key=str)])
         schedule.submit("dossier", _Join(pieces, self.css, self.scratch,
-                                         self.out_dir / DOSSIER_PDF, identifier, stamp=stamp),
+                                         self.out_dir / DOSSIER_PDF, source, stamp=stamp),
                         CRITICAL)
         self.joined.add("dossier")
 

@@ -83,9 +83,14 @@ class LaidOut:
     refused: tuple[str, ...] = ()
 
 
-def identifier(html: str) -> bytes:
-    """A PDF file identifier derived from the HTML, so that it is the same on every build."""
-    return hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")
+def identifier(*texts: str) -> bytes:
+    """A PDF file identifier derived from its sources (HTML, or the parts' identifiers), so
+    that it is the same on every build."""
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:32].encode("ascii")
 
 
 def stamp_html(pages: int) -> str:
