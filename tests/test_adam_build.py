@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from pypdf import PdfReader
 
 from dossier.build import build_dossier
 from dossier.config import Settings
 from dossier.registry.adam import load_adam
 
-ADAM = Path(__file__).resolve().parents[1].parent / "shared/reference/data/pharmaverseadam"
-
-pytestmark = pytest.mark.skipif(not ADAM.is_dir(), reason=f"reference ADaM data not found at "
-                                f"{ADAM} (CI has shared/ beside the clone)")
+ADAM = Path(__file__).resolve().parent / "reference" / "data" / "pharmaverseadam"
 
 
 def test_methods_section_lists_the_adam_mapping_decisions(tmp_path: Path) -> None:

@@ -1,19 +1,20 @@
 """Kaplan-Meier results against R's survival package, value by value.
 
 Expected values come from two R scripts:
-* ``shared/reference/oracle.R`` -> ``shared/reference/expected.json`` (64 cohorts of public trial
+* ``tests/reference/oracle.R`` -> ``tests/reference/expected.json`` (64 cohorts of public trial
   data + 8 small cases; conf.type "log" and "log-log" at 95%): survfit(Surv(time, event) ~ 1),
   quantile(fit, c(.25, .5, .75), conf.int = TRUE), summary(fit, times = t, extend = TRUE);
 * ``tests/reference/plain_oracle.R`` -> ``tests/reference/plain_expected.json`` (a subset of
   the cohorts + 11 small cases): conf.type "plain" at 95%, all three conf.types at 90%, and
   median follow-up by reverse Kaplan-Meier, quantile(survfit(Surv(time, 1 - event) ~ 1), 0.5).
 
-The cohorts are read from the shared CSVs as a user would (empty cells are missing, the text
-"NA" is a value) and filtered with each cohort's own definition. The shared folder sits beside
-the clone (``<repo>/../shared``); without it the cohort tests are skipped, saying so.
+The cohorts are read from the CSVs in ``tests/reference/data`` as a user would (empty cells are
+missing, the text "NA" is a value) and filtered with each cohort's own definition. Data, R
+scripts and expected values are all in the repository (tests/reference/README.md), so every
+case runs from a clean clone.
 
 lifelines is a second, independent reference where it and R agree (see "Matching R" in
-shared/reference/README.md): S, Greenwood variance, the log-log pointwise CI away from S = 0 and
+tests/reference/README.md): S, Greenwood variance, the log-log pointwise CI away from S = 0 and
 S = 1, and medians away from a flat stretch at S = 0.5.
 """
 
@@ -24,9 +25,11 @@ import json
 import math
 from pathlib import Path
 
+import lifelines
 import numpy as np
 import pandas as pd
 import pytest
+from lifelines.utils import median_survival_times
 
 from dossier.endpoints.km import (
     KaplanMeier,
@@ -36,11 +39,8 @@ from dossier.endpoints.km import (
     median_followup,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = (REPO / ".." / "shared").resolve()
-SHARED_REFERENCE = SHARED / "reference"
-PLAIN_FIXTURE = REPO / "tests" / "reference" / "plain_expected.json"
-NO_SHARED = f"shared reference folder not found at {SHARED_REFERENCE} (CI has it beside the clone)"
+TESTS = Path(__file__).resolve().parents[1]  # dataset paths in the JSON are relative to tests/
+REFERENCE = TESTS / "reference"
 
 REL_TOL = 1e-9
 QUANTILES = {"p25": 0.25, "median": 0.5, "p75": 0.75}
@@ -50,32 +50,20 @@ def _load_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-EXPECTED = _load_json(SHARED_REFERENCE / "expected.json") if SHARED_REFERENCE.is_dir() else None
-PLAIN = _load_json(PLAIN_FIXTURE)
+EXPECTED = _load_json(REFERENCE / "expected.json")
+PLAIN = _load_json(REFERENCE / "plain_expected.json")
 
-R_CASES: dict[str, dict] = (
-    {c["id"]: c for c in EXPECTED["km"] + EXPECTED["edge_cases"]["km"]} if EXPECTED else {}
-)
+R_CASES: dict[str, dict] = {c["id"]: c for c in EXPECTED["km"] + EXPECTED["edge_cases"]["km"]}
 PLAIN_CASES: dict[str, dict] = {c["id"]: c for c in PLAIN["km"] + PLAIN["edge_cases"]}
 
 
-def _ids(cases: dict[str, dict]) -> list:
-    if not cases:
-        return [pytest.param(None, marks=pytest.mark.skip(reason=NO_SHARED))]
-    return [
-        pytest.param(
-            case_id,
-            marks=[pytest.mark.skip(reason=NO_SHARED)]
-            if "dataset" in case and not SHARED_REFERENCE.is_dir()
-            else [],
-        )
-        for case_id, case in cases.items()
-    ]
+def _ids(cases: dict[str, dict]) -> list[str]:
+    return list(cases)
 
 
 @functools.cache
 def _csv(dataset: str) -> pd.DataFrame:
-    return pd.read_csv(SHARED / dataset, keep_default_na=False, na_values=[""])
+    return pd.read_csv(TESTS / dataset, keep_default_na=False, na_values=[""])
 
 
 def cohort_data(case: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +116,7 @@ def assert_curve(actual: np.ndarray, expected: list, what: str) -> None:
     )
 
 
-# ------------------------------------------------------------------ shared/reference/expected.json
+# ------------------------------------------------------------------ tests/reference/expected.json
 
 
 @pytest.mark.parametrize("case_id", _ids(R_CASES))
@@ -201,8 +189,6 @@ def test_whole_curve_with_se_and_both_bands_matches_r_step_by_step(case_id: str)
 
 
 def test_every_r_cohort_and_small_case_is_checked() -> None:
-    if EXPECTED is None:
-        pytest.skip(NO_SHARED)
     assert len(EXPECTED["km"]) == 64
     assert len(EXPECTED["edge_cases"]["km"]) == 8
     assert len(R_CASES) == 72
@@ -261,9 +247,6 @@ def _lifelines_value(v: float) -> float | None:
 
 @pytest.mark.parametrize("case_id", _ids(R_CASES))
 def test_lifelines_agrees_where_it_follows_r(case_id: str) -> None:
-    lifelines = pytest.importorskip("lifelines")
-    from lifelines.utils import median_survival_times
-
     km, time, event = _fit("r", case_id)
     kmf = lifelines.KaplanMeierFitter().fit(time, event)
 

@@ -1,10 +1,10 @@
 """Clopper-Pearson rates against R's binom.test, and the rate function's guard clauses.
 
-Expected values: ``shared/reference/oracle.R`` -> ``expected.json`` ("rates": 34 rates computed
-from the shared CSVs, "edge_cases.rates": 7 hand-picked x/n), with
-``binom.test(x, n, conf.level = 0.95)$conf.int``. x and n are recounted here from the CSVs, read
-as a user would, with each rate's own filter and numerator definition. The shared folder sits
-beside the clone (``<repo>/../shared``); without it those tests are skipped, saying so.
+Expected values: ``tests/reference/oracle.R`` -> ``tests/reference/expected.json`` ("rates": 34
+rates computed from the CSVs in tests/reference/data, "edge_cases.rates": 7 hand-picked x/n),
+with ``binom.test(x, n, conf.level = 0.95)$conf.int``. x and n are recounted here from the CSVs,
+read as a user would, with each rate's own filter and numerator definition. Everything is in the
+repository (tests/reference/README.md), so every case runs from a clean clone.
 """
 
 from __future__ import annotations
@@ -20,30 +20,21 @@ from scipy import stats
 
 from dossier.endpoints.rates import Rate, clopper_pearson
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = (REPO / ".." / "shared").resolve()
-SHARED_REFERENCE = SHARED / "reference"
-NO_SHARED = f"shared reference folder not found at {SHARED_REFERENCE} (CI has it beside the clone)"
+TESTS = Path(__file__).resolve().parents[1]  # dataset paths in the JSON are relative to tests/
 REL_TOL = 1e-9
 
-EXPECTED = (
-    json.loads((SHARED_REFERENCE / "expected.json").read_text(encoding="utf-8"))
-    if SHARED_REFERENCE.is_dir()
-    else None
-)
-RATES = {r["id"]: r for r in EXPECTED["rates"]} if EXPECTED else {}
-EDGE_RATES = {r["id"]: r for r in EXPECTED["edge_cases"]["rates"]} if EXPECTED else {}
+EXPECTED = json.loads((TESTS / "reference" / "expected.json").read_text(encoding="utf-8"))
+RATES = {r["id"]: r for r in EXPECTED["rates"]}
+EDGE_RATES = {r["id"]: r for r in EXPECTED["edge_cases"]["rates"]}
 
 
-def _ids(cases: dict) -> list:
-    if not cases:
-        return [pytest.param(None, marks=pytest.mark.skip(reason=NO_SHARED))]
+def _ids(cases: dict) -> list[str]:
     return list(cases)
 
 
 @functools.cache
 def _csv(dataset: str) -> pd.DataFrame:
-    return pd.read_csv(SHARED / dataset, keep_default_na=False, na_values=[""])
+    return pd.read_csv(TESTS / dataset, keep_default_na=False, na_values=[""])
 
 
 def count_outcome(spec: dict) -> tuple[int, int]:
@@ -96,8 +87,6 @@ def test_edge_case_rates_match_r(rate_id: str) -> None:
 
 
 def test_every_r_rate_is_checked() -> None:
-    if EXPECTED is None:
-        pytest.skip(NO_SHARED)
     assert (len(RATES), len(EDGE_RATES)) == (34, 7)
 
 

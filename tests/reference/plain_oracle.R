@@ -1,13 +1,13 @@
 #!/usr/bin/env Rscript
 # Extra reference values for dossier's Kaplan-Meier code, computed with R's `survival` package.
-# Companion of shared/reference/oracle.R (which covers conf.type "log" and "log-log" at 95%).
+# Companion of tests/reference/oracle.R (which covers conf.type "log" and "log-log" at 95%).
 # This script adds, for a representative subset of the same cohorts plus small hand-made cases:
 #   * conf.type = "plain" at 95% (S +/- z se(S), clipped to [0, 1]);
 #   * all three conf.types ("log", "log-log", "plain") at 90%, to test the `level` argument;
 #   * median follow-up by reverse Kaplan-Meier: quantile(survfit(Surv(time, 1 - event) ~ 1)).
 #
-# Usage:   Rscript tests/reference/plain_oracle.R [path/to/shared/reference]
-# Default: <repo>/../shared/reference (the shared folder beside the clone).
+# Usage:   Rscript tests/reference/plain_oracle.R [path/to/reference]
+# Default: the folder of this script (tests/reference, whose data/ holds the CSVs).
 # Writes:  tests/reference/plain_expected.json (next to this script).
 # Needs only base R and `survival` (Debian: r-base-core, r-cran-survival). Deterministic.
 
@@ -18,10 +18,10 @@ script_dir <- local({
   if (length(a)) dirname(normalizePath(sub("^--file=", "", a[1]))) else getwd()
 })
 args <- commandArgs(TRUE)
-shared_ref <- if (length(args)) args[1] else file.path(script_dir, "..", "..", "..", "shared", "reference")
-data_dir <- normalizePath(file.path(shared_ref, "data"), mustWork = TRUE)
+ref_dir <- if (length(args)) args[1] else script_dir
+data_dir <- normalizePath(file.path(ref_dir, "data"), mustWork = TRUE)
 out_file <- file.path(script_dir, "plain_expected.json")
-rel <- function(p) file.path("reference", "data", p)   # relative to the shared/ folder
+rel <- function(p) file.path("reference", "data", p)   # relative to the tests/ folder
 
 DAYS_PER_MONTH <- 365.25 / 12
 FITS <- list(list(conf_type = "plain", conf_level = 0.95),
@@ -159,7 +159,7 @@ edge <- list(
   list(id = "edge_nearly_tied_times", note = "times 2 and 2 + 1e-10 are pooled by survfit's timefix (aeqSurv)",
        time = c(1, 2, 2 + 1e-10, 3, 4, 5), event = c(1, 1, 0, 1, 0, 1), fixed = c(2, 2 + 1e-10, 3)))
 edge_out <- lapply(edge, function(e)
-  c(list(id = e$id, note = if (is.null(e$note)) "same data as in shared/reference/oracle.R" else e$note,
+  c(list(id = e$id, note = if (is.null(e$note)) "same data as in tests/reference/oracle.R" else e$note,
          time = I(e$time), event = I(e$event)),
     km_block(e$time, e$event, e$fixed)))
 
@@ -168,7 +168,7 @@ meta <- list(
   r_version = R.version.string,
   survival_version = packageDescription("survival")$Version,
   days_per_month = DAYS_PER_MONTH,
-  paths = "dataset paths are relative to the shared/ folder (as in shared/reference/expected.json)",
+  paths = "dataset paths are relative to the tests/ folder of the dossier repository (as in tests/reference/expected.json)",
   null_means = "R returned NA (undefined / not reached) or a non-finite value",
   fits = paste("fit <- survfit(Surv(time, event) ~ 1, conf.int = conf_level, conf.type = conf_type);",
                "quantile(fit, c(.25, .5, .75), conf.int = TRUE); summary(fit, times = t, extend = TRUE)",

@@ -19,11 +19,9 @@ from dossier.registry.adam import load_adam
 from dossier.registry.load import Registry, RegistryError
 from dossier.registry.validate import ValidationReport
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED_REFERENCE = (REPO / ".." / "shared" / "reference").resolve()
-PHARMAVERSE = SHARED_REFERENCE / "data" / "pharmaverseadam"
-RANDOM_CDISC = SHARED_REFERENCE / "data" / "random_cdisc_data"
-NO_SHARED = f"shared reference folder not found at {SHARED_REFERENCE} (CI has it beside the clone)"
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"  # tests/reference/README.md
+PHARMAVERSE = REFERENCE / "data" / "pharmaverseadam"
+RANDOM_CDISC = REFERENCE / "data" / "random_cdisc_data"
 
 START = dt.date(2021, 1, 4)
 SAS_EPOCH = dt.date(1960, 1, 1)
@@ -174,8 +172,8 @@ def csv_row(index: int) -> int:
 
 @functools.cache
 def expected_json() -> dict:
-    """shared/reference/expected.json (R survival oracle and admiralonco's derived BOR)."""
-    return json.loads((SHARED_REFERENCE / "expected.json").read_text(encoding="utf-8"))
+    """tests/reference/expected.json (R survival oracle and admiralonco's derived BOR)."""
+    return json.loads((REFERENCE / "expected.json").read_text(encoding="utf-8"))
 
 
 PHARMAVERSE_MAPPING = """\
@@ -201,7 +199,7 @@ adrs:
 
 
 def load_reference(directory: Path, mapping_text: str, tmp: Path) -> Registry:
-    """load_adam on a shared reference folder with a mapping written to ``tmp``."""
+    """load_adam on a reference ADaM folder with a mapping written to ``tmp``."""
     mapping = tmp / "mapping.yaml"
     mapping.write_text(mapping_text, encoding="utf-8")
     return load_adam(directory, mapping)

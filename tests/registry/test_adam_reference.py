@@ -1,9 +1,10 @@
 """Real ADaM files (pharmaverseadam, random.cdisc.data) read with --adam give R's endpoints.
 
-The registries are mapped from the shared CSVs exactly as a user would map them (docs/adam.md);
-Kaplan-Meier estimates on their pfs_days / os_days must equal R survival's on the ADTTE
-records (shared/reference/expected.json), the response rates R's binom.test on the sponsor's
-BOR / CBOR, and the RECIST derivation from the visit responses admiralonco's BOR and CBOR.
+The registries are mapped from the reference CSVs (tests/reference/data) exactly as a user
+would map them (docs/adam.md); Kaplan-Meier estimates on their pfs_days / os_days must equal
+R survival's on the ADTTE records (tests/reference/expected.json), the response rates R's
+binom.test on the sponsor's BOR / CBOR, and the RECIST derivation from the visit responses
+admiralonco's BOR and CBOR.
 The same data written to SAS transport (.xpt) must read back to the same registry.
 """
 
@@ -16,12 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from _adam_factories import (
-    NO_SHARED,
     PHARMAVERSE,
     PHARMAVERSE_MAPPING,
     RANDOM_CDISC,
     RANDOM_MAPPING,
-    SHARED_REFERENCE,
     expected_json,
     load_reference,
     write_dataset,
@@ -33,7 +32,6 @@ from dossier.registry.adam_bor import Visit, derive_best_response
 from dossier.registry.load import Registry
 from dossier.registry.schema import DAYS_PER_MONTH
 
-pytestmark = pytest.mark.skipif(not SHARED_REFERENCE.is_dir(), reason=NO_SHARED)
 REL_TOL = 1e-9
 
 
@@ -53,8 +51,6 @@ def random_cdisc(tmp_path_factory: pytest.TempPathFactory) -> Registry:
 
 
 def _km_cases() -> list[dict]:
-    if not SHARED_REFERENCE.is_dir():
-        return []
     return [c for c in expected_json()["km"]
             if c["id"].split("_")[0] in ("pharmaverse", "cadtte")
             and c["filter"]["PARAMCD"][0] in ("OS", "PFS")]
