@@ -6,35 +6,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import typer
 from _endpoint_cohorts import hand_cohort
 from typer.testing import CliRunner
 
-from dossier.commands.endpoints import endpoints, format_median, format_rate
+from dossier.cli import app
+from dossier.commands.endpoints import format_median, format_rate
 from dossier.endpoints.compute import compute_endpoints
 from dossier.endpoints.results import read_results, select
 from dossier.registry.load import load_demo, load_registry
 
 
-def _app() -> typer.Typer:
-    """dossier.cli.app when it has the command, else a local app registering it the same way."""
-    from dossier import cli
-
-    if any(c.name == "endpoints" for c in cli.app.registered_commands):
-        return cli.app
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        """Group, so that the command is invoked by name as in dossier.cli."""
-
-    app.command("endpoints")(endpoints)
-    return app
-
-
 def run(*args: str, columns: int = 200) -> tuple[int, str]:
     """Exit code and output (stdout and stderr) in a terminal ``columns`` wide."""
-    result = CliRunner().invoke(_app(), ["endpoints", *args], env={"COLUMNS": str(columns)})
+    result = CliRunner().invoke(app, ["endpoints", *args], env={"COLUMNS": str(columns)})
     return result.exit_code, result.output
 
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import typer
 from _adam_factories import MAPPING, csv_row, found, report_of, study, write_study
 from typer.testing import CliRunner
 
+from dossier.cli import app
 from dossier.config import Settings
 from dossier.registry.adam import OptionsError, load_adam, registry_from_options
 from dossier.registry.adam_mapping import MappingError, read_mapping
-from dossier.registry.load import RegistryError, load_demo
+from dossier.registry.load import load_demo
 from dossier.registry.validate import ValidationReport
 
 
@@ -283,42 +283,21 @@ def test_registry_from_options_picks_adam_file_or_demo(tmp_path):
         registry_from_options(None, None, None, mapping, settings)
 
 
-def _validate_app() -> typer.Typer:
-    """The options the lead adds to validate/endpoints/score/build, in a throwaway app."""
-    app = typer.Typer()
-
-    @app.command()
-    def validate(
-        file: Path | None = typer.Argument(None),
-        cohorts: Path | None = typer.Option(None, "--cohorts"),
-        adam: Path | None = typer.Option(None, "--adam", metavar="DIR"),
-        adam_map: Path | None = typer.Option(None, "--adam-map", metavar="FILE"),
-    ) -> None:
-        try:
-            registry = registry_from_options(file, cohorts, adam, adam_map, Settings())
-        except OptionsError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
-        except RegistryError as exc:
-            typer.echo(json.dumps(exc.report.to_dict()))
-            raise typer.Exit(1) from exc
-        typer.echo(json.dumps(registry.report.to_dict()))
-
-    return app
-
-
 def test_adam_options_on_a_command(tmp_path):
     folder = tmp_path / "study"
     mapping = write_study(study(), folder, "csv")
     runner = CliRunner()
-    ok = runner.invoke(_validate_app(), ["--adam", str(folder), "--adam-map", str(mapping)])
+    ok = runner.invoke(app, ["validate", "--adam", str(folder), "--adam-map", str(mapping),
+                             "--format", "json"])
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.output)["n_patients"] == 10
     bad = study()
     bad["adtte"].loc[0, "CNSR"] = 3
     write_study(bad, folder, "csv")
-    failed = runner.invoke(_validate_app(), ["--adam", str(folder), "--adam-map", str(mapping)])
+    failed = runner.invoke(app, ["validate", "--adam", str(folder), "--adam-map", str(mapping),
+                                 "--format", "json"])
     assert failed.exit_code == 1
     assert json.loads(failed.output)["issues"][0]["rule"] == "invalid_censor_code"
-    both = runner.invoke(_validate_app(), [str(folder / "adsl.csv"), "--adam", str(folder)])
+    both = runner.invoke(app, ["validate", str(folder / "adsl.csv"), "--adam", str(folder)])
     assert both.exit_code == 2
+    assert "not both" in both.output

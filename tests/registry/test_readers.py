@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from _factories import clean_patients, found, report_of, write
 
-from dossier.registry.load import RegistryError, load_registry
+from dossier.registry import demo
+from dossier.registry.load import RegistryError, load_registry, registry_from_frames
 from dossier.registry.readers import (
     INVALID,
     ReadError,
@@ -210,9 +211,6 @@ def test_cell_parsers_accept_documented_forms_and_refuse_guesses() -> None:
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
 def test_demo_written_to_a_file_reads_back_to_the_same_registry(tmp_path: Path,
                                                                 fmt: str) -> None:
-    demo = pytest.importorskip("dossier.registry.demo")
-    from dossier.registry.load import registry_from_frames
-
     in_memory = registry_from_frames(*demo.demo_registry(200, 7))
     patients_path, _ = demo.write_demo(tmp_path / f"demo.{fmt}", n_patients=200, seed=7)
     from_file = load_registry(patients_path)  # finds demo.cohorts.yaml beside it

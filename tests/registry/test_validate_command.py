@@ -9,36 +9,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import typer
 from _factories import clean_patients, write
 from typer.testing import CliRunner
 
-from dossier.commands.common import fail
-from dossier.commands.validate import validate
-from dossier.config import ConfigError, load_settings
-
-
-def _app() -> typer.Typer:
-    """dossier.cli.app once it registers validate; until then the same root in a local app."""
-    from dossier.cli import app
-
-    if any(c.name == "validate" for c in app.registered_commands):
-        return app
-    local = typer.Typer()
-
-    @local.callback()
-    def root(ctx: typer.Context, config: Path = typer.Option(None, "--config")) -> None:
-        try:
-            ctx.obj = load_settings(config)
-        except ConfigError as exc:
-            raise fail(str(exc)) from exc
-
-    local.command("validate")(validate)
-    return local
+from dossier.cli import app
 
 
 def _run(*args: str) -> object:
-    return CliRunner().invoke(_app(), ["validate", *args])
+    return CliRunner().invoke(app, ["validate", *args])
 
 
 def test_clean_file_exits_0_with_a_summary_line(tmp_path: Path) -> None:
@@ -119,7 +97,7 @@ def test_data_from_dossier_toml_is_used_without_a_file(tmp_path: Path) -> None:
     (tmp_path / "meta.yaml").write_text("- cohort_id: C9\n", encoding="utf-8")
     config = tmp_path / "dossier.toml"
     config.write_text('[study]\ndata = "trial.csv"\ncohorts = "meta.yaml"\n', encoding="utf-8")
-    result = CliRunner().invoke(_app(), ["--config", str(config), "validate", "--format",
+    result = CliRunner().invoke(app, ["--config", str(config), "validate", "--format",
                                          "json"])
     assert result.exit_code == 1
     issues = json.loads(result.stdout)["issues"]
@@ -143,7 +121,6 @@ def test_no_file_validates_the_demo_registry(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_bundled_demo_registry_is_valid() -> None:
-    pytest.importorskip("dossier.registry.demo")
     result = _run()
     assert result.exit_code == 0, result.stdout
     assert "demo registry: 1,610 patients" in result.stdout

@@ -1,6 +1,6 @@
 """``dossier criteria list/show``, ``dossier score`` and ``dossier compare`` through the CLI.
 
-The commands are registered on a throwaway app exactly as dossier/cli.py registers them.
+The commands run on dossier's own command line (dossier.cli.app), as a user types them.
 """
 
 from __future__ import annotations
@@ -9,21 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from dossier import cli
+from dossier.cli import app
 from dossier.commands import common
-from dossier.commands.compare import compare
-from dossier.commands.criteria import criteria_app
-from dossier.commands.score import score
+from dossier.registry import demo, load
 from dossier.scoring.verdicts import VERDICTS
-
-app = typer.Typer()
-app.callback()(cli._root)
-app.add_typer(criteria_app, name="criteria")
-app.command("score")(score)
-app.command("compare")(compare)
 
 runner = CliRunner()
 
@@ -155,8 +146,6 @@ def test_compare_table_shows_the_flag_and_a_legend(studies: Path):
 
 
 def test_score_on_a_patient_file_scores_every_cohort_it_holds(tmp_path: Path):
-    demo = pytest.importorskip("dossier.registry.demo")
-    load = pytest.importorskip("dossier.registry.load")
     patients, _ = demo.write_demo(tmp_path / "drup.csv", n_patients=120, seed=7)
     code, out = run("score", str(patients), "--criteria", "drup-two-stage", "--format", "json")
     assert code == 0, out

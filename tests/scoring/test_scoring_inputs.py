@@ -7,6 +7,8 @@ import math
 import pandas as pd
 import pytest
 
+from dossier.endpoints.compute import compute_endpoints
+from dossier.registry.load import load_demo
 from dossier.scoring.inputs import metrics_from_results
 
 COLUMNS = ["group_by", "group", "endpoint", "statistic", "time", "estimate", "lower", "upper",
@@ -82,10 +84,8 @@ def test_a_results_table_without_contract_columns_is_refused_by_name():
 
 
 def test_the_demo_registry_yields_one_metrics_entry_per_cohort_with_its_evaluable_count():
-    compute = pytest.importorskip("dossier.endpoints.compute")
-    load = pytest.importorskip("dossier.registry.load")
-    registry = load.load_demo()
-    results = compute.compute_endpoints(registry.patients)
+    registry = load_demo()
+    results = compute_endpoints(registry.patients)
     metrics = metrics_from_results(results, registry.cohorts)
     patients = registry.patients
     evaluable = patients[patients["response_evaluable"]].groupby("cohort_id").size()
