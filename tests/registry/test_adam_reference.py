@@ -10,6 +10,7 @@ The same data written to SAS transport (.xpt) must read back to the same registr
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from _adam_factories import (
     PHARMAVERSE_MAPPING,
     RANDOM_CDISC,
     RANDOM_MAPPING,
+    REFERENCE,
     expected_json,
     load_reference,
     write_dataset,
@@ -28,6 +30,7 @@ from _adam_factories import (
 
 from dossier.endpoints.km import kaplan_meier, km_at_times, km_quantile
 from dossier.endpoints.rates import clopper_pearson
+from dossier.endpoints.response import ResponseParameters, derive_outcomes
 from dossier.registry.adam_bor import Visit, derive_best_response
 from dossier.registry.load import Registry
 from dossier.registry.schema import DAYS_PER_MONTH
@@ -140,6 +143,32 @@ def test_response_rates_equal_r(rate_id, pharmaverse, random_cdisc):
     rate = clopper_pearson(int(numerator.sum()), int(denominator.sum()))
     assert (rate.x, rate.n) == (case["x"], case["n"])
     assert _close(rate.lower, case["lower"]) and _close(rate.upper, case["upper"])
+
+
+RESPONSE_ORACLE = json.loads((REFERENCE / "response_expected.json").read_text(encoding="utf-8"))
+CLINICAL_BENEFIT = [
+    pytest.param(study["id"], cut, id=f"{study['id']}-sd_weeks={cut['sd_weeks']:.6g}")
+    for study in RESPONSE_ORACLE["studies"] for cut in study["clinical_benefit"]
+]
+
+
+@pytest.mark.parametrize(("study", "cut"), CLINICAL_BENEFIT)
+def test_clinical_benefit_rate_at_each_sd_cut_off_equals_r(study, cut, pharmaverse, random_cdisc):
+    """tests/reference/response_oracle.R: CBR at 16 weeks and at cut-offs on SD patients' PFS."""
+    patients = (pharmaverse if study == "pharmaverse" else random_cdisc).patients
+    outcomes = derive_outcomes(patients, ResponseParameters(sd_weeks=cut["sd_weeks"]))
+    evaluable = outcomes.evaluable
+    x, n = int(outcomes.clinical_benefit[evaluable].sum()), int(evaluable.sum())
+    assert (x, n) == (cut["x"], cut["n"]), f"{cut['on_boundary']} patient(s) on the cut-off"
+    rate = clopper_pearson(x, n)
+    for name in ("estimate", "lower", "upper"):
+        assert _close(getattr(rate, name), cut[name]), name
+
+
+def test_the_sd_cut_offs_put_patients_exactly_on_the_boundary():
+    """Without a patient on the cut-off, ">=" and ">" would give the same counts."""
+    for study in RESPONSE_ORACLE["studies"]:
+        assert any(cut["on_boundary"] > 0 for cut in study["clinical_benefit"]), study["id"]
 
 
 def test_screen_failures_are_not_patients(pharmaverse):
@@ -263,3 +292,9 @@ def test_results_table_from_adam_registry_carries_rs_values(pharmaverse):
     assert (orr["x"].item(), orr["n"].item()) == (corr["x"], corr["n"])
     assert orr["lower"].item() == pytest.approx(corr["lower"], rel=REL_TOL)
     assert orr["upper"].item() == pytest.approx(corr["upper"], rel=REL_TOL)
+    drup = next(s for s in RESPONSE_ORACLE["studies"] if s["id"] == "pharmaverse")
+    at_16_weeks = next(c for c in drup["clinical_benefit"] if c["sd_weeks"] == 16)
+    cbr = results[(results["group_by"] == "all") & (results["endpoint"] == "cbr")
+                  & (results["denominator"] == "evaluable")]
+    assert (cbr["x"].item(), cbr["n"].item()) == (at_16_weeks["x"], at_16_weeks["n"])
+    assert cbr["upper"].item() == pytest.approx(at_16_weeks["upper"], rel=REL_TOL)
