@@ -15,7 +15,7 @@ dossier's KM core and a lifelines ``KaplanMeierFitter``-per-cohort loop take for
 Kaplan-Meier work: the PFS and OS median of every cohort.
 
 It checks that the medians in the results table equal lifelines' where the two must agree
-(shared/reference/README.md, "Matching R"): reached in both, and S nowhere equal to 0.5 within
+(tests/reference/README.md, "Matching R"): reached in both, and S nowhere equal to 0.5 within
 R's tolerance (there R takes the midpoint of the flat stretch, lifelines its first time).
 Targets on 2 cores: demo < 1 s; 100,000 patients < 10 s and >= 10x faster than lifelines.
 The figures are best-of-``--repeat`` wall-clock times; other load on the machine shows in them,

@@ -9,7 +9,7 @@ Targets: all cohorts x 3 endpoints in < 10 s, and >= 10x faster than lifelines d
 (fit, median, median CI, S at the four landmarks) for one endpoint.
 
 It also checks the medians against lifelines where the two must agree ("Matching R" in
-shared/reference/README.md): median reached and S never equal to 0.5 within R's tolerance
+tests/reference/README.md): median reached and S never equal to 0.5 within R's tolerance
 (there R takes the midpoint of the flat stretch, lifelines its first time).
 """
 
