@@ -35,6 +35,7 @@ from dossier.endpoints.response import (
 )
 from dossier.endpoints.results import ResultsBuilder
 from dossier.registry.schema import DAYS_PER_MONTH
+from dossier.resources import drup_stage_sizes
 
 CI_TYPES = ("log-log", "log", "plain")
 LEVEL = 0.95
@@ -93,7 +94,8 @@ class _Arrays:
 def _take(arrays: _Arrays, mask: np.ndarray) -> _Arrays:
     """The arrays of the patients in ``mask`` only (for a worker's share of the groups)."""
     outcomes = arrays.outcomes
-    picked = {f.name: getattr(outcomes, f.name)[mask] for f in fields(outcomes)}
+    picked = {f.name: getattr(outcomes, f.name)[mask] for f in fields(outcomes)
+              if f.name != "stage_sizes"}
     return _Arrays(
         arrays.pfs_days[mask], arrays.pfs_event[mask], arrays.os_days[mask],
         arrays.os_event[mask], arrays.rare[mask], replace(outcomes, **picked),
@@ -417,8 +419,8 @@ class _Engine:
         rare_evaluable = count(a.rare & o.evaluable)
         by_cohort = grouping.name == "cohort_id"
         rate_counts = [
-            (r, count(getattr(o, r.numerator) & getattr(o, r.population)),
-             count(getattr(o, r.population)))
+            (r, count(o.flags(r.numerator) & o.flags(r.population)),
+             count(o.flags(r.population)))
             for r in self.rates if by_cohort or not r.cohort_only
         ]
         order_unknown = count(o.start_unknown) > 0
@@ -479,6 +481,7 @@ def compute_endpoints(
     landmarks_months: Sequence[float] = (3, 6, 12, 24),
     exceptional_complete_response: bool = True,
     risk_table_months: Sequence[float] | None = None,
+    stage_sizes: Sequence[int] | None = None,
     workers: int = 1,
 ) -> pd.DataFrame:
     """Compute every endpoint for the pooled set, each cohort and each grouping in ``by``.
@@ -505,6 +508,10 @@ def compute_endpoints(
     risk_table_months
         Times of the number-at-risk rows; default every 3 months from 0 to the group's last
         observed time (rounded up), so a Kaplan-Meier plot's risk table needs no arithmetic.
+    stage_sizes
+        How many evaluable patients each stage of the staged rule file is judged on (its
+        ``of:`` values, e.g. DRUP's 8 and 24): one ``cbr_stage<k>`` row per stage and cohort.
+        None reads them from the bundled DRUP rule file; ``()`` computes no stage rows.
     workers
         Processes to share the work of groupings with many groups (thousands of cohorts);
         1 computes everything in this process. The table is identical either way.
@@ -536,6 +543,10 @@ def compute_endpoints(
         ),
         pfs_ratio_threshold=pfs_ratio_threshold,
     )
+    sizes = drup_stage_sizes() if stage_sizes is None else tuple(stage_sizes)
+    if any(isinstance(k, bool) or int(k) != k or k < 1 for k in sizes):
+        raise ValueError(f"stage_sizes must be whole numbers >= 1, not {stage_sizes!r}")
+    sizes = tuple(int(k) for k in sizes)
     all_groupings = list(groupings(patients, by))  # validates `by` before any work
     pfs_days, pfs_event = _times(patients, "pfs_days", "pfs_event")
     os_days, os_event = _times(patients, "os_days", "os_event")
@@ -545,9 +556,9 @@ def compute_endpoints(
         else np.zeros(len(patients), dtype=bool)
     )
     arrays = _Arrays(pfs_days, pfs_event, os_days, os_event, rare,
-                     derive_outcomes(patients, parameters))
+                     derive_outcomes(patients, parameters, sizes))
     risk = None if risk_table_months is None else tuple(float(m) for m in risk_table_months)
-    rates = rate_endpoints(parameters)
+    rates = rate_endpoints(parameters, sizes)
     tasks = [
         _Task(arrays, grouping, rates, ci, landmarks, risk) for grouping in all_groupings
     ]

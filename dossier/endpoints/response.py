@@ -42,8 +42,10 @@ RESPONSE_COLUMNS = (
 
 OPTIONAL_COLUMNS = ("response_days", "worst_ae_grade", "prior_pfs_days")
 
-STAGE_SIZES = (8, 24)
-"""DRUP's stage sizes: stage 1 is judged on the first 8, stage 2 on the first 24 evaluable."""
+STAGE_POPULATION = "evaluable_stage"
+"""``evaluable_stage<k>``: the first patients of a cohort that stage k (1, 2, ...) is judged on."""
+STAGE_DENOMINATOR = "stage{k}_evaluable"
+"""The results table's denominator of a stage's rows (``stage1_evaluable``)."""
 
 ENROLMENT_ORDER = (
     "order of enrolment within the cohort = treatment_start, ties broken by patient_id"
@@ -145,12 +147,20 @@ class PatientOutcomes:
     dor_population: np.ndarray
     dor_days: np.ndarray
     dor_event: np.ndarray
-    evaluable_first8: np.ndarray
-    evaluable_first24: np.ndarray
+    stage_evaluable: np.ndarray
+    """Shape (patients, stages): among the first ``stage_sizes[k]`` evaluable of the cohort."""
     start_unknown: np.ndarray
+    stage_sizes: tuple[int, ...] = ()
+    """The stage sizes of the loaded staged rule file (DRUP: read from its ``of:``)."""
 
     def __len__(self) -> int:
         return int(self.treated.shape[0])
+
+    def flags(self, name: str) -> np.ndarray:
+        """An outcome or population by name; ``evaluable_stage2`` is stage 2's first patients."""
+        if name.startswith(STAGE_POPULATION):
+            return self.stage_evaluable[:, int(name.removeprefix(STAGE_POPULATION)) - 1]
+        return getattr(self, name)
 
 
 @dataclass(frozen=True)
@@ -223,13 +233,13 @@ def check_response_columns(patients: pd.DataFrame) -> None:
 
 
 def first_evaluable(patients: pd.DataFrame, evaluable: np.ndarray,
-                    sizes: tuple[int, ...] = STAGE_SIZES) -> tuple[list[np.ndarray], np.ndarray]:
+                    sizes: tuple[int, ...]) -> tuple[list[np.ndarray], np.ndarray]:
     """Flags of the first ``size`` response-evaluable patients of each cohort, per size.
 
     Patients are ordered within their cohort by ``treatment_start``, ties broken by
-    ``patient_id`` (DRUP judges stage 1 on the first 8 and stage 2 on the first 24 evaluable
-    patients). Also returns, per patient, whether it is evaluable without a treatment start
-    date: its cohort's order cannot then be told.
+    ``patient_id`` (DRUP judges each stage on its first evaluable patients, as many as the
+    stage's ``of:`` in the rule file). Also returns, per patient, whether it is evaluable
+    without a treatment start date: its cohort's order cannot then be told.
     """
     n = len(patients)
     if "treatment_start" not in patients.columns:
@@ -255,7 +265,8 @@ def first_evaluable(patients: pd.DataFrame, evaluable: np.ndarray,
 
 
 def derive_outcomes(
-    patients: pd.DataFrame, parameters: ResponseParameters | None = None
+    patients: pd.DataFrame, parameters: ResponseParameters | None = None,
+    stage_sizes: tuple[int, ...] = (),
 ) -> PatientOutcomes:
     """Derive every per-patient outcome from the canonical patient frame (vectorised).
 
@@ -265,6 +276,8 @@ def derive_outcomes(
         Canonical patient frame (contract A): one row per treated patient.
     parameters
         Cut-offs; default DRUP (SD >= 16 weeks, durable SD >= 24 weeks, ...).
+    stage_sizes
+        How many evaluable patients each stage is judged on, from the loaded staged rule file.
     """
     parameters = parameters or ResponseParameters()
     check_response_columns(patients)
@@ -322,7 +335,10 @@ def derive_outcomes(
         dor_population = confirmed_response & ~np.isnan(dor_raw) & (dor_raw >= 0)
     dor_days = np.where(dor_population, dor_raw, np.nan)
     dor_event = np.where(dor_population, (pfs_event == 1).astype(np.int64), 0)
-    (first8, first24), start_unknown = first_evaluable(patients, evaluable)
+    sizes = tuple(int(k) for k in stage_sizes)
+    firsts, start_unknown = first_evaluable(patients, evaluable, sizes)
+    stage_evaluable = (np.column_stack(firsts) if firsts
+                       else np.zeros((n, 0), dtype=bool))
 
     return PatientOutcomes(
         treated=treated,
@@ -348,16 +364,19 @@ def derive_outcomes(
         dor_population=dor_population,
         dor_days=dor_days,
         dor_event=dor_event,
-        evaluable_first8=first8,
-        evaluable_first24=first24,
+        stage_evaluable=stage_evaluable,
         start_unknown=start_unknown,
+        stage_sizes=sizes,
     )
 
 
-def rate_endpoints(parameters: ResponseParameters | None = None) -> tuple[RateEndpoint, ...]:
+def rate_endpoints(parameters: ResponseParameters | None = None,
+                   stage_sizes: tuple[int, ...] = ()) -> tuple[RateEndpoint, ...]:
     """The rates of the results table, in table order, as declarative definitions.
 
-    Response rates come twice: among response-evaluable and among all treated patients.
+    Response rates come twice: among response-evaluable and among all treated patients. Each
+    stage of ``stage_sizes`` adds the clinical benefit among its first evaluable patients
+    (``cbr_stage<k>``); the last stage adds the durable one (``cbr_durable_stage<k>``).
     """
     p = parameters or ResponseParameters()
     sd, durable = number_text(p.sd_weeks), number_text(p.durable_weeks)
@@ -392,21 +411,21 @@ def rate_endpoints(parameters: ResponseParameters | None = None) -> tuple[RateEn
     for endpoint, numerator, text, params in definitions:
         out.append(RateEndpoint(endpoint, "evaluable", numerator, "evaluable", text, params))
         out.append(RateEndpoint(endpoint, "treated", numerator, "treated", text, params))
-    staged = [
-        ("cbr_first8", 8, "clinical_benefit", f"SD >= {sd} weeks ({sd_days} days)",
-         {"sd_weeks": p.sd_weeks}),
-        ("cbr_first24", 24, "clinical_benefit", f"SD >= {sd} weeks ({sd_days} days)",
-         {"sd_weeks": p.sd_weeks}),
-        ("cbr_durable_first24", 24, "clinical_benefit_durable",
-         f"SD >= {durable} weeks ({durable_days} days)", {"durable_weeks": p.durable_weeks}),
-    ]
-    for endpoint, size, numerator, sd_text, params in staged:
-        out.append(RateEndpoint(
-            endpoint, f"first_{size}_evaluable", numerator, f"evaluable_first{size}",
-            f"clinical benefit = confirmed CR/PR or {sd_text} among the first {size} "
-            f"response-evaluable patients of the cohort (DRUP stage {1 if size == 8 else 2}); "
-            f"{ENROLMENT_ORDER}; n = fewer while fewer are evaluable; {sd_rule}",
-            {**params, "first": size}, cohort_only=True))
+    for k, size in enumerate(stage_sizes, start=1):
+        staged = [("cbr", "clinical_benefit", f"SD >= {sd} weeks ({sd_days} days)",
+                   {"sd_weeks": p.sd_weeks})]
+        if k == len(stage_sizes):
+            staged.append(("cbr_durable", "clinical_benefit_durable",
+                           f"SD >= {durable} weeks ({durable_days} days)",
+                           {"durable_weeks": p.durable_weeks}))
+        for stem, numerator, sd_text, params in staged:
+            out.append(RateEndpoint(
+                f"{stem}_stage{k}", STAGE_DENOMINATOR.format(k=k), numerator,
+                f"{STAGE_POPULATION}{k}",
+                f"clinical benefit = confirmed CR/PR or {sd_text} among the first {size} "
+                f"response-evaluable patients of the cohort (stage {k}); "
+                f"{ENROLMENT_ORDER}; n = fewer while fewer are evaluable; {sd_rule}",
+                {**params, "first": size, "stage": k}, cohort_only=True))
     out.append(
         RateEndpoint(
             "sd_lasting",

@@ -48,7 +48,9 @@ DTYPES: dict[str, str] = {c: ("float64" if c in FLOAT_COLUMNS else "object") for
 STATUSES = ("ok", "not_reached", "no_patients", "not_estimable")
 UNITS = ("proportion", "months", "patients")
 DENOMINATORS = ("evaluable", "treated", "responders", "sd_16w", "with_prior_pfs",
-                "first_8_evaluable", "first_24_evaluable", "")
+                "stage1_evaluable", "stage2_evaluable", "")
+"""Denominators of the rows; a staged rule file with k stages gives ``stage1_evaluable`` to
+``stage<k>_evaluable`` (its first evaluable patients, as many as the stage's ``of:``)."""
 FORMATS = (".csv", ".parquet", ".json")
 
 JSON_FORMAT_NAME = "dossier-results"

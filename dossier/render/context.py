@@ -29,6 +29,7 @@ from dossier.render.figures import (
     swimmer_svg,
 )
 from dossier.render.svg import month_tick_step
+from dossier.resources import drup_stage_sizes, drup_stages
 from dossier.scoring.metrics import METRICS
 from dossier.scoring.readiness import (
     LINE_RULES,
@@ -46,8 +47,6 @@ POOLED = ("all", "all")
 COHORT = "cohort_id"
 ORR_THRESHOLDS = ((0.20, "ESMO-MCBS v1.1 Form 3: ORR 20%"),)
 """Forest-plot reference line for ORR: the lowest ORR band of Form 3 that can reach grade 2-3."""
-DRUP_STAGE_2 = (5, 24)
-"""DRUP's stage-2 bar (5 of 24 with clinical benefit), used when no staged rule file is given."""
 HEADLINE_DECIMALS = 2
 """Medians in the pooled headline carry 2 decimals: at 1 decimal an estimate can print equal to
 its confidence limit (3.4 (2.8-3.4)) although the two differ."""
@@ -403,8 +402,19 @@ ENDPOINT_NAMES = {
     "sd_lasting": "SD >= 16 weeks lasting >= 24 weeks", "pfs_6m_rate": "PFS at 6 months (crude)",
     "g3_trae": "Grade >= 3 TRAEs", "exceptional": "Exceptional responders",
     "pfs_ratio": "PFS ratio", "pfs": "PFS", "os": "OS", "dor": "Duration of response",
-    "cbr_first8": "CBR, first 8 evaluable", "cbr_first24": "CBR, first 24 evaluable",
 }
+STAGE_ENDPOINT = re.compile(r"^(cbr|cbr_durable)_stage([0-9]+)$")
+
+
+def endpoint_name(endpoint: str, params: Mapping[str, object]) -> str:
+    """The endpoint's name for the methods table; a stage row names its stage and its size."""
+    found = STAGE_ENDPOINT.match(endpoint)
+    if found is None:
+        return ENDPOINT_NAMES.get(endpoint, endpoint)
+    stem, stage = found.groups()
+    first = params.get("first")
+    size = f", first {_number_words(first)} evaluable" if first is not None else ""
+    return f"{'Durable CBR' if stem == 'cbr_durable' else 'CBR'}, stage {stage}{size}"
 STATISTIC_NAMES = {"n": "patients", "events": "events", "censored": "censored",
                    "median": "median", "q25": "25th percentile", "q75": "75th percentile",
                    "survival": "landmark survival",
@@ -429,7 +439,7 @@ def method_rows(index: ResultsIndex) -> list[dict[str, str]]:
                              ("denominators", DENOMINATOR_WORDS.get(denominator, denominator))):
             if value and value not in entry[field]:
                 entry[field].append(value)  # type: ignore[union-attr]
-    return [{"endpoint": ENDPOINT_NAMES.get(endpoint, endpoint),
+    return [{"endpoint": endpoint_name(endpoint, _parameters({"parameters": e["parameters"]})),
              "statistics": ", ".join(e["statistics"]),
              "denominators": ", ".join(e["denominators"]) or "-", "method": method,
              "parameters": parameters_text({k: v for k, v in _parameters(
@@ -445,6 +455,7 @@ PARAMETER_LABELS = {
     "exceptional_pfs_months": "Exceptional responder: PFS longer than (months)",
     "pfs_ratio_threshold": "PFS ratio threshold (trial / prior line)",
     "by": "Extra grouping columns", "days_per_month": "Days per month",
+    "stage_sizes": "Evaluable patients per stage (the staged rule file's 'of:')",
 }
 
 
@@ -477,6 +488,8 @@ def method_definitions(parameters: Mapping[str, object], cutoff: str) -> list[di
     """
     sd = _number_words(parameters.get("sd_weeks") or 16.0)
     pfs = _number_words(parameters.get("exceptional_pfs_months") or 24.0)
+    sizes = list(parameters.get("stage_sizes") or drup_stage_sizes())  # type: ignore[call-overload]
+    firsts = " or the ".join(f"first {_number_words(k)}" for k in sizes)
     rows = [
         {"term": "Data cut-off", "text": f"{cutoff}: the latest date in the data (treatment "
          "start plus the longest OS time); no separate cut-off date is recorded."},
@@ -492,7 +505,7 @@ def method_definitions(parameters: Mapping[str, object], cutoff: str) -> list[di
          "anticancer therapy or missed assessments) are applied."},
         {"term": "Pooling of stages", "text": "A cohort's figures pool all its evaluable "
          "patients of every stage (stage 1, stage 2 and expansion), unless a rule uses only "
-         "the first 8 or the first 24 evaluable patients (DRUP's stage bars)."},
+         f"the {firsts} evaluable patients (the stage bars of the staged rule file)."},
         {"term": "Exceptional responders", "text": "A confirmed complete response, or PFS "
          f"longer than {pfs} months (dossier's definition)*.",
          "footnote": "* The DRUP 2026 report gives 7.0% exceptional responders but does not "
@@ -893,7 +906,8 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
     # forest labels: "number. drug | tumour | alteration" in full (wrapped onto two lines by the
     # figure when long), so that two cohorts of one drug and alteration never look the same
     forest_labels = {str(c["id"]): f"{c['number']}. {c['id']}" for c in cohorts}
-    bar = next((i["stage_bar"] for i in infos.values() if i["stage_bar"]), DRUP_STAGE_2)
+    # the last stage's bar of the staged rule file in use, else of the bundled DRUP rule file
+    bar = next((i["stage_bar"] for i in infos.values() if i["stage_bar"]), drup_stages()[-1])
     cbr_line = ((bar[0] / bar[1], f"DRUP stage 2: {bar[0]}/{bar[1]} = "
                  f"{percent_text(bar[0] / bar[1])}"),)
     moment = build_time if build_time.tzinfo else build_time.replace(tzinfo=UTC)

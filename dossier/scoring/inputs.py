@@ -8,6 +8,7 @@ data, quality of life, regulatory status).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -23,18 +24,42 @@ RATES: dict[str, tuple[str, str, str]] = {
     "n_evaluable": ("patients", "", "estimate"),
     "cbr": ("cbr", "evaluable", "estimate"),
     "cb_n": ("cbr", "evaluable", "x"),
-    "cb24_n": ("cbr_durable", "evaluable", "x"),
-    "cb_n_first8": ("cbr_first8", "first_8_evaluable", "x"),
-    "n_evaluable_first8": ("cbr_first8", "first_8_evaluable", "n"),
-    "cb_n_first24": ("cbr_first24", "first_24_evaluable", "x"),
-    "n_evaluable_first24": ("cbr_first24", "first_24_evaluable", "n"),
-    "cb24_n_first24": ("cbr_durable_first24", "first_24_evaluable", "x"),
+    "cb_durable_n": ("cbr_durable", "evaluable", "x"),
     "orr": ("orr", "evaluable", "estimate"),
     "g3_trae_rate": ("g3_trae", "treated", "estimate"),
 }
-"""Rates are taken over evaluable patients (as DRUP reports them); g3_trae over treated. The
-``_first8`` / ``_first24`` counts are among the first 8 / 24 evaluable patients of the cohort
-(by treatment start), on which DRUP judges its stages."""
+"""Rates are taken over evaluable patients (as DRUP reports them); g3_trae over treated."""
+
+STAGE_RATES: dict[str, tuple[str, str]] = {
+    # metric stem: (endpoint stem, column); stage k adds the suffix _stage<k> to both
+    "cb_n": ("cbr", "x"),
+    "n_evaluable": ("cbr", "n"),
+    "cb_durable_n": ("cbr_durable", "x"),
+}
+"""Counts among the first evaluable patients of stage k (``cb_n_stage1`` of
+``n_evaluable_stage1``), taken from the ``cbr_stage<k>`` rows: how many patients a stage counts
+is the stage's ``of:`` in the staged rule file, recorded in the rows' parameters ("first")."""
+
+STAGE_SUFFIX = re.compile(r"_stage([1-9][0-9]*)$")
+
+
+def stage_metrics(endpoint: str) -> dict[str, str]:
+    """Metric -> column of a stage row: ``cbr_stage2`` gives cb_n_stage2 (x) and
+    n_evaluable_stage2 (n)."""
+    found = STAGE_SUFFIX.search(endpoint)
+    if found is None:
+        return {}
+    stem, suffix = endpoint[:found.start()], found.group(0)
+    return {metric + suffix: column for metric, (rate, column) in STAGE_RATES.items()
+            if rate == stem}
+
+
+def stage_metric_endpoint(metric: str) -> str | None:
+    """The results endpoint a stage metric comes from (``cb_n_stage1`` -> ``cbr_stage1``)."""
+    found = STAGE_SUFFIX.search(metric)
+    entry = STAGE_RATES.get(metric[:found.start()]) if found else None
+    return None if entry is None else entry[0] + found.group(0)  # type: ignore[union-attr]
+
 
 COUNTS = frozenset(m for m, (_, _, column) in RATES.items() if column in ("x", "n")) | {
     "n_evaluable"}
@@ -78,6 +103,14 @@ def _from_rates(frame: pd.DataFrame, out: dict[str, object]) -> None:
         if value is None:
             continue
         out[metric] = round(value) if metric in COUNTS else value
+    stages = frame[(frame["statistic"] == "rate")
+                   & frame["endpoint"].astype(str).str.contains("_stage", regex=False)]
+    for endpoint, column_row in zip(stages["endpoint"].astype(str), stages.to_dict("records"),
+                                    strict=True):
+        for metric, column in stage_metrics(endpoint).items():
+            value = _number(column_row[column])
+            if value is not None:
+                out.setdefault(metric, round(value))
 
 
 def _from_survival(frame: pd.DataFrame, out: dict[str, object]) -> None:

@@ -47,8 +47,8 @@ def test_table_uses_only_the_contract_vocabulary(table):
     assert set(table["status"]) <= {"ok", "not_reached", "no_patients", "not_estimable"}
     assert set(table["unit"]) == {"proportion", "months", "patients"}
     assert set(table["denominator"]) == {
-        "evaluable", "treated", "responders", "sd_16w", "with_prior_pfs", "first_8_evaluable",
-        "first_24_evaluable", ""}
+        "evaluable", "treated", "responders", "sd_16w", "with_prior_pfs", "stage1_evaluable",
+        "stage2_evaluable", ""}
     for text in table["parameters"].unique():
         parsed = json.loads(text)
         assert json.dumps(parsed, sort_keys=True, separators=(",", ":")) == text
