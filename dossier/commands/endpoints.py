@@ -81,15 +81,7 @@ def endpoints(
             raise fail(str(exc)) from exc
     registry = load_for_command(settings, data, None, adam, adam_map)
     try:
-        results = compute_endpoints(
-            registry.patients,
-            by=settings.by,
-            ci=settings.ci,
-            sd_weeks=settings.sd_weeks,
-            durable_weeks=settings.durable_weeks,
-            exceptional_pfs_months=settings.exceptional_pfs_months,
-            pfs_ratio_threshold=settings.pfs_ratio_threshold,
-        )
+        results = compute_endpoints(registry.patients, settings.by, settings.endpoints)
     except ValueError as exc:
         raise fail(str(exc)) from exc
     console.print(

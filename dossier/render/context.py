@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from dossier.endpoints.parameters import EndpointParameters
 from dossier.registry.load import Registry
 from dossier.registry.schema import DAYS_PER_MONTH, DAYS_PER_WEEK
 from dossier.render.figures import (
@@ -43,6 +44,8 @@ from dossier.scoring.readiness import (
 )
 from dossier.scoring.verdicts import NOT_APPLICABLE, VERDICTS, ClauseResult, Verdict
 
+DEFAULTS = EndpointParameters()
+"""The endpoint parameters' defaults, for a context built without the run's parameters."""
 POOLED = ("all", "all")
 COHORT = "cohort_id"
 ORR_THRESHOLDS = ((0.20, "ESMO-MCBS v1.1 Form 3: ORR 20%"),)
@@ -221,40 +224,21 @@ def _parameters(row: Row | None) -> dict[str, object]:
 # --------------------------------------------------------------------------- endpoint rows
 
 
-def _rate_label(endpoint: str, params: Mapping[str, object]) -> str:
-    sd = _weeks_text(params.get("sd_weeks", 16))
-    durable = _weeks_text(params.get("durable_weeks", 24))
-    labels = {
-        "cbr": f"Clinical benefit rate (CR/PR or SD >= {sd} weeks)",
-        "cbr_durable": f"Durable clinical benefit rate (CR/PR or SD >= {durable} weeks)",
-        "orr": "Objective response rate (confirmed CR/PR)",
-        "dcr": "Disease control rate (CR/PR/SD)",
-        "durable_sd": f"Stable disease >= {durable} weeks",
-        "sd_lasting": f"SD >= {sd} weeks that lasted >= {durable} weeks",
-        "pfs_6m_rate": "Progression-free at 6 months (crude)",
-        "g3_trae": "Grade >= 3 treatment-related adverse events",
-        "exceptional": "Exceptional responders",
-        "pfs_ratio": f"PFS ratio >= {params.get('threshold', 1.3)} (trial / prior line)",
-    }
-    return labels.get(endpoint, endpoint)
-
-
 RATE_ROWS = (("cbr", "evaluable"), ("cbr_durable", "evaluable"), ("orr", "evaluable"),
-             ("dcr", "evaluable"), ("durable_sd", "evaluable"), ("sd_lasting", "sd_16w"),
-             ("pfs_6m_rate", "evaluable"), ("exceptional", "evaluable"),
-             ("pfs_ratio", "with_prior_pfs"), ("g3_trae", "treated"))
-DENOMINATOR_WORDS = {"evaluable": "evaluable", "treated": "treated", "responders":
-                     "confirmed responders", "sd_16w": "with SD >= 16 weeks",
-                     "with_prior_pfs": "with a prior-line PFS", "": ""}
-TIME_ROWS = (("pfs", "Median progression-free survival", (6.0, 12.0)),
-             ("os", "Median overall survival", (12.0, 24.0)),
-             ("dor", "Median duration of response", ()))
+             ("dcr", "evaluable"), ("durable_sd", "evaluable"),
+             ("sd_lasting", "sd_benefit_window"), ("pfs_rate", "evaluable"),
+             ("exceptional", "evaluable"), ("pfs_ratio", "with_prior_pfs"),
+             ("severe_trae", "treated"))
+"""The rates a cohort's endpoint table shows; their labels come with the rows."""
+TIME_ROWS = (("pfs", (6.0, 12.0)), ("os", (12.0, 24.0)), ("dor", ()))
+"""The Kaplan-Meier medians a cohort's table shows, with the landmarks shown beside them (the
+report's choice among the landmarks computed, see EndpointParameters.landmarks_months)."""
 
 
 def _denominator_text(row: Row | None) -> str:
     if row is None:
         return ""
-    word = DENOMINATOR_WORDS.get(str(row["denominator"]), str(row["denominator"]))
+    word = str(row.get("denominator_label") or "")
     return f"{count_text(row['n'])} {word}".strip()
 
 
@@ -265,54 +249,63 @@ def endpoint_rows(index: ResultsIndex, group: tuple[str, str]) -> list[dict[str,
         row = index.get(group, endpoint, "rate", denominator)
         if row is None:
             continue
-        out.append({"label": _rate_label(endpoint, _parameters(row)), "value": rate_text(row),
+        out.append({"label": str(row["label"]), "value": rate_text(row),
                     "count": fraction_text(row), "denominator": _denominator_text(row),
                     "kind": "rate"})
-    for endpoint, label, landmarks in TIME_ROWS:
+    for endpoint, landmarks in TIME_ROWS:
         n_row = index.get(group, endpoint, "n")
         median = index.get(group, endpoint, "median")
         if median is None:
             continue
         events = ("" if n_row is None or _nan(n_row["x"])
                   else f"{count_text(n_row['x'])} events")
-        out.append({"label": label, "value": months_text(median), "count": events,
+        out.append({"label": str(median["label"]), "value": months_text(median),
+                    "count": events,
                     "denominator": _denominator_text(n_row), "kind": "median"})
         for months in landmarks:
             mark = index.get(group, endpoint, "survival", time=months)
             if mark is not None:
-                out.append({"label": f"{endpoint.upper()} at {months:g} months",
+                out.append({"label": str(mark["label"]),
                             "value": survival_text(mark), "count": "",
                             "denominator": _denominator_text(n_row), "kind": "landmark"})
     follow = index.get(group, "os", "followup")
     if follow is not None:
-        out.append({"label": "Median follow-up (OS, reverse Kaplan-Meier)",
+        out.append({"label": str(follow["label"]),
                     "value": months_text(follow), "count": "",
                     "denominator": _denominator_text(follow), "kind": "followup"})
     return out
 
 
+def _label(row: Row | None, fallback: str) -> str:
+    return str(row["label"]) if row is not None and row.get("label") else fallback
+
+
 def headline_rows(index: ResultsIndex) -> list[dict[str, str]]:
-    """The pooled figures the DRUP report leads with, each with its 95% CI and denominator."""
-    def count_row(label: str, statistic: str, denominator: str | None = None
-                  ) -> dict[str, str]:
+    """The pooled figures the DRUP report leads with, each with its 95% CI and denominator.
+
+    Labels are the rows' own (derived from the endpoint parameters), so they follow them.
+    """
+    def count_row(statistic: str, denominator: str | None = None) -> dict[str, str]:
         row = (index.get(POOLED, "patients", statistic, denominator)
                or index.get(POOLED, "patients", statistic))
         of = "" if row is None or statistic == "treated" else _denominator_text(row)
-        return {"key": statistic, "label": label,
+        return {"key": statistic, "label": _label(row, statistic),
                 "value": count_text(None if row is None else row["estimate"]),
                 "ci": "", "denominator": f"of {of}" if of else "registry rows"}
 
-    def rate_row(label: str, endpoint: str, denominator: str) -> dict[str, str]:
+    def rate_row(endpoint: str, denominator: str) -> dict[str, str]:
         row = index.get(POOLED, endpoint, "rate", denominator)
         text = rate_text(row)
         value, _, ci = text.partition(" (")
-        return {"key": endpoint, "label": label, "value": value,
+        words = "" if row is None else str(row.get("denominator_label") or "")
+        return {"key": endpoint, "label": _label(row, endpoint), "value": value,
                 "ci": ci.rstrip(")") if ci else "",
-                "denominator": f"{fraction_text(row)} {DENOMINATOR_WORDS[denominator]}".strip()}
+                "denominator": f"{fraction_text(row)} {words}".strip()}
 
-    def median_row(label: str, endpoint: str, statistic: str = "median") -> dict[str, str]:
+    def median_row(endpoint: str, statistic: str = "median") -> dict[str, str]:
         row = index.get(POOLED, endpoint, statistic)
         n_row = index.get(POOLED, endpoint, "n")
+        label = _label(row, f"{endpoint} {statistic}")
         if row is None or row["status"] == "no_patients":
             return {"key": f"{endpoint}_{statistic}", "label": label, "value": rate_text(row),
                     "ci": "", "denominator": ""}
@@ -325,19 +318,17 @@ def headline_rows(index: ResultsIndex) -> list[dict[str, str]]:
                 "ci": f"{lower}-{upper}",
                 "denominator": f"{counted}{_denominator_text(n_row)}"}
 
-    cbr = index.get(POOLED, "cbr", "rate", "evaluable")
-    sd = _weeks_text(_parameters(cbr).get("sd_weeks", 16))
     return [
-        count_row("Patients who started treatment", "treated"),
-        count_row("Response-evaluable", "evaluable"),
-        count_row("Rare cancers", "rare", "evaluable"),
-        rate_row(f"Clinical benefit rate (CR/PR or SD >= {sd} weeks)", "cbr", "evaluable"),
-        rate_row("Objective response rate", "orr", "evaluable"),
-        median_row("Median progression-free survival", "pfs"),
-        median_row("Median overall survival", "os"),
-        median_row("Median follow-up (OS, reverse Kaplan-Meier)", "os", "followup"),
-        rate_row("Grade >= 3 treatment-related adverse events", "g3_trae", "treated"),
-        rate_row("Exceptional responders", "exceptional", "evaluable"),
+        count_row("treated"),
+        count_row("evaluable"),
+        count_row("rare", "evaluable"),
+        rate_row("cbr", "evaluable"),
+        rate_row("orr", "evaluable"),
+        median_row("pfs"),
+        median_row("os"),
+        median_row("os", "followup"),
+        rate_row("severe_trae", "treated"),
+        rate_row("exceptional", "evaluable"),
     ]
 
 
@@ -345,7 +336,7 @@ PUBLISHED_DRUP_2026 = {
     "treated": "1,610", "evaluable": "1,363", "rare": "533 (39.1%)",
     "cbr": "34.9% (32.2-37.6)", "orr": "15.7% (13.7-17.9)",
     "pfs_median": "3.4 months (2.8-3.5)", "os_median": "8.2 months (7.6-8.8)",
-    "g3_trae": "28.4%", "exceptional": "7.0% (press: 67 patients = 4.9% of 1,363)",
+    "severe_trae": "28.4%", "exceptional": "7.0% (press: 67 patients = 4.9% of 1,363)",
 }
 """Headline figures of the DRUP 2026 Nature report (shared/domain/drup.md), set next to the
 figures reproduced from the synthetic demo registry."""
@@ -395,26 +386,9 @@ def parameters_text(params: Mapping[str, object]) -> str:
     return ", ".join(w for w in words if w)
 
 
-ENDPOINT_NAMES = {
-    "patients": "Patients", "cbr": "Clinical benefit rate",
-    "cbr_durable": "Durable clinical benefit rate", "orr": "Objective response rate",
-    "dcr": "Disease control rate", "durable_sd": "Durable stable disease",
-    "sd_lasting": "SD >= 16 weeks lasting >= 24 weeks", "pfs_6m_rate": "PFS at 6 months (crude)",
-    "g3_trae": "Grade >= 3 TRAEs", "exceptional": "Exceptional responders",
-    "pfs_ratio": "PFS ratio", "pfs": "PFS", "os": "OS", "dor": "Duration of response",
-}
-STAGE_ENDPOINT = re.compile(r"^(cbr|cbr_durable)_stage([0-9]+)$")
-
-
-def endpoint_name(endpoint: str, params: Mapping[str, object]) -> str:
-    """The endpoint's name for the methods table; a stage row names its stage and its size."""
-    found = STAGE_ENDPOINT.match(endpoint)
-    if found is None:
-        return ENDPOINT_NAMES.get(endpoint, endpoint)
-    stem, stage = found.groups()
-    first = params.get("first")
-    size = f", first {_number_words(first)} evaluable" if first is not None else ""
-    return f"{'Durable CBR' if stem == 'cbr_durable' else 'CBR'}, stage {stage}{size}"
+ENDPOINT_NAMES = {"patients": "Patients", "pfs": "PFS", "os": "OS",
+                  "dor": "Duration of response"}
+"""Names of the endpoints whose rows' labels name a statistic, not the endpoint."""
 STATISTIC_NAMES = {"n": "patients", "events": "events", "censored": "censored",
                    "median": "median", "q25": "25th percentile", "q75": "75th percentile",
                    "survival": "landmark survival",
@@ -429,23 +403,25 @@ def method_rows(index: ResultsIndex) -> list[dict[str, str]]:
     pooled = frame.loc[frame["group_by"].astype(str) == POOLED[0]].drop_duplicates(
         ["endpoint", "method", "statistic", "denominator"])
     seen: dict[tuple[str, str], dict[str, list[str] | str]] = {}
-    for endpoint, method, statistic, denominator, parameters in zip(
+    for endpoint, method, statistic, denominator, parameters, label in zip(
             *(pooled[c].astype(str).tolist() for c in ("endpoint", "method", "statistic",
-                                                       "denominator", "parameters")),
+                                                       "denominator_label", "parameters",
+                                                       "label")),
             strict=True):
         entry = seen.setdefault((endpoint, method), {"statistics": [], "denominators": [],
-                                                     "parameters": parameters})
+                                                     "parameters": parameters,
+                                                     "name": ENDPOINT_NAMES.get(endpoint, label)})
         for field, value in (("statistics", STATISTIC_NAMES.get(statistic, statistic)),
-                             ("denominators", DENOMINATOR_WORDS.get(denominator, denominator))):
+                             ("denominators", denominator)):
             if value and value not in entry[field]:
                 entry[field].append(value)  # type: ignore[union-attr]
-    return [{"endpoint": endpoint_name(endpoint, _parameters({"parameters": e["parameters"]})),
+    return [{"endpoint": str(e["name"]),
              "statistics": ", ".join(e["statistics"]),
              "denominators": ", ".join(e["denominators"]) or "-", "method": method,
              "parameters": parameters_text({k: v for k, v in _parameters(
                  {"parameters": e["parameters"]}).items()
                  if not (k == "source" and str(v) in method)})}
-            for (endpoint, method), e in seen.items()]
+            for (_, method), e in seen.items()]
 
 
 PARAMETER_LABELS = {
@@ -454,6 +430,10 @@ PARAMETER_LABELS = {
     "durable_weeks": "Durable benefit from (weeks)",
     "exceptional_pfs_months": "Exceptional responder: PFS longer than (months)",
     "pfs_ratio_threshold": "PFS ratio threshold (trial / prior line)",
+    "pfs_rate_months": "Crude progression-free rate at (months)",
+    "exceptional_complete_response": "Exceptional responder: a confirmed CR counts",
+    "trae_grade_min": "Severe treatment-related AE from CTCAE grade",
+    "landmarks_months": "Landmark survival at (months)",
     "by": "Extra grouping columns", "days_per_month": "Days per month",
     "stage_sizes": "Evaluable patients per stage (the staged rule file's 'of:')",
 }
@@ -486,8 +466,9 @@ def method_definitions(parameters: Mapping[str, object], cutoff: str) -> list[di
 
     Stated once in the methods so a reader can check every figure against a definition.
     """
-    sd = _number_words(parameters.get("sd_weeks") or 16.0)
-    pfs = _number_words(parameters.get("exceptional_pfs_months") or 24.0)
+    sd = _number_words(parameters.get("sd_weeks") or DEFAULTS.sd_weeks)
+    pfs = _number_words(parameters.get("exceptional_pfs_months")
+                        or DEFAULTS.exceptional_pfs_months)
     sizes = list(parameters.get("stage_sizes") or drup_stage_sizes())  # type: ignore[call-overload]
     firsts = " or the ".join(f"first {_number_words(k)}" for k in sizes)
     rows = [
@@ -753,7 +734,7 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
             "cb": count_text(None if cbr is None else cbr["x"]), "cb_rate": rate_text(cbr),
             "response": count_text(None if orr is None else orr["x"]),
             "response_rate": rate_text(orr),
-            "sd_weeks": _weeks_text(_parameters(cbr).get("sd_weeks", 16)),
+            "sd_weeks": _weeks_text(_parameters(cbr).get("sd_weeks", DEFAULTS.sd_weeks)),
         },
         "endpoints": endpoint_rows(index, group),
         "km_svgs": figures,
@@ -891,8 +872,9 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
             by_cohort[verdict.cohort_id].append(verdict)
     labels = metric_labels(rule_files)
     meta_rows = {str(r["cohort_id"]): r for r in registry.cohorts.to_dict("records")}
-    sd_weeks = float(parameters.get("sd_weeks") or 16)
-    durable_weeks = float(parameters.get("durable_weeks") or 24)
+    sd_weeks = float(parameters.get("sd_weeks") or DEFAULTS.sd_weeks)  # type: ignore[arg-type]
+    durable_weeks = float(parameters.get("durable_weeks")  # type: ignore[arg-type]
+                          or DEFAULTS.durable_weeks)
     reference = [(w * DAYS_PER_WEEK / DAYS_PER_MONTH, f"{w:g} weeks")
                  for w in dict.fromkeys((sd_weeks, durable_weeks))]
     warnings = registry.report.warnings

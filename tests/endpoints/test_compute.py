@@ -60,8 +60,8 @@ def test_hand_cohort_rates_have_exact_counts_and_clopper_pearson_limits(c1_table
 
 
 def test_hand_cohort_sd_lasting_trae_and_pfs_ratio_use_their_own_denominators(c1_table):
-    assert_clopper_pearson(rate(c1_table, "sd_lasting", "sd_16w"), *HAND_SD_LASTING)
-    assert_clopper_pearson(rate(c1_table, "g3_trae", "treated"), *HAND_G3_TRAE)
+    assert_clopper_pearson(rate(c1_table, "sd_lasting", "sd_benefit_window"), *HAND_SD_LASTING)
+    assert_clopper_pearson(rate(c1_table, "severe_trae", "treated"), *HAND_G3_TRAE)
     assert_clopper_pearson(rate(c1_table, "pfs_ratio", "with_prior_pfs"), *HAND_PFS_RATIO)
 
 

@@ -33,7 +33,7 @@ COHORT_A = [
     row("A", "cbr_durable", "rate", 5 / 24, x=5, n=24, denominator="evaluable"),
     row("A", "orr", "rate", 3 / 24, x=3, n=24, denominator="evaluable"),
     row("A", "orr", "rate", 3 / 26, x=3, n=26, denominator="treated"),
-    row("A", "g3_trae", "rate", 8 / 26, x=8, n=26, denominator="treated"),
+    row("A", "severe_trae", "rate", 8 / 26, x=8, n=26, denominator="treated"),
     row("A", "pfs", "median", 4.2, x=20, n=26, denominator="treated"),
     row("A", "pfs", "followup", 11.0, denominator="treated"),
     row("A", "os", "median", NAN, denominator="treated", status="not_reached"),
