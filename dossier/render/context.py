@@ -29,6 +29,20 @@ from dossier.render.figures import (
     readable_x_max,
     swimmer_svg,
 )
+from dossier.render.formatting import (
+    NOT_AVAILABLE,
+    Row,
+    count_text,
+    fraction_text,
+    is_missing,
+    median_parts,
+    median_text,
+    months_value_text,
+    number_words,
+    percent_text,
+    rate_text,
+    survival_text,
+)
 from dossier.render.svg import month_tick_step
 from dossier.resources import drup_stage_sizes, drup_stages
 from dossier.scoring.metrics import METRICS
@@ -56,107 +70,18 @@ its confidence limit (3.4 (2.8-3.4)) although the two differ."""
 FOREST_ROWS_PER_FIGURE = 36
 """Cohorts per forest plot: one figure must fit an A4 page."""
 KM_ENDPOINTS = (("pfs", "PFS", "Progression-free survival"), ("os", "OS", "Overall survival"))
-MISSING = "not available"
+MISSING = NOT_AVAILABLE
 METRIC_LABELS = {name: spec.label for name, spec in METRICS.items() if spec.label}
 """Metric identifier -> label, from the metric catalogue (rule files may add their inputs)."""
 VERDICT_CSS = {v: "v-" + v.replace(" ", "-") for v in VERDICTS}
-Row = Mapping[str, Any]
-"""A results-table row as a mapping from column name to value."""
-
-
-# --------------------------------------------------------------------------- number formats
-
-
-def _nan(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def count_text(value: Any) -> str:
-    """A count with thousands separators: ``1,610``; "" when not available."""
-    return "" if _nan(value) else f"{round(float(value)):,}"
-
-
-def percent_text(value: Any) -> str:
-    """A proportion 0-1 as a percentage with one decimal: ``34.9%``; "NR" when missing."""
-    return "NR" if _nan(value) else f"{float(value) * 100:.1f}%"
-
-
-def months_value_text(value: Any, decimals: int = 1) -> str:
-    """Months with one decimal (``3.4``); "NR" (not reached) when missing."""
-    return "NR" if _nan(value) else f"{float(value):.{decimals}f}"
-
-
-def _limit(value: Any, percent: bool, missing: str = "NR") -> str:
-    if _nan(value):
-        return missing
-    return f"{float(value) * 100:.1f}" if percent else f"{float(value):.1f}"
-
-
-def _ci(row: Row, percent: bool, missing: str = "NR") -> str:
-    """``(32.2-37.6)``: the 95% CI limits of a row, ``missing`` for an absent limit."""
-    return f"({_limit(row['lower'], percent, missing)}-{_limit(row['upper'], percent, missing)})"
-
-
-def _unavailable(row: Row | None) -> str | None:
-    if row is None:
-        return MISSING
-    return "no patients" if row["status"] == "no_patients" else None
-
-
-def rate_text(row: Row | None) -> str:
-    """``34.9% (32.2-37.6)``: a rate with its 95% CI; "no patients" for an empty denominator."""
-    if (absent := _unavailable(row)) is not None:
-        return absent
-    if _nan(row["estimate"]):
-        return "not estimable"
-    return f"{percent_text(row['estimate'])} {_ci(row, True)}"
-
-
-def median_parts(row: Row, decimals: int = 1) -> tuple[str, str, str]:
-    """Estimate, lower and upper limit of a median (or median follow-up) row, as text.
-
-    "NR" (not reached) only for an estimate or upper limit of a curve that stays above 0.5
-    within follow-up; "NE" (not estimable) for everything else that is missing: a lower limit
-    (it can never be "not reached"), an upper limit of a curve that fell to 0 (every patient had
-    the event, e.g. a median from one responder), and a follow-up with no censored patient.
-    """
-    x, n = row.get("x"), row.get("n")
-    reached_zero = not _nan(x) and not _nan(n) and float(n) > 0 and float(x) >= float(n)
-    followup = row.get("statistic") == "followup"
-    if followup and (_nan(x) or float(x) == 0):
-        return "NE", "NE", "NE"
-
-    def text(value: Any, missing: str) -> str:
-        return missing if _nan(value) else f"{float(value):.{decimals}f}"
-
-    estimate_missing = "NE" if reached_zero else "NR"
-    upper_missing = "NE" if reached_zero else "NR"
-    return (text(row["estimate"], estimate_missing), text(row["lower"], "NE"),
-            text(row["upper"], upper_missing))
 
 
 def months_text(row: Row | None, decimals: int = 1) -> str:
-    """``3.4 (2.8-3.5) months``; NR / NE for a missing part as :func:`median_parts` decides."""
-    if (absent := _unavailable(row)) is not None:
-        return absent
-    estimate, lower, upper = median_parts(row, decimals)
-    return f"{estimate} ({lower}-{upper}) months"
+    """``3.4 (2.8-3.5) months`` (see :func:`dossier.render.formatting.median_text`)."""
+    return median_text(row, decimals)
 
 
-def survival_text(row: Row | None) -> str:
-    """A landmark survival ``45.2% (40.1-50.3)``; "NE" for a limit that is not estimable."""
-    if (absent := _unavailable(row)) is not None:
-        return absent
-    if row["status"] == "not_estimable" or _nan(row["estimate"]):
-        return "not estimable (beyond the last observation)"
-    return f"{percent_text(row['estimate'])} {_ci(row, True, 'NE')}"
-
-
-def fraction_text(row: Row | None) -> str:
-    """``476/1,363``: numerator over denominator of a rate row."""
-    if row is None or _nan(row["x"]) or _nan(row["n"]):
-        return ""
-    return f"{count_text(row['x'])}/{count_text(row['n'])}"
+_nan = is_missing
 
 
 def _weeks_text(weeks: Any) -> str:
@@ -356,8 +281,7 @@ def published_rows(headline: Sequence[Mapping[str, str]]) -> list[dict[str, str]
     return out
 
 
-def _number_words(value: object) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+_number_words = number_words
 
 
 PARAMETER_WORDS: dict[str, Any] = {

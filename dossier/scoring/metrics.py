@@ -70,7 +70,8 @@ def _m(name: str, kind: str, label: str, meaning: str, **extra: object) -> Metri
 
 CONTRACT_METRICS: tuple[MetricSpec, ...] = (
     _m("orr", "fraction", "ORR", "Objective response rate: confirmed CR + PR, share 0-1."),
-    _m("cbr", "fraction", "CBR", "Clinical benefit rate: CR/PR or SD >= 16 weeks, share 0-1."),
+    _m("cbr", "fraction", "CBR",
+       "Clinical benefit rate: CR/PR or SD >= sd_weeks (DRUP 16 weeks), share 0-1."),
     _m("dor_median_months", "median", "median DoR",
        "Median duration of response (Kaplan-Meier), months, or NR.",
        followup="dor_followup_months"),

@@ -64,7 +64,7 @@ def test_prints_counts_rates_and_medians_of_every_cohort_and_the_pooled_set(regi
     code, output = run(str(registry_file))
     assert code == 0, output
     assert "registry.csv: 24 patients, 2 cohorts" in output
-    for text in ("C1", "C2", "all (pooled)", "6/10", "12/20", "NR (NR-NR)"):
+    for text in ("C1", "C2", "all (pooled)", "6/10", "12/20", "NR (NE-NR)"):
         assert text in output
     table = compute_endpoints(load_registry(registry_file).patients)
     cbr = select(table, group="C1", endpoint="cbr", denominator="evaluable").iloc[0]
