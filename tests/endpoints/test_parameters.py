@@ -15,7 +15,8 @@ from dossier.endpoints.compute import compute_endpoints
 from dossier.endpoints.parameters import EndpointParameters
 from dossier.registry.demo import demo_registry
 from dossier.registry.load import registry_from_frames
-from dossier.render.context import ResultsIndex, headline_rows
+from dossier.render.context import headline_rows
+from dossier.render.results_index import ResultsIndex
 from dossier.scoring.inputs import needed_landmarks
 from dossier.scoring.rulebook import load_rulebook
 

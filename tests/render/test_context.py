@@ -18,17 +18,11 @@ from dossier.endpoints.compute import compute_endpoints
 from dossier.registry.demo import demo_registry
 from dossier.registry.load import registry_from_frames
 from dossier.registry.schema import DAYS_PER_MONTH
-from dossier.render.context import (
-    METRIC_LABELS,
-    build_context,
-    months_text,
-    parameters_text,
-    patient_listing,
-    plain_words,
-    rate_text,
-    survival_text,
-)
+from dossier.render.context import build_context, months_text, patient_listing
+from dossier.render.formatting import rate_text, survival_text
+from dossier.render.methods_text import parameters_text
 from dossier.render.pdf import render_html
+from dossier.render.verdict_views import METRIC_LABELS, plain_words
 from dossier.scoring.engine import score_cohorts
 from dossier.scoring.inputs import metrics_from_results
 from dossier.scoring.readiness import NOT_PAYER_READY, PAYER_RULES, TRIAL_RULE, readiness
