@@ -20,15 +20,18 @@ import pandas as pd
 from dossier import __version__
 from dossier.config import Settings
 from dossier.endpoints.compute import compute_endpoints
+from dossier.endpoints.parameters import EndpointParameters
 from dossier.endpoints.results import results_bytes
 from dossier.registry.adam import registry_from_options
 from dossier.registry.load import Registry
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.render.bundle import DossierBundle, build_timestamp, safe_file_name
+from dossier.resources import drup_stage_sizes
 from dossier.scoring.engine import score_cohorts
-from dossier.scoring.inputs import metrics_from_results
+from dossier.scoring.inputs import metrics_from_results, needed_landmarks
 from dossier.scoring.readiness import Readiness, readiness
 from dossier.scoring.rulebook import RuleBook, resolve_criteria
+from dossier.scoring.stage_sizes import check_stage_sizes, stage_sizes
 from dossier.scoring.verdicts import Verdict
 
 FORMATS = ("pdf", "xlsx", "json", "docx", "qmd")
@@ -60,14 +63,19 @@ class Analysis:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def endpoint_parameters(settings: Settings) -> dict[str, object]:
+def endpoint_parameters(settings: Settings,
+                        parameters: EndpointParameters | None = None) -> dict[str, object]:
     """The endpoint parameters a run used, as recorded in the manifest and the methods."""
-    return {
-        "ci": settings.ci, "sd_weeks": settings.sd_weeks, "durable_weeks": settings.durable_weeks,
-        "exceptional_pfs_months": settings.exceptional_pfs_months,
-        "pfs_ratio_threshold": settings.pfs_ratio_threshold, "by": list(settings.by),
-        "days_per_month": DAYS_PER_MONTH, "conf_level": 0.95,
-    }
+    used = parameters or settings.endpoints
+    return {**{k: list(v) if isinstance(v, tuple) else v for k, v in used.as_dict().items()},
+            "by": list(settings.by), "days_per_month": DAYS_PER_MONTH}
+
+
+def run_parameters(settings: Settings, rules: RuleBook | None) -> EndpointParameters:
+    """The settings' endpoint parameters plus the landmarks the rule files in use read."""
+    if rules is None:
+        return settings.endpoints
+    return settings.endpoints.with_landmarks(needed_landmarks(rules.rule_sets))
 
 
 def load(settings: Settings, data: Path | None = None, cohorts: Path | None = None,
@@ -76,36 +84,45 @@ def load(settings: Settings, data: Path | None = None, cohorts: Path | None = No
     return registry_from_options(data, cohorts, adam, adam_map, settings)
 
 
-def endpoint_results(settings: Settings, registry: Registry) -> pd.DataFrame:
-    """The results table of a registry with the settings' endpoint parameters."""
-    return compute_endpoints(
-        registry.patients, by=settings.by, ci=settings.ci, sd_weeks=settings.sd_weeks,
-        durable_weeks=settings.durable_weeks,
-        exceptional_pfs_months=settings.exceptional_pfs_months,
-        pfs_ratio_threshold=settings.pfs_ratio_threshold)
+def endpoint_results(settings: Settings, registry: Registry,
+                     rules: RuleBook | None = None) -> pd.DataFrame:
+    """The results table of a registry with the settings' endpoint parameters.
+
+    The stage sizes come from the rule files in ``rules`` (DRUP's ``of:``), else from the
+    bundled DRUP rule file; the counts are checked against ``rules`` before they are scored.
+    """
+    sizes = stage_sizes(rules.rule_sets) if rules is not None else ()
+    results = compute_endpoints(registry.patients, settings.by,
+                                run_parameters(settings, rules), stage_sizes=sizes or None)
+    if rules is not None:
+        check_stage_sizes(rules.rule_sets, results)
+    return results
 
 
-def cohort_metrics(settings: Settings, registry: Registry) -> dict[str, dict[str, object]]:
+def cohort_metrics(settings: Settings, registry: Registry,
+                   rules: RuleBook | None = None) -> dict[str, dict[str, object]]:
     """The scoring metrics of every cohort (the names rule files use), from its endpoints."""
-    return metrics_from_results(endpoint_results(settings, registry), registry.cohorts)
+    return metrics_from_results(endpoint_results(settings, registry, rules), registry.cohorts)
 
 
 def analyse(settings: Settings, registry: Registry, criteria: Sequence[str] = (),
             data_name: str = DEMO_NAME) -> Analysis:
     """Endpoints for every cohort, then every cohort scored against the chosen rule files."""
     timings: dict[str, float] = {}
-    start = time.perf_counter()
-    results = endpoint_results(settings, registry)
-    timings["endpoints"] = time.perf_counter() - start
-    start = time.perf_counter()
     choices = list(criteria) if criteria else list(settings.criteria)
     base = settings.source.parent if settings.source is not None else None
-    _, chosen = resolve_criteria(choices, base)
+    _, chosen = resolve_criteria(choices, base)  # first: the rule files fix the stage sizes
+    start = time.perf_counter()
+    results = endpoint_results(settings, registry, chosen)
+    timings["endpoints"] = time.perf_counter() - start
+    start = time.perf_counter()
     metrics = metrics_from_results(results, registry.cohorts)
     verdicts = tuple(score_cohorts(chosen, metrics))
     timings["scoring"] = time.perf_counter() - start
+    sizes = stage_sizes(chosen.rule_sets) or drup_stage_sizes()
     return Analysis(registry, results, chosen, verdicts, tuple(readiness(verdicts)), data_name,
-                    endpoint_parameters(settings), timings)
+                    {**endpoint_parameters(settings, run_parameters(settings, chosen)),
+                     "stage_sizes": list(sizes)}, timings)
 
 
 def _only(analysis: Analysis, only: Sequence[str]) -> list[str] | None:

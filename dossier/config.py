@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from dossier.endpoints.parameters import CI_TYPES, EndpointParameters
+
 CONFIG_FILE_NAME = "dossier.toml"
-CONF_TYPES = ("log-log", "log", "plain")
+CONF_TYPES = CI_TYPES
+PARAMETER_NAMES = EndpointParameters.names()
+"""Keys of [endpoints] (besides ``by``) and options that set an endpoint parameter."""
 
 
 class ConfigError(ValueError):
@@ -31,21 +35,24 @@ class Settings:
     criteria: tuple[str, ...] = ()
     out: Path = Path("output")
     title: str = "Precision-oncology cohort dossier"
-    ci: str = "log-log"
-    sd_weeks: float = 16.0
-    durable_weeks: float = 24.0
-    exceptional_pfs_months: float = 24.0
-    pfs_ratio_threshold: float = 1.3
+    endpoints: EndpointParameters = field(default_factory=EndpointParameters)
+    """The endpoint parameters ([endpoints] of dossier.toml): their one home."""
     by: tuple[str, ...] = ()
     source: Path | None = None  # the dossier.toml this came from, if any
+
+    def __getattr__(self, name: str) -> Any:
+        """``settings.sd_weeks`` and the like read the endpoint parameters."""
+        if name in PARAMETER_NAMES:
+            return getattr(self.endpoints, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def with_overrides(self, **options: Any) -> Settings:
         """Return a copy where every option that is not None replaces the file's value."""
         given = {k: v for k, v in options.items() if v is not None}
-        unknown = sorted(set(given) - {f.name for f in fields(self)})
+        unknown = sorted(set(given) - {f.name for f in fields(self)} - set(PARAMETER_NAMES))
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
-        return _checked(replace(self, **_coerce(given, self.source)), self.source)
+        return _settings(self, _coerce(given, self.source), self.source)
 
 
 # [section] -> key -> Settings field
@@ -53,18 +60,10 @@ _LAYOUT: dict[str, dict[str, str]] = {
     "study": {"title": "title", "data": "data", "cohorts": "cohorts", "adam": "adam",
               "adam_map": "adam_map", "out": "out"},
     "criteria": {"apply": "criteria"},
-    "endpoints": {
-        "ci": "ci",
-        "sd_weeks": "sd_weeks",
-        "durable_weeks": "durable_weeks",
-        "exceptional_pfs_months": "exceptional_pfs_months",
-        "pfs_ratio_threshold": "pfs_ratio_threshold",
-        "by": "by",
-    },
+    "endpoints": {**{name: name for name in PARAMETER_NAMES}, "by": "by"},
 }
 _PATH_FIELDS = {"data", "cohorts", "adam", "adam_map", "out"}
 _TUPLE_FIELDS = {"criteria", "by"}
-_NUMBER_FIELDS = {"sd_weeks", "durable_weeks", "exceptional_pfs_months", "pfs_ratio_threshold"}
 
 
 def _suggest(word: str, choices: list[str]) -> str:
@@ -82,21 +81,25 @@ def _coerce(values: dict[str, Any], base: Path | None) -> dict[str, Any]:
         elif key in _TUPLE_FIELDS:
             items = [value] if isinstance(value, str) else list(value)
             out[key] = tuple(str(v).strip() for v in items if str(v).strip())
-        elif key in _NUMBER_FIELDS:
-            out[key] = float(value)
+        elif key == "landmarks_months":
+            items = [value] if isinstance(value, int | float) else list(value)
+            out[key] = tuple(float(v) for v in items)
         else:
             out[key] = value
     return out
 
 
-def _checked(settings: Settings, source: Path | None) -> Settings:
+def _settings(base: Settings, values: dict[str, Any], source: Path | None) -> Settings:
+    """``base`` with ``values`` set; endpoint parameters go to (and are checked by) its
+    EndpointParameters, so a bad value is a ConfigError naming the file and the key."""
     where = f"{source}: " if source else ""
-    if settings.ci not in CONF_TYPES:
-        raise ConfigError(f"{where}ci must be one of {', '.join(CONF_TYPES)}, not {settings.ci!r}")
-    for name in ("sd_weeks", "durable_weeks", "exceptional_pfs_months", "pfs_ratio_threshold"):
-        if getattr(settings, name) <= 0:
-            raise ConfigError(f"{where}{name} must be positive, not {getattr(settings, name)}")
-    return settings
+    parameters = {k: v for k, v in values.items() if k in PARAMETER_NAMES}
+    rest = {k: v for k, v in values.items() if k not in PARAMETER_NAMES}
+    try:
+        endpoints = replace(base.endpoints, **parameters) if parameters else base.endpoints
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}{exc}") from exc
+    return replace(base, endpoints=endpoints, **rest)
 
 
 def parse_settings(text: str, source: Path | None = None) -> Settings:
@@ -124,10 +127,10 @@ def parse_settings(text: str, source: Path | None = None) -> Settings:
                 )
             values[_LAYOUT[section][key]] = value
     try:
-        settings = Settings(source=source, **_coerce(values, source))
+        coerced = _coerce(values, source)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from exc
-    return _checked(settings, source)
+    return _settings(Settings(source=source), coerced, source)
 
 
 def load_settings(path: Path | None = None, cwd: Path | None = None) -> Settings:

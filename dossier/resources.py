@@ -28,3 +28,26 @@ def resource_dir(name: str) -> Path:
         f"dossier's {name}/ folder is missing: looked in {_PACKAGE_DIR / name} and "
         f"{_PACKAGE_DIR.parent / name}; reinstall the package"
     )
+
+
+DRUP_RULE_FILE = "drup-two-stage.yaml"
+"""The bundled rule file that holds DRUP's stage sizes (``stages: - of: 8 ... - of: 24``)."""
+
+
+def drup_stages() -> tuple[tuple[int, int], ...]:
+    """(at_least, of) of every stage of the bundled DRUP rule file, in stage order.
+
+    The rule file is the one place DRUP's stage sizes are written; code that needs them when no
+    rule file was chosen (the small-cohort warning, ``dossier endpoints``) reads them here.
+    """
+    import yaml  # imported here: most callers of this module never need it
+
+    path = resource_dir("criteria") / DRUP_RULE_FILE
+    with path.open(encoding="utf-8") as handle:
+        stages = (yaml.safe_load(handle) or {}).get("stages") or []
+    return tuple((int(s["at_least"]), int(s["of"])) for s in stages)
+
+
+def drup_stage_sizes() -> tuple[int, ...]:
+    """The bundled DRUP rule file's stage sizes (how many evaluable patients each stage judges)."""
+    return tuple(of for _, of in drup_stages())

@@ -40,6 +40,7 @@ def build(
 ) -> None:
     """Build the dossier: read -> endpoints -> criteria -> PDF, Excel, JSON, Word, Quarto."""
     from dossier.build import BuildError, build_dossier
+    from dossier.errors import DossierError
     from dossier.registry.adam import OptionsError
     from dossier.registry.load import RegistryError
     from dossier.render.docx import DocxError
@@ -67,7 +68,7 @@ def build(
             console.print(exc.report.to_table())
             raise fail(f"{data or adam or settings.data}: the data has errors; nothing was written",
                        1) from exc
-        except (BuildError, CriteriaError, FileCheckError, OptionsError) as exc:
+        except (BuildError, CriteriaError, FileCheckError, OptionsError, DossierError) as exc:
             raise fail(str(exc)) from exc
         except (OSError, ValueError, DocxError, QuartoError) as exc:
             raise fail(f"build failed, nothing was written: {exc}", 1) from exc

@@ -9,7 +9,6 @@ bad options.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,11 @@ from dossier.commands.common import (
 from dossier.config import ConfigError
 from dossier.endpoints.compute import POOLED, compute_endpoints
 from dossier.endpoints.results import results_format, write_results
+from dossier.render.formatting import median_text, rate_text
 
 Row = dict[str, Any]
 """One results-table row as a dict (column name -> value)."""
 
-NOT_REACHED = "NR"
 NO_PATIENTS = "-"
 
 
@@ -81,15 +80,7 @@ def endpoints(
             raise fail(str(exc)) from exc
     registry = load_for_command(settings, data, None, adam, adam_map)
     try:
-        results = compute_endpoints(
-            registry.patients,
-            by=settings.by,
-            ci=settings.ci,
-            sd_weeks=settings.sd_weeks,
-            durable_weeks=settings.durable_weeks,
-            exceptional_pfs_months=settings.exceptional_pfs_months,
-            pfs_ratio_threshold=settings.pfs_ratio_threshold,
-        )
+        results = compute_endpoints(registry.patients, settings.by, settings.endpoints)
     except ValueError as exc:
         raise fail(str(exc)) from exc
     console.print(
@@ -126,24 +117,16 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def _limit(value: float) -> str:
-    return NOT_REACHED if math.isnan(value) else f"{value:.1f}"
-
-
 def format_median(row: Row | None) -> str:
-    """'3.4 (2.8-3.5)' in months; 'NR' when not reached; '-' without patients."""
-    if row is None or row["status"] == "no_patients":
-        return NO_PATIENTS
-    # a limit is NaN when its band never gets to 0.5: not reached, as the estimate
-    return f"{_limit(row['estimate'])} ({_limit(row['lower'])}-{_limit(row['upper'])})"
+    """'3.4 (2.8-3.5)' in months; NR / NE as dossier.render.formatting decides; '-' without
+    patients."""
+    return median_text(row, unit="", no_patients=NO_PATIENTS) if row is not None \
+        else NO_PATIENTS
 
 
 def format_rate(row: Row | None) -> str:
     """'34.9% (32.2-37.6)' with the exact 95% CI; '-' without patients."""
-    if row is None or row["status"] == "no_patients":
-        return NO_PATIENTS
-    return (f"{100 * row['estimate']:.1f}% "
-            f"({100 * row['lower']:.1f}-{100 * row['upper']:.1f})")
+    return rate_text(row, no_patients=NO_PATIENTS) if row is not None else NO_PATIENTS
 
 
 def summary_table(results: pd.DataFrame, group_by: str, *, title: str, ci: str) -> Table:
@@ -158,7 +141,7 @@ def summary_table(results: pd.DataFrame, group_by: str, *, title: str, ci: str) 
         title=title,
         caption=f"CB = clinical benefit; CBR, ORR among response-evaluable patients with exact "
         f"95% CI (Clopper-Pearson); median PFS, OS in months with 95% CI (Brookmeyer-Crowley, "
-        f"{ci}); NR = not reached",
+        f"{ci}); NR = not reached, NE = not estimable",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         caption_justify="left",

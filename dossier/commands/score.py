@@ -23,6 +23,7 @@ from dossier.commands.common import (
     settings_of,
 )
 from dossier.config import Settings
+from dossier.errors import DossierError
 from dossier.scoring.engine import score_cohorts
 from dossier.scoring.metrics import MetricValueError
 from dossier.scoring.readiness import NOT_PAYER_READY, readiness
@@ -52,7 +53,7 @@ def selected_rules(settings: Settings, criteria: Sequence[str] | None) -> RuleBo
 
 
 def _registry_metrics(settings: Settings, data: Path | None, cohorts: Path | None,
-                      adam: Path | None, adam_map: Path | None,
+                      adam: Path | None, adam_map: Path | None, book: RuleBook | None = None,
                       ) -> tuple[dict[str, dict[str, object]], str]:
     from dossier.build import cohort_metrics as metrics_of
 
@@ -63,8 +64,8 @@ def _registry_metrics(settings: Settings, data: Path | None, cohorts: Path | Non
                             highlight=False)
     label = str(data or adam or settings.data or settings.adam or "demo registry")
     try:
-        metrics = metrics_of(settings, registry)
-    except ValueError as exc:
+        metrics = metrics_of(settings, registry, book)
+    except (ValueError, DossierError) as exc:
         raise fail(f"{label}: {exc}") from exc
     return metrics, label
 
@@ -77,7 +78,7 @@ def cohort_metrics(settings: Settings, book: RuleBook, data: Path | None, summar
         raise fail("give either DATA (a patient file or --adam DIR) or --summary (published "
                    "results), not both")
     if summary is None:
-        return _registry_metrics(settings, data, cohorts, adam, adam_map)
+        return _registry_metrics(settings, data, cohorts, adam, adam_map, book)
     if cohorts is not None:
         raise fail("--cohorts goes with patient data, not with --summary")
     try:

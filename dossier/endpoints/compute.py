@@ -21,23 +21,21 @@ import numpy as np
 import pandas as pd
 
 from dossier.endpoints.km import kaplan_meier, km_at_times, km_quantile, median_followup
+from dossier.endpoints.labels import PATIENT_LABELS, denominator_label, time_to_event_label
+from dossier.endpoints.parameters import EndpointParameters, number_text
 from dossier.endpoints.rates import Rate, clopper_pearson
 from dossier.endpoints.response import (
-    ExceptionalResponderRule,
     PatientOutcomes,
     RateEndpoint,
-    ResponseParameters,
     check_response_columns,
     derive_outcomes,
-    number_text,
     parameters_json,
     rate_endpoints,
 )
 from dossier.endpoints.results import ResultsBuilder
 from dossier.registry.schema import DAYS_PER_MONTH
+from dossier.resources import drup_stage_sizes
 
-CI_TYPES = ("log-log", "log", "plain")
-LEVEL = 0.95
 POOLED = "all"
 MISSING_GROUP = "missing"
 KNOWN_GROUPINGS = ("drug", "tumour_type", "alteration", "rare_cancer", "stage", "prior_lines_band")
@@ -93,7 +91,8 @@ class _Arrays:
 def _take(arrays: _Arrays, mask: np.ndarray) -> _Arrays:
     """The arrays of the patients in ``mask`` only (for a worker's share of the groups)."""
     outcomes = arrays.outcomes
-    picked = {f.name: getattr(outcomes, f.name)[mask] for f in fields(outcomes)}
+    picked = {f.name: getattr(outcomes, f.name)[mask] for f in fields(outcomes)
+              if f.name != "stage_sizes"}
     return _Arrays(
         arrays.pfs_days[mask], arrays.pfs_event[mask], arrays.os_days[mask],
         arrays.os_event[mask], arrays.rare[mask], replace(outcomes, **picked),
@@ -107,13 +106,11 @@ class _Task:
     arrays: _Arrays
     grouping: _Grouping
     rates: tuple[RateEndpoint, ...]
-    ci: str
-    landmarks_months: tuple[float, ...]
+    parameters: EndpointParameters
     risk_table_months: tuple[float, ...] | None
 
     def run(self) -> pd.DataFrame:
-        engine = _Engine(self.arrays, self.rates, self.ci, self.landmarks_months,
-                         self.risk_table_months)
+        engine = _Engine(self.arrays, self.rates, self.parameters, self.risk_table_months)
         engine.grouping(self.grouping)
         return engine.builder.frame()
 
@@ -227,25 +224,40 @@ class _Engine:
         self,
         arrays: _Arrays,
         rates: tuple[RateEndpoint, ...],
-        ci: str,
-        landmarks_months: tuple[float, ...],
+        parameters: EndpointParameters,
         risk_table_months: tuple[float, ...] | None,
     ) -> None:
         self.a = arrays
         self.rates = rates
-        self.ci = ci
-        self.landmarks_months = landmarks_months
-        self.landmark_days = np.array(landmarks_months, dtype=float) * DAYS_PER_MONTH
+        self.ci = ci = parameters.ci
+        self.level = level = parameters.conf_level
+        self.p = parameters
+        self.landmarks_months = parameters.landmarks_months
+        self.landmark_days = np.array(self.landmarks_months, dtype=float) * DAYS_PER_MONTH
         self.risk_table_months = risk_table_months
         self.builder = ResultsBuilder()
         self.rows = self.builder.rows
-        self.km_params = parameters_json({"ci": ci, "level": LEVEL})
+        self.km_params = parameters_json({"ci": ci, "level": level})
         ci_text = _CI_TEXT[ci]
+        percent = f"{number_text(level * 100)}%"
         self.rate_method = {
-            (r.endpoint, r.denominator): f"Clopper-Pearson exact 95% CI; {r.definition}"
+            (r.endpoint, r.denominator): f"Clopper-Pearson exact {percent} CI; {r.definition}"
             for r in rates
         }
         self.rate_params = {(r.endpoint, r.denominator): r.parameters_json for r in rates}
+        self.rate_labels = {(r.endpoint, r.denominator): (r.label, r.denominator_label)
+                            for r in rates}
+        self.km_labels = {
+            (endpoint, statistic): time_to_event_label(endpoint, statistic)
+            for endpoint in _TIME_TO_EVENT
+            for statistic in ("n", "events", "censored", "median", "q25", "q75", "n_risk",
+                              "curve", "followup")}
+        self.km_denominator = {endpoint: denominator_label(d, parameters)
+                               for endpoint, (d, _) in _TIME_TO_EVENT.items()}
+        self.landmark_labels = {(endpoint, months): time_to_event_label(endpoint, "survival",
+                                                                         months)
+                                for endpoint in _TIME_TO_EVENT
+                                for months in self.landmarks_months}
         self.km_method: dict[tuple[str, str], str] = {}
         for endpoint, (_, censoring) in _TIME_TO_EVENT.items():
             base = f"times in months = days / 30.4375; {censoring}"
@@ -286,40 +298,44 @@ class _Engine:
                  rare_evaluable: int) -> None:
         status = "ok" if treated else "no_patients"
         nan = math.nan
+        words = PATIENT_LABELS
         self.rows += [
             (gb, g, "patients", "treated", nan, float(treated), nan, nan, nan, float(treated),
-             "patients", "", status, "count of treated patients (rows of the registry)", "{}"),
+             "patients", "", status, "count of treated patients (rows of the registry)", "{}",
+             words["treated"], ""),
             (gb, g, "patients", "evaluable", nan, float(evaluable), nan, nan, float(evaluable),
              float(treated), "patients", "treated", status,
-             "count of response-evaluable patients", "{}"),
+             "count of response-evaluable patients", "{}", words["evaluable"], "treated"),
             (gb, g, "patients", "rare", nan, float(rare), nan, nan, float(rare), float(treated),
              "patients", "treated", status,
-             "count of patients with a rare cancer (< 6 per 100,000 per year)", "{}"),
+             "count of patients with a rare cancer (< 6 per 100,000 per year)", "{}",
+             words["rare"], "treated"),
             (gb, g, "patients", "rare", nan, float(rare_evaluable), nan, nan,
              float(rare_evaluable), float(evaluable), "patients", "evaluable",
              "ok" if evaluable else "no_patients",
              "count of response-evaluable patients with a rare cancer "
-             "(< 6 per 100,000 per year)", "{}"),
+             "(< 6 per 100,000 per year)", "{}", words["rare"], "evaluable"),
         ]
 
     def rate(self, gb: str, g: str, definition: RateEndpoint, x: int, n: int,
              order_unknown: bool = False) -> None:
         key = definition.endpoint, definition.denominator
+        label, of = self.rate_labels[key]
         if order_unknown:  # the first patients of the cohort cannot be told apart
             nan = math.nan
             self.rows.append(
                 (gb, g, definition.endpoint, "rate", nan, nan, nan, nan, nan, nan, "proportion",
                  definition.denominator, "not_estimable",
                  f"{self.rate_method[key]}; not estimable: an evaluable patient of the cohort "
-                 "has no treatment_start", self.rate_params[key])
+                 "has no treatment_start", self.rate_params[key], label, of)
             )
             return
-        rate: Rate = _clopper_pearson(x, n)
+        rate: Rate = _clopper_pearson(x, n, self.level)
         self.rows.append(
             (gb, g, definition.endpoint, "rate", math.nan, _none_to_nan(rate.estimate),
              _none_to_nan(rate.lower), _none_to_nan(rate.upper), float(x), float(n),
              "proportion", definition.denominator, "no_patients" if n == 0 else "ok",
-             self.rate_method[key], self.rate_params[key])
+             self.rate_method[key], self.rate_params[key], label, of)
         )
 
     def time_to_event(
@@ -329,6 +345,9 @@ class _Engine:
         denominator = _TIME_TO_EVENT[endpoint][0]
         method = self.km_method
         params = self.km_params
+        label = self.km_labels
+        of = self.km_denominator[endpoint]
+        ci, level = self.ci, self.level
         rows = self.rows
         nan = math.nan
         n = int(time.shape[0])
@@ -338,46 +357,54 @@ class _Engine:
             return
         fn, fe = float(n), float(events)
         rows.append((gb, g, endpoint, "n", nan, fn, nan, nan, fe, fn, "patients", denominator,
-                     "ok", method[endpoint, "n"], params))
+                     "ok", method[endpoint, "n"], params, label[endpoint, "n"], of))
         rows.append((gb, g, endpoint, "events", nan, fe, nan, nan, fe, fn, "patients",
-                     denominator, "ok", method[endpoint, "events"], params))
+                     denominator, "ok", method[endpoint, "events"], params,
+                     label[endpoint, "events"], of))
         rows.append((gb, g, endpoint, "censored", nan, fn - fe, nan, nan, fn - fe, fn,
-                     "patients", denominator, "ok", method[endpoint, "censored"], params))
+                     "patients", denominator, "ok", method[endpoint, "censored"], params,
+                     label[endpoint, "censored"], of))
         km = kaplan_meier(time, event)
         for statistic, p in QUANTILES:
-            q = km_quantile(km, p, self.ci, LEVEL)
+            q = km_quantile(km, p, ci, level)
             rows.append(
                 (gb, g, endpoint, statistic, nan, _months(q.estimate), _months(q.lower),
                  _months(q.upper), fe, fn, "months", denominator,
                  "not_reached" if q.estimate is None else "ok", method[endpoint, statistic],
-                 params)
+                 params, label[endpoint, statistic], of)
             )
-        marks = km_at_times(km, self.landmark_days, self.ci, LEVEL)
+        marks = km_at_times(km, self.landmark_days, ci, level)
         for months, mark in zip(self.landmarks_months, marks, strict=True):
+            mark_label = self.landmark_labels[endpoint, months]
             if mark.beyond_last_observation and mark.surv > 0:
                 rows.append((gb, g, endpoint, "survival", months, nan, nan, nan,
                              float(mark.n_event_cum), float(mark.n_risk), "proportion",
-                             denominator, "not_estimable", method[endpoint, "survival"], params))
+                             denominator, "not_estimable", method[endpoint, "survival"], params,
+                             mark_label, of))
             else:
                 rows.append((gb, g, endpoint, "survival", months, mark.surv,
                              _none_to_nan(mark.lower), _none_to_nan(mark.upper),
                              float(mark.n_event_cum), float(mark.n_risk), "proportion",
-                             denominator, "ok", method[endpoint, "survival"], params))
+                             denominator, "ok", method[endpoint, "survival"], params,
+                             mark_label, of))
         risk_months = self._risk_months(float(time[-1]))
         at_risk = n - np.searchsorted(time, risk_months * DAYS_PER_MONTH, side="left")
         self.builder.add_block(gb, g, endpoint, "n_risk",
                                (risk_months, at_risk, None, None, None, fn),
-                               "patients", denominator, "ok", method[endpoint, "n_risk"], params)
-        lower, upper = km.band(self.ci, LEVEL)
+                               "patients", denominator, "ok", method[endpoint, "n_risk"], params,
+                               label[endpoint, "n_risk"], of)
+        lower, upper = km.band(ci, level)
         self.builder.add_block(gb, g, endpoint, "curve",
                                (km.time / DAYS_PER_MONTH, km.surv, lower, upper, km.n_event,
                                 km.n_risk),
-                               "proportion", denominator, "ok", method[endpoint, "curve"], params)
-        f = median_followup(time, event, self.ci, LEVEL)
+                               "proportion", denominator, "ok", method[endpoint, "curve"], params,
+                               label[endpoint, "curve"], of)
+        f = median_followup(time, event, ci, level)
         rows.append(
             (gb, g, endpoint, "followup", nan, _months(f.estimate), _months(f.lower),
              _months(f.upper), fn - fe, fn, "months", denominator,
-             "not_reached" if f.estimate is None else "ok", method[endpoint, "followup"], params)
+             "not_reached" if f.estimate is None else "ok", method[endpoint, "followup"], params,
+             label[endpoint, "followup"], of)
         )
 
     def _risk_months(self, last_day: float) -> np.ndarray:
@@ -389,10 +416,13 @@ class _Engine:
     def _no_patients(self, gb: str, g: str, endpoint: str, denominator: str) -> None:
         """The fixed rows of an endpoint with no patients (status no_patients, no curve)."""
         method, params, nan = self.km_method, self.km_params, math.nan
+        of = self.km_denominator[endpoint]
 
         def row(statistic: str, time: float, unit: str) -> tuple:
+            label = (self.landmark_labels[endpoint, time] if statistic == "survival"
+                     else self.km_labels[endpoint, statistic])
             return (gb, g, endpoint, statistic, time, nan, nan, nan, 0.0, 0.0, unit,
-                    denominator, "no_patients", method[endpoint, statistic], params)
+                    denominator, "no_patients", method[endpoint, statistic], params, label, of)
 
         self.rows.extend(row(statistic, nan, "patients") for statistic in ("n", "events",
                                                                             "censored"))
@@ -417,8 +447,8 @@ class _Engine:
         rare_evaluable = count(a.rare & o.evaluable)
         by_cohort = grouping.name == "cohort_id"
         rate_counts = [
-            (r, count(getattr(o, r.numerator) & getattr(o, r.population)),
-             count(getattr(o, r.population)))
+            (r, count(o.flags(r.numerator) & o.flags(r.population)),
+             count(o.flags(r.population)))
             for r in self.rates if by_cohort or not r.cohort_only
         ]
         order_unknown = count(o.start_unknown) > 0
@@ -470,16 +500,12 @@ def groupings(patients: pd.DataFrame, by: Sequence[str] = ()) -> Iterator[_Group
 def compute_endpoints(
     patients: pd.DataFrame,
     by: Sequence[str] = (),
+    parameters: EndpointParameters | None = None,
     *,
-    ci: str = "log-log",
-    sd_weeks: float = 16,
-    durable_weeks: float = 24,
-    exceptional_pfs_months: float | None = 24,
-    pfs_ratio_threshold: float = 1.3,
-    landmarks_months: Sequence[float] = (3, 6, 12, 24),
-    exceptional_complete_response: bool = True,
+    stage_sizes: Sequence[int] | None = None,
     risk_table_months: Sequence[float] | None = None,
     workers: int = 1,
+    **overrides: object,
 ) -> pd.DataFrame:
     """Compute every endpoint for the pooled set, each cohort and each grouping in ``by``.
 
@@ -490,32 +516,34 @@ def compute_endpoints(
     by
         Extra groupings: ``drug``, ``tumour_type``, ``alteration``, ``rare_cancer``, ``stage``,
         ``prior_lines_band`` (derived: 0-1, 2, 3+ prior lines) or any column of ``patients``.
-    ci
-        Pointwise Kaplan-Meier CI: "log-log" (as SAS), "log" (R's default) or "plain"; the
-        median CI inverts it (Brookmeyer-Crowley). Rates always use exact Clopper-Pearson.
-    sd_weeks, durable_weeks
-        Stable disease counts as clinical benefit from ``sd_weeks`` (DRUP: 16); durable SD from
-        ``durable_weeks`` (24).
-    exceptional_pfs_months, exceptional_complete_response
-        Exceptional responder: confirmed CR, or PFS beyond this many months (None: no PFS rule).
-    pfs_ratio_threshold
-        PFS on trial / PFS on the prior line counted as success from this ratio (1.3).
-    landmarks_months
-        Times of the landmark survival rows.
+    parameters
+        The endpoint parameters (:class:`~dossier.endpoints.parameters.EndpointParameters`:
+        CI type, SD and durable weeks, landmarks, ...); default DRUP's.
+    stage_sizes
+        How many evaluable patients each stage of the staged rule file is judged on (its
+        ``of:`` values, e.g. DRUP's 8 and 24): one ``cbr_stage<k>`` row per stage and cohort.
+        None reads them from the bundled DRUP rule file; ``()`` computes no stage rows.
     risk_table_months
         Times of the number-at-risk rows; default every 3 months from 0 to the group's last
         observed time (rounded up), so a Kaplan-Meier plot's risk table needs no arithmetic.
     workers
         Processes to share the work of groupings with many groups (thousands of cohorts);
         1 computes everything in this process. The table is identical either way.
+    overrides
+        Parameter fields to change on ``parameters`` (``sd_weeks=20``, ``ci="log"``), checked
+        as the parameters object checks them.
 
     Returns
     -------
     pandas.DataFrame
-        The results table of :mod:`dossier.endpoints.results` (contract D).
+        The results table of :mod:`dossier.endpoints.results` (contract D); every row carries
+        its label and denominator label, derived from the parameters.
     """
-    if ci not in CI_TYPES:
-        raise ValueError(f"ci must be one of {', '.join(CI_TYPES)}, not {ci!r}")
+    base = parameters or EndpointParameters()
+    unknown = sorted(set(overrides) - set(EndpointParameters.names()))
+    if unknown:
+        raise TypeError(f"unknown endpoint parameter(s): {', '.join(unknown)}")
+    params = replace(base, **overrides) if overrides else base  # type: ignore[arg-type]
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a whole number >= 1, not {workers!r}")
     missing = [c for c in REQUIRED_COLUMNS if c not in patients.columns]
@@ -525,17 +553,10 @@ def compute_endpoints(
             f"available columns: {', '.join(map(str, patients.columns))}"
         )
     check_response_columns(patients)
-    landmarks = tuple(float(m) for m in landmarks_months)
-    if any(not (math.isfinite(m) and m >= 0) for m in landmarks):
-        raise ValueError(f"landmarks_months must be months >= 0, not {landmarks_months!r}")
-    parameters = ResponseParameters(
-        sd_weeks=sd_weeks,
-        durable_weeks=durable_weeks,
-        exceptional=ExceptionalResponderRule(
-            complete_response=exceptional_complete_response, pfs_months=exceptional_pfs_months
-        ),
-        pfs_ratio_threshold=pfs_ratio_threshold,
-    )
+    sizes = drup_stage_sizes() if stage_sizes is None else tuple(stage_sizes)
+    if any(isinstance(k, bool) or int(k) != k or k < 1 for k in sizes):
+        raise ValueError(f"stage_sizes must be whole numbers >= 1, not {stage_sizes!r}")
+    sizes = tuple(int(k) for k in sizes)
     all_groupings = list(groupings(patients, by))  # validates `by` before any work
     pfs_days, pfs_event = _times(patients, "pfs_days", "pfs_event")
     os_days, os_event = _times(patients, "os_days", "os_event")
@@ -545,12 +566,10 @@ def compute_endpoints(
         else np.zeros(len(patients), dtype=bool)
     )
     arrays = _Arrays(pfs_days, pfs_event, os_days, os_event, rare,
-                     derive_outcomes(patients, parameters))
+                     derive_outcomes(patients, params, sizes))
     risk = None if risk_table_months is None else tuple(float(m) for m in risk_table_months)
-    rates = rate_endpoints(parameters)
-    tasks = [
-        _Task(arrays, grouping, rates, ci, landmarks, risk) for grouping in all_groupings
-    ]
+    rates = rate_endpoints(params, sizes)
+    tasks = [_Task(arrays, grouping, rates, params, risk) for grouping in all_groupings]
     return _run(tasks, workers)
 
 
@@ -558,8 +577,8 @@ def _run(tasks: list[_Task], workers: int) -> pd.DataFrame:
     """Run the tasks, sharing big groupings with worker processes; parts keep their order."""
     shares = [_shares(task, workers) for task in tasks]
     if all(len(s) == 1 for s in shares):
-        engine = _Engine(tasks[0].arrays, tasks[0].rates, tasks[0].ci,
-                         tasks[0].landmarks_months, tasks[0].risk_table_months)
+        engine = _Engine(tasks[0].arrays, tasks[0].rates, tasks[0].parameters,
+                         tasks[0].risk_table_months)
         for task in tasks:
             engine.grouping(task.grouping)
         return engine.builder.frame()

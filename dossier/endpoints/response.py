@@ -20,16 +20,19 @@ same numerator as "among evaluable" and a larger denominator.
 from __future__ import annotations
 
 import json
-import math
-import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from dossier.registry.schema import DAYS_PER_MONTH, DAYS_PER_WEEK
+from dossier.endpoints.labels import denominator_label, rate_label
+from dossier.endpoints.parameters import (
+    EndpointParameters,
+    number_text,
+)
+from dossier.registry.schema import DAYS_PER_MONTH
 
 RESPONSE_COLUMNS = (
     "response_evaluable",
@@ -42,76 +45,14 @@ RESPONSE_COLUMNS = (
 
 OPTIONAL_COLUMNS = ("response_days", "worst_ae_grade", "prior_pfs_days")
 
-STAGE_SIZES = (8, 24)
-"""DRUP's stage sizes: stage 1 is judged on the first 8, stage 2 on the first 24 evaluable."""
+STAGE_POPULATION = "evaluable_stage"
+"""``evaluable_stage<k>``: the first patients of a cohort that stage k (1, 2, ...) is judged on."""
+STAGE_DENOMINATOR = "stage{k}_evaluable"
+"""The results table's denominator of a stage's rows (``stage1_evaluable``)."""
 
 ENROLMENT_ORDER = (
     "order of enrolment within the cohort = treatment_start, ties broken by patient_id"
 )
-
-
-@dataclass(frozen=True)
-class ExceptionalResponderRule:
-    """Who counts as an exceptional responder (DRUP 2026 reports 7.0 % but not its definition).
-
-    Default: a confirmed complete response, or PFS beyond ``pfs_months`` months (event or
-    censored: the patient was known to be progression-free that long). ``source`` says where the
-    definition comes from, so a published one can be dropped in later (criteria.md 3.6).
-    """
-
-    complete_response: bool = True
-    pfs_months: float | None = 24.0
-    source: str = "dossier default; the DRUP 2026 definition is not published"
-
-    def __post_init__(self) -> None:
-        if not self.complete_response and self.pfs_months is None:
-            raise ValueError(
-                "an exceptional-responder rule needs a complete response or a PFS limit"
-            )
-        if self.pfs_months is not None and not self.pfs_months > 0:
-            raise ValueError(f"exceptional pfs_months must be positive, not {self.pfs_months}")
-
-    def describe(self) -> str:
-        """The rule in words, as the results table's method column states it."""
-        parts = []
-        if self.complete_response:
-            parts.append("confirmed CR")
-        if self.pfs_months is not None:
-            days = number_text(self.pfs_months * DAYS_PER_MONTH)
-            parts.append(f"PFS > {number_text(self.pfs_months)} months ({days} days)")
-        return " or ".join(parts)
-
-
-@dataclass(frozen=True)
-class ResponseParameters:
-    """The cut-offs of the response endpoints (all configurable, DRUP defaults)."""
-
-    sd_weeks: float = 16.0
-    durable_weeks: float = 24.0
-    exceptional: ExceptionalResponderRule = field(default_factory=ExceptionalResponderRule)
-    pfs_ratio_threshold: float = 1.3
-    pfs_rate_months: float = 6.0
-    trae_grade_min: int = 3
-
-    def __post_init__(self) -> None:
-        for name in ("sd_weeks", "durable_weeks", "pfs_ratio_threshold", "pfs_rate_months"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not (
-                isinstance(value, numbers.Real) and math.isfinite(value) and value > 0
-            ):
-                raise ValueError(f"{name} must be a positive number, not {value!r}")
-
-    @property
-    def sd_days(self) -> float:
-        return float(self.sd_weeks) * DAYS_PER_WEEK
-
-    @property
-    def durable_days(self) -> float:
-        return float(self.durable_weeks) * DAYS_PER_WEEK
-
-    @property
-    def pfs_rate_days(self) -> float:
-        return float(self.pfs_rate_months) * DAYS_PER_MONTH
 
 
 @dataclass(frozen=True)
@@ -131,13 +72,13 @@ class PatientOutcomes:
     clinical_benefit: np.ndarray
     clinical_benefit_durable: np.ndarray
     durable_sd: np.ndarray
-    sd_at_sd_weeks: np.ndarray
+    sd_benefit_window: np.ndarray
     sd_lasting: np.ndarray
     pfs_rate_known: np.ndarray
     pfs_rate_evaluable_known: np.ndarray
     progression_free_at_rate: np.ndarray
     ae_recorded: np.ndarray
-    trae_grade3: np.ndarray
+    severe_trae: np.ndarray
     exceptional: np.ndarray
     with_prior_pfs: np.ndarray
     pfs_ratio: np.ndarray
@@ -145,12 +86,20 @@ class PatientOutcomes:
     dor_population: np.ndarray
     dor_days: np.ndarray
     dor_event: np.ndarray
-    evaluable_first8: np.ndarray
-    evaluable_first24: np.ndarray
+    stage_evaluable: np.ndarray
+    """Shape (patients, stages): among the first ``stage_sizes[k]`` evaluable of the cohort."""
     start_unknown: np.ndarray
+    stage_sizes: tuple[int, ...] = ()
+    """The stage sizes of the loaded staged rule file (DRUP: read from its ``of:``)."""
 
     def __len__(self) -> int:
         return int(self.treated.shape[0])
+
+    def flags(self, name: str) -> np.ndarray:
+        """An outcome or population by name; ``evaluable_stage2`` is stage 2's first patients."""
+        if name.startswith(STAGE_POPULATION):
+            return self.stage_evaluable[:, int(name.removeprefix(STAGE_POPULATION)) - 1]
+        return getattr(self, name)
 
 
 @dataclass(frozen=True)
@@ -168,16 +117,14 @@ class RateEndpoint:
     parameters: Mapping[str, Any]
     cohort_only: bool = False
     """Only for the cohort grouping (the first patients *of each cohort*)."""
+    label: str = ""
+    """What a reader sees for the row ("Clinical benefit rate (CR/PR or SD >= 16 weeks)")."""
+    denominator_label: str = ""
+    """Who the row counts, in words ("with SD >= 16 weeks")."""
 
     @property
     def parameters_json(self) -> str:
         return parameters_json(self.parameters)
-
-
-def number_text(value: float) -> str:
-    """A number as people write it: 16 not 16.0, 182.625 as is."""
-    value = float(value)
-    return str(int(value)) if value.is_integer() else repr(value)
 
 
 def _json_number(value: Any) -> Any:
@@ -223,13 +170,13 @@ def check_response_columns(patients: pd.DataFrame) -> None:
 
 
 def first_evaluable(patients: pd.DataFrame, evaluable: np.ndarray,
-                    sizes: tuple[int, ...] = STAGE_SIZES) -> tuple[list[np.ndarray], np.ndarray]:
+                    sizes: tuple[int, ...]) -> tuple[list[np.ndarray], np.ndarray]:
     """Flags of the first ``size`` response-evaluable patients of each cohort, per size.
 
     Patients are ordered within their cohort by ``treatment_start``, ties broken by
-    ``patient_id`` (DRUP judges stage 1 on the first 8 and stage 2 on the first 24 evaluable
-    patients). Also returns, per patient, whether it is evaluable without a treatment start
-    date: its cohort's order cannot then be told.
+    ``patient_id`` (DRUP judges each stage on its first evaluable patients, as many as the
+    stage's ``of:`` in the rule file). Also returns, per patient, whether it is evaluable
+    without a treatment start date: its cohort's order cannot then be told.
     """
     n = len(patients)
     if "treatment_start" not in patients.columns:
@@ -255,7 +202,8 @@ def first_evaluable(patients: pd.DataFrame, evaluable: np.ndarray,
 
 
 def derive_outcomes(
-    patients: pd.DataFrame, parameters: ResponseParameters | None = None
+    patients: pd.DataFrame, parameters: EndpointParameters | None = None,
+    stage_sizes: tuple[int, ...] = (),
 ) -> PatientOutcomes:
     """Derive every per-patient outcome from the canonical patient frame (vectorised).
 
@@ -265,8 +213,10 @@ def derive_outcomes(
         Canonical patient frame (contract A): one row per treated patient.
     parameters
         Cut-offs; default DRUP (SD >= 16 weeks, durable SD >= 24 weeks, ...).
+    stage_sizes
+        How many evaluable patients each stage is judged on, from the loaded staged rule file.
     """
-    parameters = parameters or ResponseParameters()
+    parameters = parameters or EndpointParameters()
     check_response_columns(patients)
     n = len(patients)
     treated = np.ones(n, dtype=bool)
@@ -301,7 +251,7 @@ def derive_outcomes(
 
     ae_recorded = ~np.isnan(grade)
     with np.errstate(invalid="ignore"):
-        trae_grade3 = ae_recorded & (grade >= parameters.trae_grade_min)
+        severe_trae = ae_recorded & (grade >= parameters.trae_grade_min)
 
     rule = parameters.exceptional
     exceptional = np.zeros(n, dtype=bool)
@@ -322,7 +272,10 @@ def derive_outcomes(
         dor_population = confirmed_response & ~np.isnan(dor_raw) & (dor_raw >= 0)
     dor_days = np.where(dor_population, dor_raw, np.nan)
     dor_event = np.where(dor_population, (pfs_event == 1).astype(np.int64), 0)
-    (first8, first24), start_unknown = first_evaluable(patients, evaluable)
+    sizes = tuple(int(k) for k in stage_sizes)
+    firsts, start_unknown = first_evaluable(patients, evaluable, sizes)
+    stage_evaluable = (np.column_stack(firsts) if firsts
+                       else np.zeros((n, 0), dtype=bool))
 
     return PatientOutcomes(
         treated=treated,
@@ -334,13 +287,13 @@ def derive_outcomes(
         clinical_benefit=clinical_benefit,
         clinical_benefit_durable=clinical_benefit_durable,
         durable_sd=sd_durable,
-        sd_at_sd_weeks=sd_long,
+        sd_benefit_window=sd_long,
         sd_lasting=sd_long & sd_durable,
         pfs_rate_known=pfs_known,
         pfs_rate_evaluable_known=pfs_known & evaluable,
         progression_free_at_rate=pfs_known & progression_free,
         ae_recorded=ae_recorded,
-        trae_grade3=trae_grade3,
+        severe_trae=severe_trae,
         exceptional=exceptional,
         with_prior_pfs=with_prior,
         pfs_ratio=ratio,
@@ -348,18 +301,21 @@ def derive_outcomes(
         dor_population=dor_population,
         dor_days=dor_days,
         dor_event=dor_event,
-        evaluable_first8=first8,
-        evaluable_first24=first24,
+        stage_evaluable=stage_evaluable,
         start_unknown=start_unknown,
+        stage_sizes=sizes,
     )
 
 
-def rate_endpoints(parameters: ResponseParameters | None = None) -> tuple[RateEndpoint, ...]:
+def rate_endpoints(parameters: EndpointParameters | None = None,
+                   stage_sizes: tuple[int, ...] = ()) -> tuple[RateEndpoint, ...]:
     """The rates of the results table, in table order, as declarative definitions.
 
-    Response rates come twice: among response-evaluable and among all treated patients.
+    Response rates come twice: among response-evaluable and among all treated patients. Each
+    stage of ``stage_sizes`` adds the clinical benefit among its first evaluable patients
+    (``cbr_stage<k>``); the last stage adds the durable one (``cbr_durable_stage<k>``).
     """
-    p = parameters or ResponseParameters()
+    p = parameters or EndpointParameters()
     sd, durable = number_text(p.sd_weeks), number_text(p.durable_weeks)
     sd_days, durable_days = number_text(p.sd_days), number_text(p.durable_days)
     sd_rule = "SD includes unconfirmed CR/PR; SD duration = PFS time from treatment start"
@@ -392,27 +348,27 @@ def rate_endpoints(parameters: ResponseParameters | None = None) -> tuple[RateEn
     for endpoint, numerator, text, params in definitions:
         out.append(RateEndpoint(endpoint, "evaluable", numerator, "evaluable", text, params))
         out.append(RateEndpoint(endpoint, "treated", numerator, "treated", text, params))
-    staged = [
-        ("cbr_first8", 8, "clinical_benefit", f"SD >= {sd} weeks ({sd_days} days)",
-         {"sd_weeks": p.sd_weeks}),
-        ("cbr_first24", 24, "clinical_benefit", f"SD >= {sd} weeks ({sd_days} days)",
-         {"sd_weeks": p.sd_weeks}),
-        ("cbr_durable_first24", 24, "clinical_benefit_durable",
-         f"SD >= {durable} weeks ({durable_days} days)", {"durable_weeks": p.durable_weeks}),
-    ]
-    for endpoint, size, numerator, sd_text, params in staged:
-        out.append(RateEndpoint(
-            endpoint, f"first_{size}_evaluable", numerator, f"evaluable_first{size}",
-            f"clinical benefit = confirmed CR/PR or {sd_text} among the first {size} "
-            f"response-evaluable patients of the cohort (DRUP stage {1 if size == 8 else 2}); "
-            f"{ENROLMENT_ORDER}; n = fewer while fewer are evaluable; {sd_rule}",
-            {**params, "first": size}, cohort_only=True))
+    for k, size in enumerate(stage_sizes, start=1):
+        staged = [("cbr", "clinical_benefit", f"SD >= {sd} weeks ({sd_days} days)",
+                   {"sd_weeks": p.sd_weeks})]
+        if k == len(stage_sizes):
+            staged.append(("cbr_durable", "clinical_benefit_durable",
+                           f"SD >= {durable} weeks ({durable_days} days)",
+                           {"durable_weeks": p.durable_weeks}))
+        for stem, numerator, sd_text, params in staged:
+            out.append(RateEndpoint(
+                f"{stem}_stage{k}", STAGE_DENOMINATOR.format(k=k), numerator,
+                f"{STAGE_POPULATION}{k}",
+                f"clinical benefit = confirmed CR/PR or {sd_text} among the first {size} "
+                f"response-evaluable patients of the cohort (stage {k}); "
+                f"{ENROLMENT_ORDER}; n = fewer while fewer are evaluable; {sd_rule}",
+                {**params, "first": size, "stage": k}, cohort_only=True))
     out.append(
         RateEndpoint(
             "sd_lasting",
-            "sd_16w",
+            "sd_benefit_window",
             "sd_lasting",
-            "sd_at_sd_weeks",
+            "sd_benefit_window",
             f"share of patients with SD >= {sd} weeks whose SD lasts >= {durable} weeks; {sd_rule}",
             {"durable_weeks": p.durable_weeks, "sd_weeks": p.sd_weeks},
         )
@@ -424,18 +380,18 @@ def rate_endpoints(parameters: ResponseParameters | None = None) -> tuple[RateEn
     )
     pfs_params = {"months": p.pfs_rate_months}
     out.append(
-        RateEndpoint("pfs_6m_rate", "evaluable", "progression_free_at_rate",
+        RateEndpoint("pfs_rate", "evaluable", "progression_free_at_rate",
                      "pfs_rate_evaluable_known", pfs_text, pfs_params)
     )
     out.append(
-        RateEndpoint("pfs_6m_rate", "treated", "progression_free_at_rate", "pfs_rate_known",
+        RateEndpoint("pfs_rate", "treated", "progression_free_at_rate", "pfs_rate_known",
                      pfs_text, pfs_params)
     )
     out.append(
         RateEndpoint(
-            "g3_trae",
+            "severe_trae",
             "treated",
-            "trae_grade3",
+            "severe_trae",
             "ae_recorded",
             f"worst treatment-related AE grade >= {p.trae_grade_min} (CTCAE) among treated "
             "patients with a recorded grade (blank = not recorded, left out)",
@@ -468,4 +424,12 @@ def rate_endpoints(parameters: ResponseParameters | None = None) -> tuple[RateEn
             {"threshold": p.pfs_ratio_threshold},
         )
     )
-    return tuple(out)
+    return tuple(_labelled(r, p) for r in out)
+
+
+def _labelled(rate: RateEndpoint, p: EndpointParameters) -> RateEndpoint:
+    """The rate with its label and denominator label, derived from the parameters."""
+    first = rate.parameters.get("first")
+    size = None if first is None else int(first)
+    return replace(rate, label=rate_label(rate.endpoint, p, size),
+                   denominator_label=denominator_label(rate.denominator, p, size))

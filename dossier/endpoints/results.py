@@ -37,6 +37,8 @@ COLUMNS: tuple[str, ...] = (
     "status",
     "method",
     "parameters",
+    "label",
+    "denominator_label",
 )
 """Column order of the results table (contract D)."""
 
@@ -47,12 +49,15 @@ DTYPES: dict[str, str] = {c: ("float64" if c in FLOAT_COLUMNS else "object") for
 
 STATUSES = ("ok", "not_reached", "no_patients", "not_estimable")
 UNITS = ("proportion", "months", "patients")
-DENOMINATORS = ("evaluable", "treated", "responders", "sd_16w", "with_prior_pfs",
-                "first_8_evaluable", "first_24_evaluable", "")
+DENOMINATORS = ("evaluable", "treated", "responders", "sd_benefit_window", "with_prior_pfs",
+                "stage1_evaluable", "stage2_evaluable", "")
+"""Denominators of the rows; a staged rule file with k stages gives ``stage1_evaluable`` to
+``stage<k>_evaluable`` (its first evaluable patients, as many as the stage's ``of:``)."""
 FORMATS = (".csv", ".parquet", ".json")
 
 JSON_FORMAT_NAME = "dossier-results"
-JSON_FORMAT_VERSION = 1
+JSON_FORMAT_VERSION = 2
+"""2: rows carry their label and denominator_label (derived from the endpoint parameters)."""
 
 
 class ResultRow(NamedTuple):
@@ -73,6 +78,8 @@ class ResultRow(NamedTuple):
     status: str
     method: str
     parameters: str
+    label: str
+    denominator_label: str
 
 
 def results_frame(rows: Iterable[Sequence[object]]) -> pd.DataFrame:
@@ -123,6 +130,8 @@ class ResultsBuilder:
         status: str,
         method: str,
         parameters: str,
+        label: str = "",
+        denominator_label: str = "",
     ) -> None:
         """Add k rows: ``floats`` gives time, estimate, lower, upper, x, n (arrays or scalars)."""
         arrays = [np.asarray(math.nan if f is None else f, dtype=np.float64) for f in floats]
@@ -135,7 +144,7 @@ class ResultsBuilder:
         for j, a in enumerate(arrays):
             block[:, j] = a
         texts = (group_by, group, endpoint, statistic, unit, denominator, status, method,
-                 parameters)
+                 parameters, label, denominator_label)
         # position: rows added so far (single + block), so order is kept without sorting
         self._blocks.append((len(self.rows) + self._block_rows, k, texts, block))
         self._block_rows += k

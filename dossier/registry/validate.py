@@ -48,14 +48,12 @@ from dossier.registry.readers import (
     show_value,
 )
 from dossier.registry.schema import TIME_FIELDS, Column, default_cohort_id
+from dossier.resources import drup_stage_sizes
 
 Severity = Literal["error", "warning"]
 
 MAX_PLAUSIBLE_DAYS = 20 * 365.25
 """A time more than 20 years after treatment start is treated as a data-entry error."""
-
-STAGE1_EVALUABLE = 8
-"""DRUP stage 1 enrols 8 evaluable patients; a smaller cohort gets a warning."""
 
 DAYS_TOLERANCE = 0.5
 """A date and a days value for the same time agree when they differ by at most half a day."""
@@ -651,9 +649,10 @@ def _check_cohort_sizes(frame: pd.DataFrame, cells: dict[str, pd.Series], log: I
     counts = (pd.DataFrame({"cohort": frame["cohort_id"],
                             "evaluable": _true(frame["response_evaluable"])})
               .dropna(subset=["cohort"]).groupby("cohort", sort=False)["evaluable"].sum())
+    stage_one = drup_stage_sizes()[0]  # DRUP's stage 1, as its rule file says
     for cohort, n in counts.items():
-        if n < STAGE1_EVALUABLE:
+        if n < stage_one:
             log.warning("small_cohort", f"cohort {cohort!r} has {int(n)} response-evaluable "
-                        f"patient{'' if n == 1 else 's'}, fewer than the {STAGE1_EVALUABLE} of "
+                        f"patient{'' if n == 1 else 's'}, fewer than the {stage_one} of "
                         "DRUP stage 1; its estimates are very uncertain", None, "cohort_id",
                         cohort)

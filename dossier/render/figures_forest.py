@@ -13,6 +13,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from dossier.render.formatting import (
+    NO_PATIENTS,
+    NOT_ESTIMABLE,
+    NOT_ESTIMABLE_WORDS,
+    NOT_REACHED,
+    limit_text,
+)
 from dossier.render.svg import (
     FIGURE_WIDTH_PT,
     GRID,
@@ -40,8 +47,8 @@ WRAP_SIZE = 6.8
 labels stay whole (and unique) instead of being cut to identical stems."""
 THRESHOLD_ROW = 10.0
 THRESHOLD_DASHES = ("4 2", "1.5 1.5", "6 2 1.5 2", "2 3")
-STATUS_NOTES = {"no_patients": "no patients", "not_reached": "not reached",
-                "not_estimable": "not estimable"}
+STATUS_NOTES = {"no_patients": NO_PATIENTS, "not_reached": "not reached",
+                "not_estimable": NOT_ESTIMABLE_WORDS}
 
 
 @dataclass(frozen=True)
@@ -69,15 +76,16 @@ def _value(v: float | None) -> float | None:
 def _estimate_text(row: ForestRow, percent: bool) -> str:
     values = [_value(row.estimate), _value(row.lower), _value(row.upper)]
     if all(v is None for v in values):
-        return row.note or "not estimable"
+        return row.note or NOT_ESTIMABLE_WORDS
 
-    def fmt(v: float | None) -> str:
-        if v is None:
-            return "NR"
-        return f"{v * 100:.1f}" if percent else f"{v:.1f}"
+    # a rate's missing part is not estimable; a median's estimate or upper limit not reached
+    above = NOT_ESTIMABLE if percent else NOT_REACHED
 
-    head = fmt(values[0]) if values[0] is not None else (row.note or "NR")
-    return f"{head} ({fmt(values[1])}–{fmt(values[2])})"
+    def fmt(v: float | None, missing: str) -> str:
+        return limit_text(v, percent, missing)
+
+    head = fmt(values[0], above) if values[0] is not None else (row.note or above)
+    return f"{head} ({fmt(values[1], NOT_ESTIMABLE)}–{fmt(values[2], above)})"
 
 
 def _two_lines(label: str, width: float) -> tuple[float, list[str]]:

@@ -17,9 +17,9 @@ RATE_ENDPOINTS: tuple[tuple[str, str], ...] = (
     ("orr", "evaluable"),
     ("dcr", "evaluable"),
     ("durable_sd", "evaluable"),
-    ("sd_lasting", "sd_16w"),
-    ("pfs_6m_rate", "evaluable"),
-    ("g3_trae", "treated"),
+    ("sd_lasting", "sd_benefit_window"),
+    ("pfs_rate", "evaluable"),
+    ("severe_trae", "treated"),
     ("exceptional", "evaluable"),
     ("pfs_ratio", "with_prior_pfs"),
 )

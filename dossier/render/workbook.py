@@ -22,18 +22,6 @@ from dossier.scoring.readiness import Readiness
 from dossier.scoring.rules import RuleSet
 from dossier.scoring.verdicts import Verdict
 
-RATE_LABELS = {
-    "cbr": "clinical benefit rate",
-    "cbr_durable": "clinical benefit rate, SD >= durable weeks",
-    "orr": "objective response rate (confirmed CR/PR)",
-    "dcr": "disease control rate",
-    "durable_sd": "durable stable disease",
-    "sd_lasting": "share of 16-week SDs lasting to 24 weeks",
-    "pfs_6m_rate": "progression-free at 6 months (crude)",
-    "g3_trae": "grade >= 3 treatment-related AE",
-    "exceptional": "exceptional responders",
-    "pfs_ratio": "PFS ratio >= threshold",
-}
 METHOD_NOTES = (
     "Months = days / 30.4375. Rates: exact Clopper-Pearson 95% CI; each rate states its "
     "denominator. Medians: Kaplan-Meier, CI by Brookmeyer-Crowley inversion (R quantile.survfit "
@@ -55,8 +43,7 @@ def _summary_sheet(results: pd.DataFrame, build_info: Mapping[str, str]) -> Shee
     table = pd.DataFrame({
         "endpoint": headline["endpoint"],
         "statistic": headline["statistic"],
-        "label": [RATE_LABELS.get(e) or (f"{s} patients" if e == "patients" else f"{e} {s}")
-                  for e, s in zip(headline["endpoint"], headline["statistic"], strict=True)],
+        "label": headline["label"],  # derived from the endpoint parameters, as in the PDF
         "count": headline["estimate"].where(headline["unit"].eq("patients")),
         "rate": headline["estimate"].where(is_rate),
         "rate_lower": headline["lower"].where(is_rate),
@@ -67,6 +54,7 @@ def _summary_sheet(results: pd.DataFrame, build_info: Mapping[str, str]) -> Shee
         "x": headline["x"],
         "n": headline["n"],
         "denominator": headline["denominator"],
+        "denominator_label": headline["denominator_label"],
         "status": headline["status"],
         "method": headline["method"],
     })

@@ -241,10 +241,6 @@ def bar_gap(successes: int, patients: int, at_least: int, of: int, label: str) -
     return ""
 
 
-EXPANSION_AFTER = 24
-"""DRUP: patients beyond the first 24 evaluable of a cohort form its expansion."""
-
-
 @dataclass(frozen=True)
 class StageCounts:
     """The counts a stage bar is judged on, and what the reader must know about them.
@@ -261,11 +257,12 @@ class StageCounts:
 
 def stage_counts(values: Mapping[str, Observed], successes: str, patients: str, of: int,
                  first_successes: str = "", first_patients: str = "",
-                 at_least: int = 1) -> StageCounts:
+                 at_least: int = 1, last_stage: bool = False) -> StageCounts:
     """Pick the per-stage counts (first ``of`` patients) when given, else the totals so far.
 
     With per-stage counts, the totals are noted when they go beyond the ``of`` patients
-    ("expansion: 120 of 200 overall" past 24); with totals only, the notes say when they cannot
+    ("expansion: 120 of 200 overall" past the ``last_stage`` of a staged design, whose size the
+    rule file gives); with totals only, the notes say when they cannot
     tell whether the first ``of`` alone reached ``at_least``.
     """
     total_s, total_n = values.get(successes), values.get(patients)
@@ -277,7 +274,7 @@ def stage_counts(values: Mapping[str, Observed], successes: str, patients: str, 
             notes: list[str] = []
             if totals and int(total_n.value) > of:  # type: ignore[union-attr,arg-type]
                 overall = f"{int(total_s.value)} of {int(total_n.value)}"  # type: ignore[union-attr,arg-type]
-                notes.append(f"expansion: {overall} overall" if of >= EXPANSION_AFTER
+                notes.append(f"expansion: {overall} overall" if last_stage
                              else f"{overall} evaluable patients so far overall")
             return StageCounts(fs, fn, True, tuple(notes))
     notes = []

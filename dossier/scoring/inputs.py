@@ -8,12 +8,14 @@ data, quality of life, regulatory status).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from dossier.scoring.metrics import NOT_REACHED, is_absent
+from dossier.scoring.rules import RuleSet, used_metrics
 
 RESULT_COLUMNS = ("group_by", "group", "endpoint", "statistic", "time", "estimate", "x", "n",
                   "denominator", "status")
@@ -23,24 +25,74 @@ RATES: dict[str, tuple[str, str, str]] = {
     "n_evaluable": ("patients", "", "estimate"),
     "cbr": ("cbr", "evaluable", "estimate"),
     "cb_n": ("cbr", "evaluable", "x"),
-    "cb24_n": ("cbr_durable", "evaluable", "x"),
-    "cb_n_first8": ("cbr_first8", "first_8_evaluable", "x"),
-    "n_evaluable_first8": ("cbr_first8", "first_8_evaluable", "n"),
-    "cb_n_first24": ("cbr_first24", "first_24_evaluable", "x"),
-    "n_evaluable_first24": ("cbr_first24", "first_24_evaluable", "n"),
-    "cb24_n_first24": ("cbr_durable_first24", "first_24_evaluable", "x"),
+    "cb_durable_n": ("cbr_durable", "evaluable", "x"),
     "orr": ("orr", "evaluable", "estimate"),
-    "g3_trae_rate": ("g3_trae", "treated", "estimate"),
+    "g3_trae_rate": ("severe_trae", "treated", "estimate"),
 }
-"""Rates are taken over evaluable patients (as DRUP reports them); g3_trae over treated. The
-``_first8`` / ``_first24`` counts are among the first 8 / 24 evaluable patients of the cohort
-(by treatment start), on which DRUP judges its stages."""
+"""Rates are taken over evaluable patients (as DRUP reports them); severe_trae over treated."""
+
+STAGE_RATES: dict[str, tuple[str, str]] = {
+    # metric stem: (endpoint stem, column); stage k adds the suffix _stage<k> to both
+    "cb_n": ("cbr", "x"),
+    "n_evaluable": ("cbr", "n"),
+    "cb_durable_n": ("cbr_durable", "x"),
+}
+"""Counts among the first evaluable patients of stage k (``cb_n_stage1`` of
+``n_evaluable_stage1``), taken from the ``cbr_stage<k>`` rows: how many patients a stage counts
+is the stage's ``of:`` in the staged rule file, recorded in the rows' parameters ("first")."""
+
+STAGE_SUFFIX = re.compile(r"_stage([1-9][0-9]*)$")
+
+
+def stage_metrics(endpoint: str) -> dict[str, str]:
+    """Metric -> column of a stage row: ``cbr_stage2`` gives cb_n_stage2 (x) and
+    n_evaluable_stage2 (n)."""
+    found = STAGE_SUFFIX.search(endpoint)
+    if found is None:
+        return {}
+    stem, suffix = endpoint[:found.start()], found.group(0)
+    return {metric + suffix: column for metric, (rate, column) in STAGE_RATES.items()
+            if rate == stem}
+
+
+def stage_metric_endpoint(metric: str) -> str | None:
+    """The results endpoint a stage metric comes from (``cb_n_stage1`` -> ``cbr_stage1``)."""
+    found = STAGE_SUFFIX.search(metric)
+    entry = STAGE_RATES.get(metric[:found.start()]) if found else None
+    return None if entry is None else entry[0] + found.group(0)  # type: ignore[union-attr]
+
 
 COUNTS = frozenset(m for m, (_, _, column) in RATES.items() if column in ("x", "n")) | {
     "n_evaluable"}
 
 MEDIANS = {"pfs": "pfs", "os": "os", "dor": "dor"}
-LANDMARKS = {"os_landmark_2y": 24.0, "os_landmark_3y": 36.0}
+LANDMARK_METRIC = re.compile(r"^(os|pfs)_landmark_([1-9][0-9]*)(y|m)$")
+"""``os_landmark_3y`` / ``pfs_landmark_6m``: Kaplan-Meier survival at that time, a fraction
+(whole years are named in years: 36 months is ``os_landmark_3y``)."""
+
+
+def landmark_months(metric: str) -> float | None:
+    """The time a landmark metric is read at, in months (``os_landmark_3y`` -> 36)."""
+    found = LANDMARK_METRIC.match(metric)
+    if found is None:
+        return None
+    _, count, unit = found.groups()
+    return float(count) * (12.0 if unit == "y" else 1.0)
+
+
+def needed_landmarks(rule_sets: Sequence[RuleSet]) -> tuple[float, ...]:
+    """The landmark times (months) the rule files read (PASKWIL 2024's os_landmark_3y: 36)."""
+    months = {landmark_months(name) for rule_set in rule_sets for name in used_metrics(rule_set)}
+    return tuple(sorted(m for m in months if m is not None))
+
+
+def landmark_metric_name(endpoint: str, months: float) -> str:
+    """The metric a landmark row answers to: whole years in years (``os_landmark_3y`` at 36
+    months), other times in months (``pfs_landmark_6m``)."""
+    if months % 12 == 0:
+        return f"{endpoint}_landmark_{months / 12:g}y"
+    return f"{endpoint}_landmark_{months:g}m"
+
 
 META_COLUMNS = (
     "setting", "rare_indication", "no_effective_treatment", "qol_improved", "phase4_confirmatory",
@@ -78,6 +130,14 @@ def _from_rates(frame: pd.DataFrame, out: dict[str, object]) -> None:
         if value is None:
             continue
         out[metric] = round(value) if metric in COUNTS else value
+    stages = frame[(frame["statistic"] == "rate")
+                   & frame["endpoint"].astype(str).str.contains("_stage", regex=False)]
+    for endpoint, column_row in zip(stages["endpoint"].astype(str), stages.to_dict("records"),
+                                    strict=True):
+        for metric, column in stage_metrics(endpoint).items():
+            value = _number(column_row[column])
+            if value is not None:
+                out.setdefault(metric, round(value))
 
 
 def _from_survival(frame: pd.DataFrame, out: dict[str, object]) -> None:
@@ -94,11 +154,13 @@ def _from_survival(frame: pd.DataFrame, out: dict[str, object]) -> None:
             value = _number(followup.iloc[0]["estimate"])
             if value is not None:
                 out[f"{stem}_followup_months"] = value
-    survival = _rows(frame, "os", "survival")
-    for metric, months in LANDMARKS.items():
-        at = survival[(survival["time"] - months).abs() < 1e-9]
-        if not at.empty and _number(at.iloc[0]["estimate"]) is not None:
-            out[metric] = _number(at.iloc[0]["estimate"])
+    for endpoint in ("os", "pfs"):
+        survival = _rows(frame, endpoint, "survival")
+        for months, estimate in zip(survival["time"], survival["estimate"], strict=True):
+            value = _number(estimate)
+            if value is None or _number(months) is None or months <= 0:
+                continue
+            out.setdefault(landmark_metric_name(endpoint, float(months)), value)
 
 
 def _from_metadata(row: Mapping[str, object], out: dict[str, object]) -> None:

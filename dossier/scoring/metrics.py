@@ -70,7 +70,8 @@ def _m(name: str, kind: str, label: str, meaning: str, **extra: object) -> Metri
 
 CONTRACT_METRICS: tuple[MetricSpec, ...] = (
     _m("orr", "fraction", "ORR", "Objective response rate: confirmed CR + PR, share 0-1."),
-    _m("cbr", "fraction", "CBR", "Clinical benefit rate: CR/PR or SD >= 16 weeks, share 0-1."),
+    _m("cbr", "fraction", "CBR",
+       "Clinical benefit rate: CR/PR or SD >= sd_weeks (DRUP 16 weeks), share 0-1."),
     _m("dor_median_months", "median", "median DoR",
        "Median duration of response (Kaplan-Meier), months, or NR.",
        followup="dor_followup_months"),
@@ -100,21 +101,21 @@ CONTRACT_METRICS: tuple[MetricSpec, ...] = (
        "No proven effective treatment is (any longer) available."),
     _m("n_evaluable", "count", "evaluable patients", "Response-evaluable patients."),
     _m("cb_n", "count", "patients with clinical benefit",
-       "Evaluable patients with clinical benefit (confirmed CR/PR or SD >= 16 weeks)."),
-    _m("cb24_n", "count", "patients with durable clinical benefit",
-       "Evaluable patients with confirmed CR/PR or SD >= 24 weeks."),
-    _m("n_evaluable_first8", "count", "first 8 evaluable patients",
-       "The first 8 response-evaluable patients of the cohort by treatment start (fewer while "
-       "fewer are evaluable): DRUP's stage 1."),
-    _m("cb_n_first8", "count", "patients with clinical benefit",
-       "Patients with clinical benefit among the first 8 evaluable (n_evaluable_first8)."),
-    _m("n_evaluable_first24", "count", "first 24 evaluable patients",
-       "The first 24 response-evaluable patients of the cohort by treatment start (fewer while "
-       "fewer are evaluable): DRUP's stage 2."),
-    _m("cb_n_first24", "count", "patients with clinical benefit",
-       "Patients with clinical benefit among the first 24 evaluable (n_evaluable_first24)."),
-    _m("cb24_n_first24", "count", "patients with durable clinical benefit",
-       "Patients with confirmed CR/PR or SD >= 24 weeks among the first 24 evaluable."),
+       "Evaluable patients with clinical benefit (confirmed CR/PR or SD >= sd_weeks, "
+       "DRUP 16 weeks)."),
+    _m("cb_durable_n", "count", "patients with durable clinical benefit",
+       "Evaluable patients with confirmed CR/PR or SD >= durable_weeks (default 24 weeks)."),
+    *(spec for k in (1, 2) for spec in (
+        _m(f"n_evaluable_stage{k}", "count", f"stage {k} evaluable patients",
+           f"The first response-evaluable patients of the cohort by treatment start that stage "
+           f"{k} is judged on (as many as the stage's 'of:' in the staged rule file; fewer while "
+           "fewer are evaluable)."),
+        _m(f"cb_n_stage{k}", "count", "patients with clinical benefit",
+           f"Patients with clinical benefit among stage {k}'s first evaluable patients "
+           f"(n_evaluable_stage{k})."),
+        _m(f"cb_durable_n_stage{k}", "count", "patients with durable clinical benefit",
+           f"Patients with confirmed CR/PR or SD >= durable_weeks among stage {k}'s first "
+           f"evaluable patients (n_evaluable_stage{k})."))),
     _m("control_os_median_months", "months", "control median OS",
        "Median OS of the control arm, months."),
     _m("control_pfs_median_months", "months", "control median PFS",
@@ -148,6 +149,15 @@ EXTENSION_METRICS: tuple[MetricSpec, ...] = (
 
 METRICS: dict[str, MetricSpec] = {m.name: m for m in CONTRACT_METRICS + EXTENSION_METRICS}
 """Every metric dossier knows without a rule file declaring it."""
+
+RENAMED: dict[str, str] = {
+    "cb_n_first8": "cb_n_stage1", "n_evaluable_first8": "n_evaluable_stage1",
+    "cb_n_first24": "cb_n_stage2", "n_evaluable_first24": "n_evaluable_stage2",
+    "cb24_n_first24": "cb_durable_n_stage2", "cb24_n": "cb_durable_n",
+}
+"""Metric names of dossier 0.1 that had a stage size or a week count in them -> today's name.
+A summary file that uses one gets an error naming the new one (the sizes now come from the
+rule file, so "first8" may no longer be 8)."""
 
 
 def _is_nan(value: object) -> bool:

@@ -93,7 +93,7 @@ class Stage:
     line: int
     successes: str = ""
     patients: str = ""
-    """Counts among the first ``of`` patients (e.g. cb_n_first8); when given they decide the
+    """Counts among the first ``of`` patients (e.g. cb_n_stage1); when given they decide the
     stage instead of the totals so far."""
 
 

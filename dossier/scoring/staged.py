@@ -1,9 +1,10 @@
 """Staged scales: DRUP's two-stage design, each stage judged on its own first patients.
 
-Stage 1 is decided on the first 8 and stage 2 on the first 24 evaluable patients when the
-per-stage counts are given (e.g. cb_n_first8 of n_evaluable_first8); the totals so far are then
-only noted ("expansion: 120 of 200 overall"). With totals only (summary files) each stage is
-judged on all evaluable patients so far, with a note when that hides the first patients' result.
+Each stage is decided on the cohort's first evaluable patients, as many as its ``of:`` in the rule
+file (DRUP: 8, then 24), when the per-stage counts are given (e.g. cb_n_stage1 of
+n_evaluable_stage1); the totals so far are then only noted ("expansion: 120 of 200 overall").
+With totals only (summary files) each stage is judged on all evaluable patients so far, with
+a note when that hides the first patients' result.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dossier.scoring.verdicts import MET, NOT_ASSESSABLE, NOT_MET, PENDING, Clau
 def staged(rule_set: RuleSet, values: Mapping[str, Observed], cohort_id: str,
             clauses: tuple[ClauseResult, ...]) -> Verdict:
     """Walk the stages; each is judged on its own first patients when the per-stage counts
-    (e.g. cb_n_first8 of n_evaluable_first8) are given, else on the totals so far."""
+    (e.g. cb_n_stage1 of n_evaluable_stage1) are given, else on the totals so far."""
     outcome = rule_set.outcome
     label = rule_set.specs[outcome.successes].label
     final = rule_set.stages[-1]
@@ -32,7 +33,7 @@ def staged(rule_set: RuleSet, values: Mapping[str, Observed], cohort_id: str,
     for index, stage in enumerate(rule_set.stages):
         last = index == len(rule_set.stages) - 1
         counts = stage_counts(values, outcome.successes, outcome.patients, stage.of,
-                              stage.successes, stage.patients, stage.at_least)
+                              stage.successes, stage.patients, stage.at_least, last)
         succ, pats = counts.successes, counts.patients
         if succ is None or pats is None or succ.state != "exact" or pats.state != "exact":
             absent = [o.name for o in (succ, pats) if o is not None and o.state != "exact"]

@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dossier.scoring.grammar import suggest
-from dossier.scoring.metrics import METRICS, MetricSpec, MetricValueError, normalise_value
+from dossier.scoring.metrics import (
+    METRICS,
+    RENAMED,
+    MetricSpec,
+    MetricValueError,
+    normalise_value,
+)
 from dossier.scoring.yamlmarks import (
     FileCheckError,
     LineDict,
@@ -59,6 +65,10 @@ def _check_metrics(raw: Mapping[object, object], specs: Mapping[str, MetricSpec]
     for name, value in raw.items():
         line = line_of.get(name, 0)
         spec = specs.get(str(name))
+        if spec is None and str(name) in RENAMED:
+            log.add(line, f"{where}metric {name!r} is now called {RENAMED[str(name)]!r} (stage "
+                    "counts are named by stage; the stage's size is the rule file's 'of:')")
+            continue
         if spec is None:
             log.add(line, f"{where}unknown metric {name!r}{suggest(str(name), list(specs))}")
             continue
@@ -134,7 +144,8 @@ def _csv_entries(text: str, path: Path, specs: Mapping[str, MetricSpec]) -> list
     if not long_form:
         for column in header:
             if column and column not in CSV_TEXT_COLUMNS and column not in specs:
-                log.add(1, f"unknown column {column!r}{suggest(column, list(specs))}")
+                log.add(1, f"column {column!r} is now called {RENAMED[column]!r}" if column in
+                        RENAMED else f"unknown column {column!r}{suggest(column, list(specs))}")
     grouped: dict[str, dict[str, object]] = {}
     lines: dict[str, int] = {}
     text_fields: dict[str, dict[str, str]] = {}

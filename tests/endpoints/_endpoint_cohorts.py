@@ -35,7 +35,7 @@ HAND = {
     "dcr": (7, 10, 7, 12),          # P01, P02, P03, P04, P05, P09, P10
     "durable_sd": (2, 10, 2, 12),   # P05, P10
     "exceptional": (2, 10, 3, 12),  # P01 (CR), P10 (800 d); treated also P12 (760 d)
-    "pfs_6m_rate": (4, 9, 5, 11),   # PF beyond 182.625 d: P01, P05, P09, P10 (+P12); P03 left out
+    "pfs_rate": (4, 9, 5, 11),   # PF beyond 182.625 d: P01, P05, P09, P10 (+P12); P03 left out
 }
 HAND_SD_LASTING = (2, 4)            # of P02, P04, P05, P10 (SD >= 16 w): P05, P10 last 24 w
 HAND_G3_TRAE = (4, 9)               # grade recorded for 9; >= 3: P01, P05, P07, P11

@@ -60,8 +60,8 @@ def test_hand_cohort_rates_have_exact_counts_and_clopper_pearson_limits(c1_table
 
 
 def test_hand_cohort_sd_lasting_trae_and_pfs_ratio_use_their_own_denominators(c1_table):
-    assert_clopper_pearson(rate(c1_table, "sd_lasting", "sd_16w"), *HAND_SD_LASTING)
-    assert_clopper_pearson(rate(c1_table, "g3_trae", "treated"), *HAND_G3_TRAE)
+    assert_clopper_pearson(rate(c1_table, "sd_lasting", "sd_benefit_window"), *HAND_SD_LASTING)
+    assert_clopper_pearson(rate(c1_table, "severe_trae", "treated"), *HAND_G3_TRAE)
     assert_clopper_pearson(rate(c1_table, "pfs_ratio", "with_prior_pfs"), *HAND_PFS_RATIO)
 
 
@@ -214,8 +214,8 @@ def test_pooled_rows_equal_computing_on_the_whole_frame_as_one_cohort():
     pooled = select(table, group_by="all", group="all")
     single = compute_endpoints(frame.assign(cohort_id="X"))
     cohort = select(single, group_by="cohort_id", group="X")
-    first_n = cohort["denominator"].str.startswith("first_")  # per-cohort stage rows only
-    assert not pooled["denominator"].str.startswith("first_").any()
+    first_n = cohort["denominator"].str.startswith("stage")  # per-cohort stage rows only
+    assert not pooled["denominator"].str.startswith("stage").any()
     pd.testing.assert_frame_equal(without_group(pooled), without_group(cohort[~first_n]))
 
 

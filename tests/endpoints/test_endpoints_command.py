@@ -74,7 +74,7 @@ def test_prints_counts_rates_and_medians_of_every_cohort_and_the_pooled_set(regi
         assert printed == [*counts, format_rate(cbr.to_dict()), format_rate(orr.to_dict()),
                            format_median(pfs.to_dict()), format_median(os_.to_dict())]
     assert rows["C1"][3:5] == ["60.0% (26.2-87.8)", "20.0% (2.5-55.6)"]  # binom.test in R
-    assert rows["C1"][6] == "NR (NR-NR)"  # OS: everyone censored at 900 days
+    assert rows["C1"][6] == "NR (NE-NR)"  # OS: everyone censored at 900 days
 
 
 def test_sd_weeks_option_changes_the_clinical_benefit_shown(registry_file):

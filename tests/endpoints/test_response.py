@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 from _endpoint_cohorts import HAND_DOR, canonical, hand_cohort
 
+from dossier.endpoints.parameters import EndpointParameters, ExceptionalResponderRule
 from dossier.endpoints.response import (
-    ExceptionalResponderRule,
-    ResponseParameters,
     derive_outcomes,
     parameters_json,
     rate_endpoints,
@@ -51,14 +50,14 @@ def test_unconfirmed_partial_response_is_stable_disease_not_an_objective_respons
     ],
 )
 def test_sd_weeks_moves_the_clinical_benefit_cut_off(c1, sd_weeks, expected):
-    o = derive_outcomes(c1, ResponseParameters(sd_weeks=sd_weeks))
+    o = derive_outcomes(c1, EndpointParameters(sd_weeks=sd_weeks))
     assert who(c1, o.clinical_benefit) == expected
 
 
 def test_durable_sd_and_the_16_week_sds_that_last_24_weeks(c1):
     o = derive_outcomes(c1)
     assert who(c1, o.durable_sd) == {"P05", "P10"}
-    assert who(c1, o.sd_at_sd_weeks) == {"P02", "P04", "P05", "P10"}
+    assert who(c1, o.sd_benefit_window) == {"P02", "P04", "P05", "P10"}
     assert who(c1, o.sd_lasting) == {"P05", "P10"}
     assert who(c1, o.clinical_benefit_durable) == {"P01", "P09", "P05", "P10"}
 
@@ -87,14 +86,12 @@ def test_exceptional_responder_default_is_confirmed_cr_or_pfs_beyond_24_months(c
 
 
 def test_exceptional_responder_definition_is_a_parameter(c1):
-    six_months = ResponseParameters(exceptional=ExceptionalResponderRule(pfs_months=6))
+    six_months = EndpointParameters(exceptional_pfs_months=6)
     assert who(c1, derive_outcomes(c1, six_months).exceptional) == {
         "P01", "P05", "P09", "P10", "P12"}
-    pfs_only = ResponseParameters(
-        exceptional=ExceptionalResponderRule(complete_response=False, pfs_months=24)
-    )
+    pfs_only = EndpointParameters(exceptional_complete_response=False, exceptional_pfs_months=24)
     assert who(c1, derive_outcomes(c1, pfs_only).exceptional) == {"P10", "P12"}
-    cr_only = ResponseParameters(exceptional=ExceptionalResponderRule(pfs_months=None))
+    cr_only = EndpointParameters(exceptional_pfs_months=None)
     assert who(c1, derive_outcomes(c1, cr_only).exceptional) == {"P01"}
     with pytest.raises(ValueError, match="complete response or a PFS limit"):
         ExceptionalResponderRule(complete_response=False, pfs_months=None)
@@ -105,14 +102,14 @@ def test_pfs_ratio_counts_exactly_1_3_as_success_among_patients_with_a_prior_pfs
     assert who(c1, o.with_prior_pfs) == {"P01", "P02", "P04", "P06"}  # P05's prior 0 ignored
     assert who(c1, o.pfs_ratio_success) == {"P01", "P02"}
     assert o.pfs_ratio[o.with_prior_pfs].tolist() == [2.0, 1.3, 112 / 90, 50 / 60]
-    stricter = derive_outcomes(c1, ResponseParameters(pfs_ratio_threshold=1.5))
+    stricter = derive_outcomes(c1, EndpointParameters(pfs_ratio_threshold=1.5))
     assert who(c1, stricter.pfs_ratio_success) == {"P01"}
 
 
 def test_grade_3_trae_counts_patients_with_a_recorded_grade(c1):
     o = derive_outcomes(c1)
     assert who(c1, o.ae_recorded) == set(who(c1, o.treated)) - {"P03", "P08", "P12"}
-    assert who(c1, o.trae_grade3) == {"P01", "P05", "P07", "P11"}
+    assert who(c1, o.severe_trae) == {"P01", "P05", "P07", "P11"}
 
 
 def test_progression_free_at_6_months_leaves_out_patients_censored_earlier(c1):
@@ -151,28 +148,28 @@ def test_absent_optional_columns_count_as_not_recorded():
 @pytest.mark.parametrize("field", ["sd_weeks", "durable_weeks", "pfs_ratio_threshold"])
 def test_non_positive_cut_offs_are_refused(field):
     with pytest.raises(ValueError, match=field):
-        ResponseParameters(**{field: 0})
+        EndpointParameters(**{field: 0})
 
 
 def test_response_rates_come_with_both_denominators():
     pairs = [(r.endpoint, r.denominator) for r in rate_endpoints()]
     for endpoint in ("cbr", "cbr_durable", "orr", "dcr", "durable_sd", "exceptional",
-                     "pfs_6m_rate"):
+                     "pfs_rate"):
         assert (endpoint, "evaluable") in pairs
         assert (endpoint, "treated") in pairs
-    assert ("sd_lasting", "sd_16w") in pairs
-    assert ("g3_trae", "treated") in pairs
+    assert ("sd_lasting", "sd_benefit_window") in pairs
+    assert ("severe_trae", "treated") in pairs
     assert ("pfs_ratio", "with_prior_pfs") in pairs
     assert len(pairs) == len(set(pairs))
 
 
 def test_rate_definitions_state_the_cut_offs_they_use():
     definitions = {(r.endpoint, r.denominator): r for r in rate_endpoints(
-        ResponseParameters(sd_weeks=20, durable_weeks=30))}
+        EndpointParameters(sd_weeks=20, durable_weeks=30))}
     cbr = definitions["cbr", "evaluable"]
     assert "SD >= 20 weeks (140 days)" in cbr.definition
     assert json.loads(cbr.parameters_json) == {"sd_weeks": 20}
-    assert json.loads(definitions["sd_lasting", "sd_16w"].parameters_json) == {
+    assert json.loads(definitions["sd_lasting", "sd_benefit_window"].parameters_json) == {
         "durable_weeks": 30, "sd_weeks": 20}
 
 

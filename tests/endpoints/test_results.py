@@ -36,10 +36,12 @@ def table() -> pd.DataFrame:
 def test_columns_come_in_contract_order_with_fixed_dtypes(table):
     assert list(table.columns) == [
         "group_by", "group", "endpoint", "statistic", "time", "estimate", "lower", "upper",
-        "x", "n", "unit", "denominator", "status", "method", "parameters",
+        "x", "n", "unit", "denominator", "status", "method", "parameters", "label",
+        "denominator_label",
     ]
     assert {c: str(table[c].dtype) for c in table.columns} == DTYPES
-    for column in ("group_by", "group", "unit", "denominator", "status", "method"):
+    for column in ("group_by", "group", "unit", "denominator", "status", "method", "label",
+                   "denominator_label"):
         assert all(isinstance(v, str) for v in table[column])
 
 
@@ -47,8 +49,8 @@ def test_table_uses_only_the_contract_vocabulary(table):
     assert set(table["status"]) <= {"ok", "not_reached", "no_patients", "not_estimable"}
     assert set(table["unit"]) == {"proportion", "months", "patients"}
     assert set(table["denominator"]) == {
-        "evaluable", "treated", "responders", "sd_16w", "with_prior_pfs", "first_8_evaluable",
-        "first_24_evaluable", ""}
+        "evaluable", "treated", "responders", "sd_benefit_window", "with_prior_pfs",
+        "stage1_evaluable", "stage2_evaluable", ""}
     for text in table["parameters"].unique():
         parsed = json.loads(text)
         assert json.dumps(parsed, sort_keys=True, separators=(",", ":")) == text
@@ -126,7 +128,7 @@ def test_reader_refuses_json_that_is_not_a_results_table(tmp_path):
 
 def test_unknown_status_is_refused():
     frame = results_frame([("all", "all", "orr", "rate", None, 0.5, 0.1, 0.9, 1, 2,
-                            "proportion", "evaluable", "fine", "m", "{}")])
+                            "proportion", "evaluable", "fine", "m", "{}", "ORR", "evaluable")])
     with pytest.raises(ValueError, match=r"unknown status value.*fine"):
         check_results(frame)
 
@@ -141,7 +143,7 @@ def test_empty_table_round_trips(tmp_path, suffix):
 
 def test_builder_keeps_rows_and_blocks_in_the_order_they_were_added():
     builder = ResultsBuilder()
-    text = ("proportion", "treated", "ok", "m", "{}")
+    text = ("proportion", "treated", "ok", "m", "{}", "PFS", "treated")
     builder.rows.append(("all", "all", "pfs", "n", None, 3.0, None, None, 1.0, 3.0, *text))
     builder.add_block("all", "all", "pfs", "curve",
                       (np.array([1.0, 2.0]), np.array([0.9, 0.8]), None, None, 1.0, 3.0), *text)

@@ -18,17 +18,11 @@ from dossier.endpoints.compute import compute_endpoints
 from dossier.registry.demo import demo_registry
 from dossier.registry.load import registry_from_frames
 from dossier.registry.schema import DAYS_PER_MONTH
-from dossier.render.context import (
-    METRIC_LABELS,
-    build_context,
-    months_text,
-    parameters_text,
-    patient_listing,
-    plain_words,
-    rate_text,
-    survival_text,
-)
+from dossier.render.context import build_context, months_text, patient_listing
+from dossier.render.formatting import rate_text, survival_text
+from dossier.render.methods_text import parameters_text
 from dossier.render.pdf import render_html
+from dossier.render.verdict_views import METRIC_LABELS, plain_words
 from dossier.scoring.engine import score_cohorts
 from dossier.scoring.inputs import metrics_from_results
 from dossier.scoring.readiness import NOT_PAYER_READY, PAYER_RULES, TRIAL_RULE, readiness
@@ -216,11 +210,12 @@ def test_headline_table_leads_with_pooled_counts_rates_and_medians(context, anal
     treated = row_of(results, "all", "all", "patients", "treated")
     assert rows["Patients who started treatment"]["value"] == f"{int(treated['estimate']):,}"
     orr = row_of(results, "all", "all", "orr", "rate", "evaluable")
-    assert rows["Objective response rate"]["value"] == f"{orr['estimate'] * 100:.1f}%"
-    assert rows["Objective response rate"]["ci"] == ci_text(orr, 100)[1:-1]
-    assert rows["Objective response rate"]["denominator"] == \
+    orr_label = "Objective response rate (confirmed CR/PR)"
+    assert rows[orr_label]["value"] == f"{orr['estimate'] * 100:.1f}%"
+    assert rows["Objective response rate (confirmed CR/PR)"]["ci"] == ci_text(orr, 100)[1:-1]
+    assert rows["Objective response rate (confirmed CR/PR)"]["denominator"] == \
         f"{int(orr['x'])}/{int(orr['n'])} evaluable"
-    g3 = row_of(results, "all", "all", "g3_trae", "rate", "treated")
+    g3 = row_of(results, "all", "all", "severe_trae", "rate", "treated")
     assert rows["Grade >= 3 treatment-related adverse events"]["denominator"].endswith(
         f"/{int(g3['n'])} treated")
     os_median = row_of(results, "all", "all", "os", "median")
@@ -247,7 +242,7 @@ def test_methods_quote_each_estimator_from_the_results_table(context, analysis) 
     shown = {m["method"] for m in context["methods"]["endpoints"]}
     assert shown == set(pooled["method"])
     names = {m["endpoint"] for m in context["methods"]["endpoints"]}
-    assert "Clinical benefit rate" in names and "cbr" not in names
+    assert "Clinical benefit rate (CR/PR or SD >= 16 weeks)" in names and "cbr" not in names
     params = " ".join(m["parameters"] for m in context["methods"]["endpoints"])
     assert "{" not in params and "SD >= 16 weeks" in params
     assert context["methods"]["days_per_month"] == "30.4375"

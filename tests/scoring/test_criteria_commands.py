@@ -27,10 +27,10 @@ def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
 STUDIES = """\
 studies:
   - id: durable
-    metrics: {n_evaluable: 30, cb_n: 12, cb24_n: 9, orr: 0.34, pfs_median_months: 6.3,
+    metrics: {n_evaluable: 30, cb_n: 12, cb_durable_n: 9, orr: 0.34, pfs_median_months: 6.3,
               g34_tox_wellbeing_rate: 0.12}
   - id: brief
-    metrics: {n_evaluable: 24, cb_n: 6, cb24_n: 3, orr: 0.125, dor_median_months: 4.0,
+    metrics: {n_evaluable: 24, cb_n: 6, cb_durable_n: 3, orr: 0.125, dor_median_months: 4.0,
               pfs_median_months: 3.2, g34_tox_wellbeing_rate: 0.05}
   - id: rct
     metrics: {control_os_median_months: 9.0, os_median_months: 13.5, hr_os: 0.65,

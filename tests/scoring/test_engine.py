@@ -112,7 +112,7 @@ def test_a_gain_derived_from_a_median_not_reached_is_immature_until_follow_up_se
 def test_verdicts_convert_to_json_with_every_field_the_issue_lists():
     verdicts = score_cohorts(builtin_book(), {
         "a": {**NO_TOX, "orr": 0.3, "pfs_median_months": "NR", "n_evaluable": 9, "cb_n": 2},
-        "b": {"n_evaluable": 24, "cb_n": 5, "cb24_n": 5, "pfs_median_months": 7.0},
+        "b": {"n_evaluable": 24, "cb_n": 5, "cb_durable_n": 5, "pfs_median_months": 7.0},
     })
     assert [v.cohort_id for v in verdicts[:2]] == ["a", "a"]
     assert len(verdicts) == 2 * len(builtin_book().rule_sets)

@@ -21,16 +21,16 @@ from dossier.scoring.readiness import (
 SUCCESS = {"n_evaluable": 24, "cb_n": 8, "g34_tox_wellbeing_rate": 0.1}
 
 COHORTS = {
-    "ready": {**SUCCESS, "cb24_n": 6, "pfs_median_months": 6.5, "orr": 0.1},
-    "short-pfs": {**SUCCESS, "cb24_n": 6, "pfs_median_months": 4.0, "orr": 0.1},
-    "sd-fades": {**SUCCESS, "cb24_n": 3, "pfs_median_months": 7.0, "orr": 0.1},
-    "low-grade": {**SUCCESS, "cb24_n": 6, "pfs_median_months": 6.5, "orr": 0.0,
+    "ready": {**SUCCESS, "cb_durable_n": 6, "pfs_median_months": 6.5, "orr": 0.1},
+    "short-pfs": {**SUCCESS, "cb_durable_n": 6, "pfs_median_months": 4.0, "orr": 0.1},
+    "sd-fades": {**SUCCESS, "cb_durable_n": 3, "pfs_median_months": 7.0, "orr": 0.1},
+    "low-grade": {**SUCCESS, "cb_durable_n": 6, "pfs_median_months": 6.5, "orr": 0.0,
                   "g34_tox_wellbeing_rate": 0.4},
-    "open": {**SUCCESS, "cb24_n": 6, "pfs_median_months": "NR", "pfs_followup_months": 5.0,
+    "open": {**SUCCESS, "cb_durable_n": 6, "pfs_median_months": "NR", "pfs_followup_months": 5.0,
              "orr": 0.1},
-    "pending": {"n_evaluable": 12, "cb_n": 2, "cb24_n": 1, "pfs_median_months": 3.0,
+    "pending": {"n_evaluable": 12, "cb_n": 2, "cb_durable_n": 1, "pfs_median_months": 3.0,
                 "orr": 0.0},
-    "failed": {"n_evaluable": 24, "cb_n": 3, "cb24_n": 1, "pfs_median_months": 2.0,
+    "failed": {"n_evaluable": 24, "cb_n": 3, "cb_durable_n": 1, "pfs_median_months": 2.0,
                "orr": 0.0},
 }
 

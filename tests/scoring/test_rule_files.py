@@ -214,8 +214,8 @@ sources:
 inputs:
   n_evaluable: patients
   cb_n: patients
-  cb_n_first8: patients
-  n_evaluable_first8: patients
+  cb_n_stage1: patients
+  n_evaluable_stage1: patients
 gates:
   - id: mature
     when: {metric: n_evaluable, op: ">=", value: 4}
@@ -231,8 +231,8 @@ stages:
   - id: s1
     at_least: 1
     of: 8
-    successes: cb_n_first8
-    patients: n_evaluable_first8
+    successes: cb_n_stage1
+    patients: n_evaluable_stage1
     pass: passed
     fail: closed
     status: verified
@@ -245,21 +245,21 @@ def test_stage_counts_and_a_maturity_gate_load_and_decide(tmp_path: Path):
     path.write_text(STAGED, encoding="utf-8")
     rule_set = load_rule_file(path)
     assert (rule_set.stages[0].successes, rule_set.stages[0].patients) == (
-        "cb_n_first8", "n_evaluable_first8")
+        "cb_n_stage1", "n_evaluable_stage1")
     assert rule_set.gates[0].on_fail == "pending"
     young = score(rule_set, {"n_evaluable": 3, "cb_n": 0})
     assert (young.verdict, young.reasons) == ("pending",
                                               ("assessed once 4 patients are evaluable; 3 so far",))
-    closed = score(rule_set, {"n_evaluable": 12, "cb_n": 3, "cb_n_first8": 0,
-                              "n_evaluable_first8": 8})
+    closed = score(rule_set, {"n_evaluable": 12, "cb_n": 3, "cb_n_stage1": 0,
+                              "n_evaluable_stage1": 8})
     assert (closed.verdict, closed.outcome) == ("not met", "closed")
 
 
 @pytest.mark.parametrize(("old", "new", "line", "message"), [
     ("on_fail: pending", "on_fail: later", 19, "on_fail must be one of: not applicable, pending"),
-    ("    successes: cb_n_first8\n", "    successes: orr\n", 30,
+    ("    successes: cb_n_stage1\n", "    successes: orr\n", 30,
      "successes must be a count metric, not 'orr'"),
-    ("    patients: n_evaluable_first8\n", "", 27,
+    ("    patients: n_evaluable_stage1\n", "", 27,
      "a stage gives successes and patients together"),
 ])
 def test_bad_stage_counts_or_gate_keys_name_the_line(tmp_path: Path, old, new, line, message):

@@ -35,7 +35,7 @@ COHORT_A = [
     row("A", "cbr_durable", "rate", 5 / 24, x=5, n=24, denominator="evaluable"),
     row("A", "orr", "rate", 3 / 24, x=3, n=24, denominator="evaluable"),
     row("A", "orr", "rate", 3 / 26, x=3, n=26, denominator="treated"),
-    row("A", "g3_trae", "rate", 8 / 26, x=8, n=26, denominator="treated"),
+    row("A", "severe_trae", "rate", 8 / 26, x=8, n=26, denominator="treated"),
     row("A", "pfs", "median", 4.2, x=20, n=26, denominator="treated"),
     row("A", "pfs", "followup", 11.0, denominator="treated"),
     row("A", "os", "median", NAN, denominator="treated", status="not_reached"),
@@ -51,7 +51,7 @@ def test_counts_rates_and_medians_are_taken_over_evaluable_patients():
     assert list(metrics) == ["A"]
     got = metrics["A"]
     assert got == {
-        "n_evaluable": 24, "cbr": pytest.approx(7 / 24), "cb_n": 7, "cb24_n": 5,
+        "n_evaluable": 24, "cbr": pytest.approx(7 / 24), "cb_n": 7, "cb_durable_n": 5,
         "orr": pytest.approx(3 / 24), "g3_trae_rate": pytest.approx(8 / 26),
         "pfs_median_months": 4.2, "pfs_followup_months": 11.0, "os_median_months": "NR",
         "os_followup_months": 15.5, "os_landmark_2y": 0.61,
@@ -92,4 +92,4 @@ def test_the_demo_registry_yields_one_metrics_entry_per_cohort_with_its_evaluabl
     assert set(metrics) == set(patients["cohort_id"])
     for cohort_id, count in evaluable.items():
         assert metrics[cohort_id]["n_evaluable"] == count
-        assert 0 <= metrics[cohort_id]["cb24_n"] <= metrics[cohort_id]["cb_n"] <= count
+        assert 0 <= metrics[cohort_id]["cb_durable_n"] <= metrics[cohort_id]["cb_n"] <= count

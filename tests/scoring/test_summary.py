@@ -23,7 +23,7 @@ studies:
     metrics:
       n_evaluable: 30
       cb_n: 12
-      cb24_n: 9
+      cb_durable_n: 9
       orr: 0.34
       dor_median_months: NR
       dor_followup_months: 14.0
@@ -33,7 +33,7 @@ studies:
     metrics:
       n_evaluable: 24
       cb_n: 6
-      cb24_n: 3
+      cb_durable_n: 3
       orr: 0.125
       dor_median_months: 4.0
       pfs_median_months: 3.2
@@ -140,6 +140,10 @@ def test_wide_and_long_csv_summaries_give_the_same_metrics(tmp_path: Path):
     ("s.csv", "id,orr,pfs\nx,0.1,3\n", 1, "unknown column 'pfs'"),
     ("s.csv", "id,orr\nx,0.1\ny,high\n", 3, "entry 'y', column orr must be a number"),
     ("s.csv", "name,orr\nx,0.1\n", 1, "the header needs an 'id' column"),
+    ("s.yaml", "- id: x\n  metrics:\n    cb_n_first8: 1\n", 3,
+     "entry 'x': metric 'cb_n_first8' is now called 'cb_n_stage1'"),
+    ("s.csv", "id,n_evaluable_first24\nx,24\n", 1,
+     "column 'n_evaluable_first24' is now called 'n_evaluable_stage2'"),
 ])
 def test_a_bad_summary_file_names_the_file_the_line_and_the_problem(tmp_path: Path, name, text,
                                                                     line, message):

@@ -96,13 +96,13 @@ SCREEN_CASES = [
                          ids=[f"{c[1]} of {c[0]}, PFS {c[2]}" for c in SCREEN_CASES])
 def test_durability_screen_needs_5_of_24_with_24_week_benefit_and_pfs_6_months(n, cb24, pfs,
                                                                                word):
-    verdict = verdict_of(SCREEN, n_evaluable=n, cb24_n=cb24, pfs_median_months=pfs)
+    verdict = verdict_of(SCREEN, n_evaluable=n, cb_durable_n=cb24, pfs_median_months=pfs)
     assert verdict.verdict == word
     assert verdict.ours is True
 
 
 def test_durability_screen_with_pfs_not_reached_depends_on_follow_up_exceeding_6_months():
-    common = {"n_evaluable": 24, "cb24_n": 8, "pfs_median_months": "NR"}
+    common = {"n_evaluable": 24, "cb_durable_n": 8, "pfs_median_months": "NR"}
     assert verdict_of(SCREEN, **common, pfs_followup_months=6.0).verdict == "immature"
     assert verdict_of(SCREEN, **common, pfs_followup_months=6.01).verdict == "met"
     assert verdict_of(SCREEN, **common).verdict == "immature"

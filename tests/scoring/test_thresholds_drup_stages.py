@@ -1,7 +1,7 @@
 """DRUP's stages judged on the first 8 / first 24 evaluable patients, and the screen's maturity.
 
-With the per-stage counts (cb_n_first8 of n_evaluable_first8, cb_n_first24 of
-n_evaluable_first24, cb24_n_first24) the stages no longer depend on the expansion; the totals
+With the per-stage counts (cb_n_stage1 of n_evaluable_stage1, cb_n_stage2 of
+n_evaluable_stage2, cb_durable_n_stage2) the stages no longer depend on the expansion; the totals
 (cb_n of n_evaluable) are only reported. Summary files with totals only keep the old judgement.
 """
 
@@ -17,8 +17,8 @@ SCREEN = "dossier-durability-screen"
 def staged(first8: tuple[int, int], first24: tuple[int, int], total: tuple[int, int]
            ) -> dict[str, int]:
     """Metrics of a cohort: (successes, patients) among the first 8, first 24, and overall."""
-    return {"cb_n_first8": first8[0], "n_evaluable_first8": first8[1],
-            "cb_n_first24": first24[0], "n_evaluable_first24": first24[1],
+    return {"cb_n_stage1": first8[0], "n_evaluable_stage1": first8[1],
+            "cb_n_stage2": first24[0], "n_evaluable_stage2": first24[1],
             "cb_n": total[0], "n_evaluable": total[1]}
 
 
@@ -52,7 +52,7 @@ def test_expansion_total_is_reported_once_beside_the_stages():
     verdict = verdict_of(DRUP, **staged((8, 8), (16, 24), (120, 200)))
     assert verdict.notes == ("expansion: 120 of 200 overall",)
     stage2 = next(c for c in verdict.clauses if c.rule == "stage-2")
-    assert stage2.observed_text == "16 of 24" and stage2.metric == "cb_n_first24"
+    assert stage2.observed_text == "16 of 24" and stage2.metric == "cb_n_stage2"
     assert verdict.deciding == ("Stage 2: 16 of 24 patients with clinical benefit among the "
                                 "first 24",)
 
@@ -93,17 +93,17 @@ SCREEN_CASES = [
                          ids=[f"{c[0]} evaluable, {c[2]} of first 24" for c in SCREEN_CASES])
 def test_durability_screen_waits_for_24_and_judges_the_first_24(n, cb8, cb24_first, cb24_total,
                                                                 pfs, word):
-    metrics: dict[str, object] = {"n_evaluable": n, "cb24_n": cb24_total,
+    metrics: dict[str, object] = {"n_evaluable": n, "cb_durable_n": cb24_total,
                                   "pfs_median_months": pfs}
     if cb8 is not None:
-        metrics.update(cb_n_first8=cb8, n_evaluable_first8=min(n, 8),
-                       cb24_n_first24=cb24_first, n_evaluable_first24=min(n, 24))
+        metrics.update(cb_n_stage1=cb8, n_evaluable_stage1=min(n, 8),
+                       cb_durable_n_stage2=cb24_first, n_evaluable_stage2=min(n, 24))
     verdict = verdict_of(SCREEN, **metrics)
     assert verdict.verdict == word
 
 
 def test_immature_screen_says_when_it_will_be_assessed():
-    verdict = verdict_of(SCREEN, n_evaluable=3, cb24_n=0, pfs_median_months=1.5)
+    verdict = verdict_of(SCREEN, n_evaluable=3, cb_durable_n=0, pfs_median_months=1.5)
     assert verdict.verdict == "pending"
     assert verdict.reasons == ("assessed once 24 patients are evaluable; 3 so far",)
     gate = next(c for c in verdict.clauses if c.rule == "mature")
@@ -111,21 +111,21 @@ def test_immature_screen_says_when_it_will_be_assessed():
 
 
 def test_screen_does_not_tell_a_closed_cohort_how_many_more_it_needs():
-    verdict = verdict_of(SCREEN, n_evaluable=8, cb24_n=0, pfs_median_months=2.0,
-                         cb_n_first8=0, n_evaluable_first8=8, cb24_n_first24=0,
-                         n_evaluable_first24=8)
+    verdict = verdict_of(SCREEN, n_evaluable=8, cb_durable_n=0, pfs_median_months=2.0,
+                         cb_n_stage1=0, n_evaluable_stage1=8, cb_durable_n_stage2=0,
+                         n_evaluable_stage2=8)
     assert verdict.verdict == "not applicable"
     assert verdict.reasons[0].startswith("closed at stage 1 under DRUP")
     assert not any("among the next" in text for text in verdict.distance + verdict.deciding)
 
 
 def test_screen_bar_uses_the_first_24_and_notes_the_expansion():
-    verdict = verdict_of(SCREEN, n_evaluable=200, cb24_n=108, pfs_median_months=7.0,
-                         cb_n_first8=8, n_evaluable_first8=8, cb24_n_first24=14,
-                         n_evaluable_first24=24)
+    verdict = verdict_of(SCREEN, n_evaluable=200, cb_durable_n=108, pfs_median_months=7.0,
+                         cb_n_stage1=8, n_evaluable_stage1=8, cb_durable_n_stage2=14,
+                         n_evaluable_stage2=24)
     assert verdict.verdict == "met"
     bar = next(c for c in verdict.clauses if c.op == "bar")
     assert bar.observed_text == "14 of 24"
-    assert "expansion: 108 of 200 overall" in bar.note
+    assert "108 of 200 evaluable patients so far overall" in bar.note  # a bar is no stage
     assert "cannot be told" not in bar.note
     assert ".;" not in bar.note

@@ -1,0 +1,66 @@
+"""The report's figure calls: Kaplan-Meier axes and forest plots cut to fit a page.
+
+The figures themselves are drawn by :mod:`dossier.render.figures` from results rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from dossier.render.figures import (
+    forest_rows_from_results,
+    forest_svg,
+    readable_x_max,
+)
+from dossier.render.results_index import ResultsIndex
+from dossier.render.svg import month_tick_step
+
+FOREST_ROWS_PER_FIGURE = 36
+"""Cohorts per forest plot: one figure must fit an A4 page."""
+
+
+KM_TICK_MONTHS = 3.0
+KM_MAX_TICKS = 16
+"""3-month ticks while they stay legible (up to 48 months); longer axes tick every 6 or 12."""
+
+
+def km_axis(curves: Sequence[Any]) -> dict[str, Any]:
+    """Time axis of a cohort's Kaplan-Meier plot: cut where < 10% remain at risk (or at the
+    last event), rounded up to a tick, with a note saying so; 3-month ticks where legible."""
+    cut = readable_x_max(curves)
+    if cut is None:
+        end = max((c.end_time for c in curves if not c.is_empty), default=0.0)
+        step = KM_TICK_MONTHS if end <= KM_TICK_MONTHS * KM_MAX_TICKS else None
+        return {"tick_step": step}
+    step = KM_TICK_MONTHS if cut <= KM_TICK_MONTHS * KM_MAX_TICKS else month_tick_step(cut)
+    x_max = math.ceil(cut / step - 1e-9) * step
+    end = max(c.end_time for c in curves if not c.is_empty)
+    if x_max >= end:
+        return {"tick_step": step}
+    return {"x_max": x_max, "tick_step": step,
+            "note": f"axis truncated at {x_max:g} months (fewer than 10% of patients at risk "
+                    f"or no later event); curve continues to {end:.1f} months"}
+
+
+def forest_figures(index: ResultsIndex, endpoint: str, labels: Mapping[str, str], title: str,
+            thresholds: Sequence[tuple[float, str]]) -> list[str]:
+    """Forest plots of one rate, cut into figures that each fit a page."""
+    rows = sorted((replace(r, label=labels[r.label]) for r in
+                   forest_rows_from_results(index.frame, endpoint) if r.label in labels),
+                  key=lambda r: int(r.label.split(".", 1)[0]))
+    if not rows:
+        return [forest_svg([], title=title, thresholds=thresholds)]
+    chunks = math.ceil(len(rows) / FOREST_ROWS_PER_FIGURE)
+    size = math.ceil(len(rows) / chunks)
+    out = []
+    for k in range(chunks):
+        part = f" ({k + 1} of {chunks})" if chunks > 1 else ""
+        out.append(forest_svg(rows[k * size:(k + 1) * size], title=title + part,
+                              thresholds=thresholds, label_header="Cohort",
+                              n_header="x/n"))
+    return out
+
+
