@@ -45,7 +45,7 @@ def build(
     from dossier.render.docx import DocxError
     from dossier.render.qmd import QuartoError
     from dossier.scoring.rulebook import CriteriaError
-    from dossier.scoring.yamlmarks import FileCheckError
+    from dossier.yamlfile import FileCheckError
 
     settings = settings_of(ctx)
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())

@@ -15,7 +15,7 @@ from dossier.commands.common import console, fail, settings_of
 from dossier.scoring.grammar import Condition, condition_text, leaves
 from dossier.scoring.rulebook import CriteriaError, RuleBook, load_rulebook
 from dossier.scoring.rules import RuleSet
-from dossier.scoring.yamlmarks import FileCheckError
+from dossier.yamlfile import FileCheckError
 
 criteria_app = typer.Typer(
     name="criteria",

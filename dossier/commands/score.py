@@ -29,7 +29,7 @@ from dossier.scoring.readiness import NOT_PAYER_READY, readiness
 from dossier.scoring.rulebook import CriteriaError, RuleBook, resolve_criteria
 from dossier.scoring.summary import read_summary
 from dossier.scoring.verdicts import MET, NOT_ASSESSABLE, Verdict
-from dossier.scoring.yamlmarks import FileCheckError
+from dossier.yamlfile import FileCheckError
 
 FORMATS = ("table", "json")
 DRUP_SD_WEEKS = 16.0

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dossier.registry.adam_bor import Windows
 from dossier.registry.validate import Issue
+from dossier.yamlfile import FileCheckError, LineDict, load_yaml
 
 DATASETS = ("adsl", "adtte", "adrs", "adae")
 """The ADaM datasets dossier reads (ADSL and ADTTE required, ADRS and ADAE optional)."""
@@ -151,26 +150,25 @@ def read_mapping(path: Path | str | None) -> AdamMapping:
         raise MappingError([Issue("error", "file_not_found", f"{path}: mapping file not found",
                                   path.name)])
     try:
-        text = path.read_text(encoding="utf-8-sig")
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise MappingError([Issue("error", "unreadable_file", f"not valid YAML: {exc}",
-                                  path.name)]) from exc
-    return parse_mapping(data or {}, _lines(node), path)
+        data = load_yaml(path)
+    except FileCheckError as exc:  # bad YAML, a repeated key, an alias bomb: with the line
+        problem = exc.problems[0]
+        rule = "duplicate_key" if "duplicate key" in problem.message else "unreadable_file"
+        raise MappingError([Issue("error", rule, problem.message, path.name,
+                                  problem.line or None)]) from exc
+    return parse_mapping(data or {}, _lines(data), path)
 
 
-def _lines(node: Any) -> dict[str, int]:
+def _lines(data: Any) -> dict[str, int]:
     """'section' and 'section.key' -> line number (1-based) of the key in the YAML text."""
     lines: dict[str, int] = {}
-    if not isinstance(node, yaml.MappingNode):
+    if not isinstance(data, LineDict):
         return lines
-    for key_node, value_node in node.value:
-        section = str(key_node.value)
-        lines[section] = key_node.start_mark.line + 1
-        if isinstance(value_node, yaml.MappingNode):
-            for sub_key, _ in value_node.value:
-                lines[f"{section}.{sub_key.value}"] = sub_key.start_mark.line + 1
+    for section, body in data.items():
+        lines[str(section)] = data.line_of(section)
+        if isinstance(body, LineDict):
+            for key in body:
+                lines[f"{section}.{key}"] = body.line_of(key)
     return lines
 
 

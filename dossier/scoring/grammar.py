@@ -27,7 +27,7 @@ from dossier.scoring.metrics import (
     format_number,
     unit_suffix,
 )
-from dossier.scoring.yamlmarks import LineDict, LineList, ProblemLog, line_of
+from dossier.yamlfile import LineDict, LineList, ProblemLog, line_of
 
 OPERATORS = (">", ">=", "<", "<=")
 STATUSES = ("verified", "secondary source", "unverified", "ours")

@@ -38,7 +38,7 @@ from dossier.scoring.rules import (
     Stage,
     Stratum,
 )
-from dossier.scoring.yamlmarks import (
+from dossier.yamlfile import (
     FileCheckError,
     LineDict,
     LineList,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from dossier.scoring.grammar import suggest
 from dossier.scoring.metrics import METRICS, MetricSpec, MetricValueError, normalise_value
-from dossier.scoring.yamlmarks import (
+from dossier.yamlfile import (
     FileCheckError,
     LineDict,
     LineList,
