@@ -21,6 +21,7 @@ from dossier import __version__
 from dossier.config import Settings
 from dossier.endpoints.compute import compute_endpoints
 from dossier.endpoints.results import results_bytes
+from dossier.errors import ConfigurationError
 from dossier.registry.adam import registry_from_options
 from dossier.registry.load import Registry
 from dossier.registry.schema import DAYS_PER_MONTH
@@ -42,7 +43,7 @@ Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as each stage (and each cohort PDF) completes."""
 
 
-class BuildError(ValueError):
+class BuildError(ConfigurationError, ValueError):
     """A build that cannot start or finish; the message says what to change."""
 
 

@@ -12,12 +12,17 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from dossier.errors import ConfigurationError
+
 CONFIG_FILE_NAME = "dossier.toml"
 CONF_TYPES = ("log-log", "log", "plain")
 
 
-class ConfigError(ValueError):
-    """A dossier.toml that cannot be used; the message names the file and the key."""
+class ConfigError(ConfigurationError, ValueError):
+    """A dossier.toml entry or option that cannot be used; the message names the file and key.
+
+    Also a ValueError, as the API raised before dossier had its own error classes.
+    """
 
 
 @dataclass(frozen=True)

@@ -40,10 +40,9 @@ def build(
 ) -> None:
     """Build the dossier: read -> endpoints -> criteria -> PDF, Excel, JSON, Word, Quarto."""
     from dossier.build import BuildError, build_dossier
+    from dossier.errors import DossierError
     from dossier.registry.adam import OptionsError
     from dossier.registry.load import RegistryError
-    from dossier.render.docx import DocxError
-    from dossier.render.qmd import QuartoError
     from dossier.scoring.rulebook import CriteriaError
     from dossier.yamlfile import FileCheckError
 
@@ -69,8 +68,9 @@ def build(
                        1) from exc
         except (BuildError, CriteriaError, FileCheckError, OptionsError) as exc:
             raise fail(str(exc)) from exc
-        except (OSError, ValueError, DocxError, QuartoError) as exc:
-            raise fail(f"build failed, nothing was written: {exc}", 1) from exc
+        except (DossierError, OSError) as exc:  # anything else is a bug and surfaces as one
+            code = exc.exit_code if isinstance(exc, DossierError) else 1
+            raise fail(f"build failed, nothing was written: {exc}", code) from exc
     console.print(f"dossier written to {folder}")
     for name in sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
                        if p.is_file()):

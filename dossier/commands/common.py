@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
 from dossier.config import Settings
+from dossier.errors import DossierError
 
 if TYPE_CHECKING:
     from dossier.registry.load import Registry
@@ -37,6 +40,31 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a one-line error to stderr and return the Exit to raise."""
     error_console.print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a command so that what the user can fix ends in a message and an exit code.
+
+    Only :class:`DossierError` (exit code of its class: 1, or 2 for usage errors) and
+    ``OSError`` (a file that cannot be read or written; exit 1) are caught: any other exception
+    is a bug in dossier and must surface as one, with its traceback.
+    """
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except DossierError as exc:
+            raise fail(str(exc), exc.exit_code) from exc
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise fail(f"{where}{exc.strerror or exc}", 1) from exc
+
+    return run
 
 
 ADAM_HELP = (

@@ -75,23 +75,17 @@ def endpoints(
     except ConfigError as exc:
         raise fail(str(exc)) from exc
     if out is not None:
-        try:
-            results_format(out)
-        except ValueError as exc:
-            raise fail(str(exc)) from exc
+        results_format(out)  # ConfigError for an unknown suffix, before any work is done
     registry = load_for_command(settings, data, None, adam, adam_map)
-    try:
-        results = compute_endpoints(
-            registry.patients,
-            by=settings.by,
-            ci=settings.ci,
-            sd_weeks=settings.sd_weeks,
-            durable_weeks=settings.durable_weeks,
-            exceptional_pfs_months=settings.exceptional_pfs_months,
-            pfs_ratio_threshold=settings.pfs_ratio_threshold,
-        )
-    except ValueError as exc:
-        raise fail(str(exc)) from exc
+    results = compute_endpoints(  # a bad --by is a ConfigError, reported by the command
+        registry.patients,
+        by=settings.by,
+        ci=settings.ci,
+        sd_weeks=settings.sd_weeks,
+        durable_weeks=settings.durable_weeks,
+        exceptional_pfs_months=settings.exceptional_pfs_months,
+        pfs_ratio_threshold=settings.pfs_ratio_threshold,
+    )
     console.print(
         f"{registry.report.summary()}; CI {settings.ci}; clinical benefit: confirmed CR/PR or "
         f"SD >= {_number(settings.sd_weeks)} weeks",

@@ -23,6 +23,7 @@ from dossier.commands.common import (
     settings_of,
 )
 from dossier.config import Settings
+from dossier.errors import DossierError
 from dossier.scoring.engine import score_cohorts
 from dossier.scoring.metrics import MetricValueError
 from dossier.scoring.readiness import NOT_PAYER_READY, readiness
@@ -64,8 +65,8 @@ def _registry_metrics(settings: Settings, data: Path | None, cohorts: Path | Non
     label = str(data or adam or settings.data or settings.adam or "demo registry")
     try:
         metrics = metrics_of(settings, registry)
-    except ValueError as exc:
-        raise fail(f"{label}: {exc}") from exc
+    except DossierError as exc:  # only what the user can fix; a bug surfaces as one
+        raise fail(f"{label}: {exc}", exc.exit_code) from exc
     return metrics, label
 
 

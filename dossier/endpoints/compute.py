@@ -20,6 +20,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
+from dossier.config import ConfigError
 from dossier.endpoints.km import kaplan_meier, km_at_times, km_quantile, median_followup
 from dossier.endpoints.rates import Rate, clopper_pearson
 from dossier.endpoints.response import (
@@ -194,7 +195,7 @@ def _resolve_by(patients: pd.DataFrame, by: Sequence[str]) -> list[tuple[str, pd
         elif name == "prior_lines_band" and "prior_lines" in patients.columns:
             out.append((name, prior_lines_band(patients["prior_lines"])))
         else:
-            raise ValueError(
+            raise ConfigError(
                 f"cannot group by {name!r}: no such column; available: {', '.join(available)}"
             )
     return out

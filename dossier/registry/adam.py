@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from dossier.config import Settings
+from dossier.errors import ConfigurationError
 from dossier.registry.adam_mapping import DATASETS, AdamMapping, MappingError, read_mapping
 from dossier.registry.adam_response import ResponseMapper
 from dossier.registry.adam_subjects import Dataset, Subject, SubjectMapper
@@ -251,7 +252,7 @@ def _digest(paths: list[Path]) -> str:
 # Commands
 
 
-class OptionsError(ValueError):
+class OptionsError(ConfigurationError, ValueError):
     """Command-line options that contradict each other (the message says which)."""
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from dossier.errors import InputError
 from dossier.registry.adam_bor import Windows
 from dossier.registry.validate import Issue
 from dossier.yamlfile import FileCheckError, LineDict, load_yaml
@@ -113,7 +114,7 @@ class AdamMapping:
         return self.lines.get(key)
 
 
-class MappingError(ValueError):
+class MappingError(InputError, ValueError):
     """A mapping file that cannot be used; ``issues`` says where, line by line."""
 
     def __init__(self, issues: list[Issue]) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dossier.errors import InputError
 from dossier.registry.cohorts import (
     YAML_SUFFIXES,
     canonical_cohorts,
@@ -57,7 +58,7 @@ class Registry:
     sha256: str
 
 
-class RegistryError(ValueError):
+class RegistryError(InputError, ValueError):
     """The registry has errors; ``report`` lists every one of them."""
 
     def __init__(self, report: ValidationReport) -> None:

@@ -34,6 +34,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from dossier.errors import InputError
 from dossier.registry.schema import FALSE_WORDS, PATIENT_COLUMNS, TIME_FIELDS, TRUE_WORDS, Column
 
 SUFFIXES = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet",
@@ -49,7 +50,7 @@ _NUMBERING_TEXT = {
 }
 
 
-class ReadError(ValueError):
+class ReadError(InputError, ValueError):
     """A file that cannot be read as a table; the message names the file and the reason.
 
     ``rule`` is the report's short id: "file_not_found", "unsupported_format" or

@@ -27,6 +27,7 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from dossier.errors import OutputError
 from dossier.render.markdown import (
     FigureSink,
     NarrativeSink,
@@ -61,7 +62,7 @@ _SETTINGS_AFTER = ("hdrShapeDefaults", "footnotePr", "endnotePr", "compat", "doc
 """The settings.xml elements that follow ``w:updateFields`` in the schema's fixed order."""
 
 
-class DocxError(RuntimeError):
+class DocxError(OutputError, RuntimeError):
     """Pandoc could not make the Word document; the message carries pandoc's own words."""
 
 

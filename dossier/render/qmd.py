@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from dossier.errors import OutputError
 from dossier.render.docx import reference_document
 from dossier.render.markdown import (
     FigureSink,
@@ -46,7 +47,7 @@ QUARTO_INSTALL_HINT = (
     "dossier ships, and `--format qmd` writes the Quarto project to render elsewhere.")
 
 
-class QuartoError(RuntimeError):
+class QuartoError(OutputError, RuntimeError):
     """Quarto is missing or failed; the message says what to do."""
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dossier.errors import CriteriaFileError
 from dossier.resources import resource_dir
 from dossier.scoring.grammar import suggest
 from dossier.scoring.metrics import METRICS, MetricSpec
@@ -17,7 +18,7 @@ from dossier.scoring.rulefile import apply_override, load_rule_file
 from dossier.scoring.rules import FRAMEWORK_ORDER, Override, RuleSet
 
 
-class CriteriaError(ValueError):
+class CriteriaError(CriteriaFileError, ValueError):
     """A criteria selection that cannot be honoured (unknown id, id defined twice...)."""
 
 
