@@ -33,6 +33,7 @@ class Settings:
     cohorts: Path | None = None
     adam: Path | None = None
     adam_map: Path | None = None
+    sheet: str | None = None  # the workbook sheet holding the patients (.xlsx data)
     criteria: tuple[str, ...] = ()
     out: Path = Path("output")
     title: str = "Precision-oncology cohort dossier"
@@ -56,7 +57,7 @@ class Settings:
 # [section] -> key -> Settings field
 _LAYOUT: dict[str, dict[str, str]] = {
     "study": {"title": "title", "data": "data", "cohorts": "cohorts", "adam": "adam",
-              "adam_map": "adam_map", "out": "out"},
+              "adam_map": "adam_map", "out": "out", "sheet": "sheet"},
     "criteria": {"apply": "criteria"},
     "endpoints": {
         "ci": "ci",
@@ -87,6 +88,8 @@ def _coerce(values: dict[str, Any], base: Path | None) -> dict[str, Any]:
         elif key in _TUPLE_FIELDS:
             items = [value] if isinstance(value, str) else list(value)
             out[key] = tuple(str(v).strip() for v in items if str(v).strip())
+        elif key == "sheet":
+            out[key] = str(value)
         elif key in _NUMBER_FIELDS:
             out[key] = float(value)
         else:

@@ -76,6 +76,16 @@ ADAM_MAP_HELP = (
     "Default: CDISC names."
 )
 
+# Options several commands declare alike: one declaration each (typer reads them as specs).
+ADAM_OPTION = typer.Option(None, "--adam", metavar="DIR", help=ADAM_HELP, show_default=False)
+ADAM_MAP_OPTION = typer.Option(None, "--adam-map", metavar="FILE", help=ADAM_MAP_HELP,
+                               show_default=False)
+SHEET_OPTION = typer.Option(
+    None, "--sheet", metavar="NAME", show_default=False,
+    help="Workbook sheet holding the patients (.xlsx). Default: sheet in dossier.toml's study "
+    "section, else the only sheet, else the only sheet whose first row carries the patient "
+    "columns.")
+
 
 def load_for_command(settings: Settings, file: Path | None, cohorts: Path | None,
                      adam: Path | None, adam_map: Path | None) -> Registry:

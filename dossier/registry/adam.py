@@ -274,4 +274,4 @@ def registry_from_options(file: Path | None, cohorts: Path | None, adam: Path | 
     if adam is not None:
         return load_adam(adam, mapping, meta)
     data = file if file is not None else settings.data
-    return load_demo(meta) if data is None else load_registry(data, meta)
+    return load_demo(meta) if data is None else load_registry(data, meta, settings.sheet)
