@@ -129,8 +129,8 @@ TEXT_FILES: dict[str, Callable[[], str | bytes]] = {
     "duplicate-patient-id.csv": lambda: edited(patient_id=(4, "P02")),
     "missing-required-column.csv": lambda: dropped("stage"),
     "misspelt-column.csv": lambda: renamed("pfs_days", "pfs_dyas"),
-    "duplicate-column.csv": lambda: text(HEADER + ["PFS days"],
-                                         [r + [r[12]] for r in rows()]),
+    "duplicate-column.csv": lambda: text([*HEADER, "PFS days"],
+                                         [[*r, r[12]] for r in rows()]),
     "date-day-first.csv": lambda: edited(treatment_start=(3, "03/01/2020")),
     "date-month-name.csv": lambda: edited(treatment_start=(3, "3 Jan 2020")),
     "date-slashes-iso-order.csv": lambda: edited(treatment_start=(3, "2020/01/03")),
@@ -139,7 +139,7 @@ TEXT_FILES: dict[str, Callable[[], str | bytes]] = {
     "date-excel-serial.csv": lambda: edited(treatment_start=(3, "43833")),
     "text-in-number.csv": lambda: edited(pfs_days=(3, "about 200")),
     "thousands-separator.csv": lambda: edited(os_days=(3, "1,200")),
-    "decimal-comma.csv": lambda: text(HEADER, [r[:18] + ["150,5"] if k == 3 else r
+    "decimal-comma.csv": lambda: text(HEADER, [[*r[:18], "150,5"] if k == 3 else r
                                                for k, r in enumerate(rows())], sep=";"),
     "negative-days.csv": lambda: edited(pfs_days=(3, "-5")),
     "event-two.csv": lambda: edited(os_event=(3, "2")),
@@ -204,7 +204,7 @@ def write_binary_formats() -> None:
     header: list[object] = list(HEADER)
     body = typed_rows()
     pfs = HEADER.index("pfs_days")
-    formula_rows = [r[:pfs] + ["=50+8"] + r[pfs + 1:] if k == 2 else r
+    formula_rows = [[*r[:pfs], "=50+8", *r[pfs + 1:]] if k == 2 else r
                     for k, r in enumerate(body)]
     workbook(HERE / "xlsx-formula-without-value.xlsx", {"Patients": [header, *formula_rows]})
     workbook(HERE / "xlsx-formula-with-value.xlsx", {"Patients": [header, *formula_rows]},
@@ -217,7 +217,7 @@ def write_binary_formats() -> None:
                                                  "2024": [header, *body]})
     workbook(HERE / "xlsx-empty-sheet.xlsx", {"Sheet1": []})
     workbook(HERE / "xlsx-text-in-number.xlsx", {"Patients": [
-        header, *[r[:pfs] + ["two hundred"] + r[pfs + 1:] if k == 4 else r
+        header, *[[*r[:pfs], "two hundred", *r[pfs + 1:]] if k == 4 else r
                   for k, r in enumerate(body)]]})
     frame = pd.DataFrame(rows(), columns=HEADER)
     frame.loc[3, "pfs_days"] = "abc"
