@@ -7,7 +7,6 @@ renders the outputs into one dossier folder that appears only when complete.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ from dossier.scoring.inputs import metrics_from_results
 from dossier.scoring.readiness import Readiness, readiness
 from dossier.scoring.rulebook import RuleBook, resolve_criteria
 from dossier.scoring.verdicts import Verdict
+from dossier.suggest import did_you_mean
 
 FORMATS = ("pdf", "xlsx", "json", "docx", "qmd")
 DEFAULT_FORMATS = ("pdf", "xlsx", "json")
@@ -115,8 +115,7 @@ def _only(analysis: Analysis, only: Sequence[str]) -> list[str] | None:
     known = analysis.registry.cohorts["cohort_id"].astype(str).tolist()
     unknown = [c for c in only if c not in known]
     if unknown:
-        hints = [f"{c!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(
-            c, known, n=1, cutoff=0.5)) else "") for c in unknown]
+        hints = [f"{c!r}{did_you_mean(c, known, cutoff=0.5)}" for c in unknown]
         raise BuildError(f"--only names cohort(s) not in the data: {', '.join(hints)}")
     return list(dict.fromkeys(only))
 

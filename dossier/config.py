@@ -6,13 +6,13 @@ typo never silently falls back to a default.
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from dossier.errors import ConfigurationError
+from dossier.suggest import did_you_mean
 
 CONFIG_FILE_NAME = "dossier.toml"
 CONF_TYPES = ("log-log", "log", "plain")
@@ -73,11 +73,6 @@ _TUPLE_FIELDS = {"criteria", "by"}
 _NUMBER_FIELDS = {"sd_weeks", "durable_weeks", "exceptional_pfs_months", "pfs_ratio_threshold"}
 
 
-def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _coerce(values: dict[str, Any], base: Path | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     root = base.parent if base is not None else None
@@ -118,7 +113,7 @@ def parse_settings(text: str, source: Path | None = None) -> Settings:
     for section, body in raw.items():
         if section not in _LAYOUT:
             raise ConfigError(
-                f"{where}: unknown section [{section}]{_suggest(section, list(_LAYOUT))}; "
+                f"{where}: unknown section [{section}]{did_you_mean(section, list(_LAYOUT))}; "
                 f"known sections: {', '.join(_LAYOUT)}"
             )
         if not isinstance(body, dict):
@@ -127,7 +122,7 @@ def parse_settings(text: str, source: Path | None = None) -> Settings:
             if key not in _LAYOUT[section]:
                 known = list(_LAYOUT[section])
                 raise ConfigError(
-                    f"{where}: unknown key {key!r} in [{section}]{_suggest(key, known)}; "
+                    f"{where}: unknown key {key!r} in [{section}]{did_you_mean(key, known)}; "
                     f"known keys: {', '.join(known)}"
                 )
             values[_LAYOUT[section][key]] = value

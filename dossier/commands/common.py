@@ -17,6 +17,7 @@ from dossier.errors import DossierError
 
 if TYPE_CHECKING:
     from dossier.registry.load import Registry
+    from dossier.registry.validate import ValidationReport
 
 
 def _width() -> int | None:
@@ -87,6 +88,18 @@ SHEET_OPTION = typer.Option(
     "columns.")
 
 
+def print_report(report: ValidationReport) -> None:
+    """Summary line, row-numbering legend, then the issues table (errors first)."""
+    status = "[bold green]OK[/]" if report.ok else "[bold red]FAILED[/]"
+    console.print(f"{status} {report.summary()}", highlight=False)
+    for line in report.legend():
+        console.print(f"  {line}", style="dim", highlight=False)
+    if report.issues:
+        console.print(report.to_table())
+    if report.decisions:
+        console.print(report.decisions_table())
+
+
 def load_for_command(settings: Settings, file: Path | None, cohorts: Path | None,
                      adam: Path | None, adam_map: Path | None) -> Registry:
     """The registry a command works on (ADaM, FILE, dossier.toml's data, or the demo).
@@ -101,8 +114,6 @@ def load_for_command(settings: Settings, file: Path | None, cohorts: Path | None
     except OptionsError as exc:
         raise fail(str(exc)) from exc
     except RegistryError as exc:
-        from dossier.commands.validate import print_report
-
         print_report(exc.report)
         raise fail(f"{file or adam or settings.data}: the data has errors (listed above)",
                    1) from exc

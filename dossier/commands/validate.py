@@ -16,8 +16,8 @@ from dossier.commands.common import (
     ADAM_MAP_OPTION,
     ADAM_OPTION,
     SHEET_OPTION,
-    console,
     fail,
+    print_report,
     settings_of,
 )
 from dossier.config import Settings
@@ -73,14 +73,3 @@ def _check(settings: Settings, file: Path | None, meta: Path | None, adam: Path 
         return exc.report
     return registry.report
 
-
-def print_report(report: ValidationReport) -> None:
-    """Summary line, row-numbering legend, then the issues table (errors first)."""
-    status = "[bold green]OK[/]" if report.ok else "[bold red]FAILED[/]"
-    console.print(f"{status} {report.summary()}", highlight=False)
-    for line in report.legend():
-        console.print(f"  {line}", style="dim", highlight=False)
-    if report.issues:
-        console.print(report.to_table())
-    if report.decisions:
-        console.print(report.decisions_table())

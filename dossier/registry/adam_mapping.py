@@ -8,7 +8,6 @@ unknown key is an error naming its line (a typo must not silently fall back to a
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 from dossier.errors import InputError
 from dossier.registry.adam_bor import Windows
 from dossier.registry.validate import Issue
+from dossier.suggest import did_you_mean
 from dossier.yamlfile import FileCheckError, LineDict, load_yaml
 
 DATASETS = ("adsl", "adtte", "adrs", "adae")
@@ -193,8 +193,8 @@ def parse_mapping(data: object, lines: Mapping[str, int] | None = None,
     for section, body in data.items():
         section = str(section)
         if section not in _KEYS:
-            error(section, f"unknown section {section!r}{_hint(section, list(_KEYS))}; known "
-                  f"sections: {', '.join(_KEYS)}", "unknown_key")
+            error(section, f"unknown section {section!r}{did_you_mean(section, list(_KEYS))}; "
+                  f"known sections: {', '.join(_KEYS)}", "unknown_key")
             continue
         if body is None:
             continue
@@ -206,7 +206,7 @@ def parse_mapping(data: object, lines: Mapping[str, int] | None = None,
             kind = _KEYS[section].get(str(key))
             if kind is None:
                 error(where, f"unknown key {key!r} in {section}"
-                      f"{_hint(str(key), list(_KEYS[section]))}; known keys: "
+                      f"{did_you_mean(str(key), list(_KEYS[section]))}; known keys: "
                       f"{', '.join(_KEYS[section])}", "unknown_key")
                 continue
             try:
@@ -230,9 +230,6 @@ def parse_mapping(data: object, lines: Mapping[str, int] | None = None,
                        lines=lines, **values)
 
 
-def _hint(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _variable(value: object) -> str:

@@ -36,7 +36,7 @@ import pandas as pd
 
 from dossier.errors import InputError
 from dossier.registry.schema import FALSE_WORDS, PATIENT_COLUMNS, TIME_FIELDS, TRUE_WORDS, Column
-from dossier.suggest import did_you_mean
+from dossier.suggest import closest, did_you_mean
 
 SUFFIXES = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet",
             ".pq": "parquet"}
@@ -366,10 +366,12 @@ class ColumnMatch:
         best: tuple[float, str] | None = None
         for target in targets:
             key = normalise_name(target)
-            for hit in difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.75):
-                score = difflib.SequenceMatcher(None, key, hit).ratio()
-                if best is None or score > best[0]:
-                    best = (score, by_key[hit])
+            hit = closest(key, by_key, cutoff=0.75)
+            if hit is None:
+                continue
+            score = difflib.SequenceMatcher(None, key, hit).ratio()
+            if best is None or score > best[0]:
+                best = (score, by_key[hit])
         return best[1] if best else None
 
 
@@ -397,8 +399,8 @@ def match_columns(source_names: Iterable[object], columns: Sequence[Column]) -> 
 def closest_name(word: str, choices: Iterable[str]) -> str | None:
     """The canonical name a misspelt one most likely meant (difflib), or None."""
     keyed = {normalise_name(c): c for c in choices}
-    hit = difflib.get_close_matches(normalise_name(word), list(keyed), n=1, cutoff=0.75)
-    return keyed[hit[0]] if hit else None
+    hit = closest(normalise_name(word), keyed, cutoff=0.75)
+    return keyed[hit] if hit is not None else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dossier.scoring.grammar import suggest
 from dossier.scoring.metrics import METRICS, MetricSpec, MetricValueError, normalise_value
+from dossier.suggest import did_you_mean
 from dossier.yamlfile import (
     FileCheckError,
     LineDict,
@@ -60,7 +60,7 @@ def _check_metrics(raw: Mapping[object, object], specs: Mapping[str, MetricSpec]
         line = line_of.get(name, 0)
         spec = specs.get(str(name))
         if spec is None:
-            log.add(line, f"{where}unknown metric {name!r}{suggest(str(name), list(specs))}")
+            log.add(line, f"{where}unknown metric {name!r}{did_you_mean(str(name), list(specs))}")
             continue
         try:
             checked = normalise_value(spec, value)
@@ -96,7 +96,7 @@ def _yaml_entries(doc: object, path: Path, specs: Mapping[str, MetricSpec]) -> l
         for key in item:
             if key not in ENTRY_KEYS:
                 hint = " (put metrics under 'metrics:')" if key in specs else \
-                    suggest(str(key), ENTRY_KEYS)
+                    did_you_mean(str(key), ENTRY_KEYS)
                 log.add(item.line_of(key), f"unknown key {key!r} in an entry{hint}; "
                                            f"allowed: {', '.join(ENTRY_KEYS)}")
         ident = item.get("id")
@@ -134,7 +134,7 @@ def _csv_entries(text: str, path: Path, specs: Mapping[str, MetricSpec]) -> list
     if not long_form:
         for column in header:
             if column and column not in CSV_TEXT_COLUMNS and column not in specs:
-                log.add(1, f"unknown column {column!r}{suggest(column, list(specs))}")
+                log.add(1, f"unknown column {column!r}{did_you_mean(column, list(specs))}")
     grouped: dict[str, dict[str, object]] = {}
     lines: dict[str, int] = {}
     text_fields: dict[str, dict[str, str]] = {}
