@@ -195,14 +195,6 @@ COHORT_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def patient_column_names() -> list[str]:
-    """Every canonical patient column name, time fields included (date and days forms)."""
-    names = [c.name for c in PATIENT_COLUMNS]
-    for tf in TIME_FIELDS:
-        names += [tf.date_column, tf.days_column]
-    return names
-
-
 def default_cohort_id(drug: str, tumour_type: str, alteration: str) -> str:
     """The DRUP cohort key: one drug x one tumour type x one alteration."""
     return f"{drug} | {tumour_type} | {alteration}"

@@ -676,8 +676,9 @@ def _check_times(frame: pd.DataFrame, log: IssueLog) -> None:
         t = frame[f"{tf.stem}_time"]
         for row in t.index[t > MAX_PLAUSIBLE_DAYS]:
             column, value = _where(frame, tf.stem, row)
-            log.error("implausible_duration", f"{tf.stem} time is {t[row]:,.0f} days "
-                      f"({t[row] / 365.25:.1f} years) after treatment start; more than 20 years "
+            days = f"{t[row]:,.0f}" if t[row] < 1e9 else f"{t[row]:.3g}"
+            log.error("implausible_duration", f"{tf.stem} time is {days} days "
+                      f"({t[row] / 365.25:.3g} years) after treatment start; more than 20 years "
                       "is taken for a data-entry error", row, column, value)
     pfs, os_, resp = frame["pfs_time"], frame["os_time"], frame["response_time"]
     for row in pfs.index[pfs > os_]:

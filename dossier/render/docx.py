@@ -37,7 +37,6 @@ from dossier.render.markdown import (
 
 TEMPLATE = "dossier.md.j2"
 REFERENCE_DOC = "reference.docx"
-DOCX_NAME = "dossier.docx"
 READER = "markdown-raw_html-raw_tex"
 """Pandoc's markdown without raw HTML/TeX: data is escaped anyway; this is a second fence."""
 PANDOC_TIMEOUT = 600
