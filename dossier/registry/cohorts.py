@@ -26,7 +26,7 @@ from dossier.registry.readers import (
     read_table,
 )
 from dossier.registry.schema import COHORT_COLUMNS
-from dossier.registry.validate import Issue, IssueLog, check_cells
+from dossier.registry.validate import Issue, IssueLog, check_cells, normalise_key
 from dossier.yamlfile import FileCheckError, line_of, load_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -111,6 +111,7 @@ def check_cohorts(raw: RawTable, patient_cohorts: Sequence[str] | None = None) -
         log.error("missing_required_column", "every cohort needs a cohort_id", None, "cohort_id")
     cells = {canon: raw.frame.iloc[:, pos] for canon, pos in match.mapping.items()}
     frame = check_cells(cells, COHORT_COLUMNS, raw.frame.index, log)
+    frame["cohort_id"] = frame["cohort_id"].map(normalise_key).astype(object)  # as patients'
     first: dict[str, int] = {}
     patients = set(patient_cohorts) if patient_cohorts is not None else None
     for row, cid in frame["cohort_id"].items():
