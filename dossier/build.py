@@ -7,7 +7,6 @@ renders the outputs into one dossier folder that appears only when complete.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ from dossier.config import Settings
 from dossier.endpoints.compute import compute_endpoints
 from dossier.endpoints.parameters import EndpointParameters
 from dossier.endpoints.results import results_bytes
+from dossier.errors import ConfigurationError
 from dossier.registry.adam import registry_from_options
 from dossier.registry.load import Registry
 from dossier.registry.schema import DAYS_PER_MONTH
@@ -33,6 +33,7 @@ from dossier.scoring.readiness import Readiness, readiness
 from dossier.scoring.rulebook import RuleBook, resolve_criteria
 from dossier.scoring.stage_sizes import check_stage_sizes, stage_sizes
 from dossier.scoring.verdicts import Verdict
+from dossier.suggest import did_you_mean
 
 FORMATS = ("pdf", "xlsx", "json", "docx", "qmd")
 DEFAULT_FORMATS = ("pdf", "xlsx", "json")
@@ -45,7 +46,7 @@ Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as each stage (and each cohort PDF) completes."""
 
 
-class BuildError(ValueError):
+class BuildError(ConfigurationError, ValueError):
     """A build that cannot start or finish; the message says what to change."""
 
 
@@ -131,8 +132,7 @@ def _only(analysis: Analysis, only: Sequence[str]) -> list[str] | None:
     known = analysis.registry.cohorts["cohort_id"].astype(str).tolist()
     unknown = [c for c in only if c not in known]
     if unknown:
-        hints = [f"{c!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(
-            c, known, n=1, cutoff=0.5)) else "") for c in unknown]
+        hints = [f"{c!r}{did_you_mean(c, known, cutoff=0.5)}" for c in unknown]
         raise BuildError(f"--only names cohort(s) not in the data: {', '.join(hints)}")
     return list(dict.fromkeys(only))
 

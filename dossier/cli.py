@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-import typer
+_EPOCH = os.environ.pop("SOURCE_DATE_EPOCH", None)
+try:  # numpy.f2py (imported by scipy) reads SOURCE_DATE_EPOCH on import and dies on a value
+    # that is not an integer; dossier checks the variable itself where a build uses it
+    import typer
 
-from dossier import __version__
-from dossier.commands.build import build
-from dossier.commands.common import fail
-from dossier.commands.compare import compare
-from dossier.commands.criteria import criteria_app
-from dossier.commands.demo import demo
-from dossier.commands.endpoints import endpoints
-from dossier.commands.score import score
-from dossier.commands.validate import validate
-from dossier.config import ConfigError, load_settings
+    from dossier import __version__
+    from dossier.commands.build import build
+    from dossier.commands.common import fail, reports_errors
+    from dossier.commands.compare import compare
+    from dossier.commands.criteria import criteria_app
+    from dossier.commands.demo import demo
+    from dossier.commands.endpoints import endpoints
+    from dossier.commands.score import score
+    from dossier.commands.validate import validate
+    from dossier.config import ConfigError, load_settings
+finally:
+    if _EPOCH is not None:
+        os.environ["SOURCE_DATE_EPOCH"] = _EPOCH
 
 app = typer.Typer(
     name="dossier",
@@ -53,13 +60,13 @@ def _root(
         raise fail(str(exc)) from exc
 
 
-app.command("validate")(validate)
-app.command("endpoints")(endpoints)
+app.command("validate")(reports_errors(validate))
+app.command("endpoints")(reports_errors(endpoints))
 app.add_typer(criteria_app, name="criteria")
-app.command("score")(score)
-app.command("compare")(compare)
-app.command("demo")(demo)
-app.command("build")(build)
+app.command("score")(reports_errors(score))
+app.command("compare")(reports_errors(compare))
+app.command("demo")(reports_errors(demo))
+app.command("build")(reports_errors(build))
 
 
 def main() -> None:

@@ -6,13 +6,14 @@ typo never silently falls back to a default.
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from dossier.endpoints.parameters import CI_TYPES, EndpointParameters
+from dossier.errors import ConfigurationError
+from dossier.suggest import did_you_mean
 
 CONFIG_FILE_NAME = "dossier.toml"
 CONF_TYPES = CI_TYPES
@@ -20,8 +21,11 @@ PARAMETER_NAMES = EndpointParameters.names()
 """Keys of [endpoints] (besides ``by``) and options that set an endpoint parameter."""
 
 
-class ConfigError(ValueError):
-    """A dossier.toml that cannot be used; the message names the file and the key."""
+class ConfigError(ConfigurationError, ValueError):
+    """A dossier.toml entry or option that cannot be used; the message names the file and key.
+
+    Also a ValueError, as the API raised before dossier had its own error classes.
+    """
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class Settings:
     cohorts: Path | None = None
     adam: Path | None = None
     adam_map: Path | None = None
+    sheet: str | None = None  # the workbook sheet holding the patients (.xlsx data)
     criteria: tuple[str, ...] = ()
     out: Path = Path("output")
     title: str = "Precision-oncology cohort dossier"
@@ -58,17 +63,12 @@ class Settings:
 # [section] -> key -> Settings field
 _LAYOUT: dict[str, dict[str, str]] = {
     "study": {"title": "title", "data": "data", "cohorts": "cohorts", "adam": "adam",
-              "adam_map": "adam_map", "out": "out"},
+              "adam_map": "adam_map", "out": "out", "sheet": "sheet"},
     "criteria": {"apply": "criteria"},
     "endpoints": {**{name: name for name in PARAMETER_NAMES}, "by": "by"},
 }
 _PATH_FIELDS = {"data", "cohorts", "adam", "adam_map", "out"}
 _TUPLE_FIELDS = {"criteria", "by"}
-
-
-def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _coerce(values: dict[str, Any], base: Path | None) -> dict[str, Any]:
@@ -84,6 +84,8 @@ def _coerce(values: dict[str, Any], base: Path | None) -> dict[str, Any]:
         elif key == "landmarks_months":
             items = [value] if isinstance(value, int | float) else list(value)
             out[key] = tuple(float(v) for v in items)
+        elif key == "sheet":
+            out[key] = str(value)
         else:
             out[key] = value
     return out
@@ -113,7 +115,7 @@ def parse_settings(text: str, source: Path | None = None) -> Settings:
     for section, body in raw.items():
         if section not in _LAYOUT:
             raise ConfigError(
-                f"{where}: unknown section [{section}]{_suggest(section, list(_LAYOUT))}; "
+                f"{where}: unknown section [{section}]{did_you_mean(section, list(_LAYOUT))}; "
                 f"known sections: {', '.join(_LAYOUT)}"
             )
         if not isinstance(body, dict):
@@ -122,7 +124,7 @@ def parse_settings(text: str, source: Path | None = None) -> Settings:
             if key not in _LAYOUT[section]:
                 known = list(_LAYOUT[section])
                 raise ConfigError(
-                    f"{where}: unknown key {key!r} in [{section}]{_suggest(key, known)}; "
+                    f"{where}: unknown key {key!r} in [{section}]{did_you_mean(key, known)}; "
                     f"known keys: {', '.join(known)}"
                 )
             values[_LAYOUT[section][key]] = value

@@ -52,7 +52,12 @@ class InputError(DossierError):
 
 
 class ConfigurationError(DossierError):
-    """A command-line option, dossier.toml entry or environment variable that cannot be used."""
+    """A command-line option, dossier.toml entry or environment variable that cannot be used.
+
+    A usage error: exit code 2, as for the options the command line parser itself refuses.
+    """
+
+    exit_code = 2
 
 
 class CriteriaFileError(DossierError):

@@ -7,7 +7,14 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from dossier.commands.common import ADAM_HELP, ADAM_MAP_HELP, console, fail, settings_of
+from dossier.commands.common import (
+    ADAM_MAP_OPTION,
+    ADAM_OPTION,
+    SHEET_OPTION,
+    console,
+    fail,
+    settings_of,
+)
 
 
 def build(
@@ -16,10 +23,9 @@ def build(
     cohorts: Path = typer.Option(None, "--cohorts", help="Cohort metadata (YAML or CSV)."),
     criteria: list[str] = typer.Option(
         None, "--criteria", help="Criteria id, or a rule file or folder to add (repeatable)."),
-    adam: Path = typer.Option(None, "--adam", metavar="DIR", help=ADAM_HELP,
-                              show_default=False),
-    adam_map: Path = typer.Option(None, "--adam-map", metavar="FILE", help=ADAM_MAP_HELP,
-                                  show_default=False),
+    adam: Path = ADAM_OPTION,
+    adam_map: Path = ADAM_MAP_OPTION,
+    sheet: str = SHEET_OPTION,
     only: list[str] = typer.Option(
         None, "--only", help="Build only this cohort (repeatable; the cohort id)."),
     out: Path = typer.Option(
@@ -43,12 +49,10 @@ def build(
     from dossier.errors import DossierError
     from dossier.registry.adam import OptionsError
     from dossier.registry.load import RegistryError
-    from dossier.render.docx import DocxError
-    from dossier.render.qmd import QuartoError
     from dossier.scoring.rulebook import CriteriaError
-    from dossier.scoring.yamlmarks import FileCheckError
+    from dossier.yamlfile import FileCheckError
 
-    settings = settings_of(ctx)
+    settings = settings_of(ctx).with_overrides(sheet=sheet)
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     with Progress(TextColumn("{task.description:<24}"), BarColumn(), TextColumn(
             "{task.completed}/{task.total}"), TimeElapsedColumn(), console=console,
@@ -68,10 +72,11 @@ def build(
             console.print(exc.report.to_table())
             raise fail(f"{data or adam or settings.data}: the data has errors; nothing was written",
                        1) from exc
-        except (BuildError, CriteriaError, FileCheckError, OptionsError, DossierError) as exc:
+        except (BuildError, CriteriaError, FileCheckError, OptionsError) as exc:
             raise fail(str(exc)) from exc
-        except (OSError, ValueError, DocxError, QuartoError) as exc:
-            raise fail(f"build failed, nothing was written: {exc}", 1) from exc
+        except (DossierError, OSError) as exc:  # anything else is a bug and surfaces as one
+            code = exc.exit_code if isinstance(exc, DossierError) else 1
+            raise fail(f"build failed, nothing was written: {exc}", code) from exc
     console.print(f"dossier written to {folder}")
     for name in sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
                        if p.is_file()):

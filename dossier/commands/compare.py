@@ -14,9 +14,13 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from dossier.commands.common import ADAM_HELP, ADAM_MAP_HELP, console, settings_of
+from dossier.commands.common import ADAM_MAP_OPTION, ADAM_OPTION, SHEET_OPTION, console, settings_of
 from dossier.commands.score import (
-    CRITERIA_HELP,
+    COHORTS_OPTION,
+    CRITERIA_OPTION,
+    DATA_ARGUMENT,
+    FORMAT_OPTION,
+    SUMMARY_OPTION,
     check_format,
     cohort_metrics,
     run_scoring,
@@ -70,19 +74,17 @@ def compare_table(rows: list[Readiness], verdicts: list[Verdict], book: RuleBook
 
 def compare(
     ctx: typer.Context,
-    data: Path = typer.Argument(None, help="Patient file (.csv, .xlsx, .parquet); default: demo."),
-    summary: Path = typer.Option(None, "--summary", "-s",
-                                 help="Summary file (YAML or CSV) of published results."),
-    criteria: list[str] = typer.Option(None, "--criteria", "-c", help=CRITERIA_HELP),
-    cohorts: Path = typer.Option(None, "--cohorts", help="Cohort metadata (YAML or CSV)."),
-    adam: Path = typer.Option(None, "--adam", metavar="DIR", help=ADAM_HELP,
-                              show_default=False),
-    adam_map: Path = typer.Option(None, "--adam-map", metavar="FILE", help=ADAM_MAP_HELP,
-                                  show_default=False),
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    data: Path = DATA_ARGUMENT,
+    summary: Path = SUMMARY_OPTION,
+    criteria: list[str] = CRITERIA_OPTION,
+    cohorts: Path = COHORTS_OPTION,
+    adam: Path = ADAM_OPTION,
+    adam_map: Path = ADAM_MAP_OPTION,
+    sheet: str = SHEET_OPTION,
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """Compare every cohort with every rule file, sorted by distance to the payer-ready line."""
-    settings = settings_of(ctx)
+    settings = settings_of(ctx).with_overrides(sheet=sheet)
     fmt = check_format(fmt)
     book = selected_rules(settings, criteria)
     metrics, label = cohort_metrics(settings, book, data, summary, cohorts, adam, adam_map)

@@ -11,11 +11,11 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from dossier.commands.common import console, fail, settings_of
+from dossier.commands.common import console, fail, reports_errors, settings_of
 from dossier.scoring.grammar import Condition, condition_text, leaves
 from dossier.scoring.rulebook import CriteriaError, RuleBook, load_rulebook
 from dossier.scoring.rules import RuleSet
-from dossier.scoring.yamlmarks import FileCheckError
+from dossier.yamlfile import FileCheckError
 
 criteria_app = typer.Typer(
     name="criteria",
@@ -51,6 +51,7 @@ def _scale(rule_set: RuleSet) -> str:
 
 
 @criteria_app.command("list")
+@reports_errors
 def list_criteria(
     ctx: typer.Context,
     files: list[str] = typer.Option(None, "--criteria", "-c", help=FILES_HELP),
@@ -131,6 +132,7 @@ def _show_header(rule_set: RuleSet) -> None:
 
 
 @criteria_app.command("show")
+@reports_errors
 def show_criteria(
     ctx: typer.Context,
     ident: str = typer.Argument(..., metavar="ID", help="Criteria id ('dossier criteria list')."),

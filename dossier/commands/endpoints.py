@@ -19,8 +19,9 @@ from rich import box
 from rich.table import Table
 
 from dossier.commands.common import (
-    ADAM_HELP,
-    ADAM_MAP_HELP,
+    ADAM_MAP_OPTION,
+    ADAM_OPTION,
+    SHEET_OPTION,
     console,
     fail,
     load_for_command,
@@ -43,10 +44,9 @@ def endpoints(
         None, help="Patient file (.csv, .xlsx, .parquet). Default: data in dossier.toml's "
         "study section, else the bundled demo registry.", show_default=False,
     ),
-    adam: Path = typer.Option(None, "--adam", metavar="DIR", help=ADAM_HELP,
-                              show_default=False),
-    adam_map: Path = typer.Option(None, "--adam-map", metavar="FILE", help=ADAM_MAP_HELP,
-                                  show_default=False),
+    adam: Path = ADAM_OPTION,
+    adam_map: Path = ADAM_MAP_OPTION,
+    sheet: str = SHEET_OPTION,
     by: list[str] = typer.Option(
         None, "--by", help="Also group by these columns (comma-separated or repeated): drug, "
         "tumour_type, alteration, rare_cancer, stage, prior_lines_band (0-1, 2, 3+), or any "
@@ -69,20 +69,15 @@ def endpoints(
     groupings = _split_by(by)
     try:
         settings = settings_of(ctx).with_overrides(
-            ci=ci, sd_weeks=sd_weeks, by=groupings if groupings else None
+            ci=ci, sd_weeks=sd_weeks, by=groupings if groupings else None, sheet=sheet
         )
     except ConfigError as exc:
         raise fail(str(exc)) from exc
     if out is not None:
-        try:
-            results_format(out)
-        except ValueError as exc:
-            raise fail(str(exc)) from exc
+        results_format(out)  # ConfigError for an unknown suffix, before any work is done
     registry = load_for_command(settings, data, None, adam, adam_map)
-    try:
-        results = compute_endpoints(registry.patients, settings.by, settings.endpoints)
-    except ValueError as exc:
-        raise fail(str(exc)) from exc
+    # a bad --by is a ConfigError, reported by the command
+    results = compute_endpoints(registry.patients, settings.by, settings.endpoints)
     console.print(
         f"{registry.report.summary()}; CI {settings.ci}; clinical benefit: confirmed CR/PR or "
         f"SD >= {_number(settings.sd_weeks)} weeks",

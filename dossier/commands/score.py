@@ -14,8 +14,9 @@ import typer
 from rich.table import Table
 
 from dossier.commands.common import (
-    ADAM_HELP,
-    ADAM_MAP_HELP,
+    ADAM_MAP_OPTION,
+    ADAM_OPTION,
+    SHEET_OPTION,
     console,
     error_console,
     fail,
@@ -30,7 +31,7 @@ from dossier.scoring.readiness import NOT_PAYER_READY, readiness
 from dossier.scoring.rulebook import CriteriaError, RuleBook, resolve_criteria
 from dossier.scoring.summary import read_summary
 from dossier.scoring.verdicts import MET, NOT_ASSESSABLE, Verdict
-from dossier.scoring.yamlmarks import FileCheckError
+from dossier.yamlfile import FileCheckError
 
 FORMATS = ("table", "json")
 DRUP_SD_WEEKS = 16.0
@@ -39,6 +40,14 @@ CRITERIA_HELP = (
     "Criteria id to apply, or a rule/override file or folder to add (repeatable). "
     "Default: every built-in rule file (and dossier.toml's [criteria] apply)."
 )
+
+# The options of score and compare, declared once for both (typer reads them as specs).
+DATA_ARGUMENT = typer.Argument(None, help="Patient file (.csv, .xlsx, .parquet); default: demo.")
+SUMMARY_OPTION = typer.Option(None, "--summary", "-s",
+                              help="Summary file (YAML or CSV) of published results.")
+CRITERIA_OPTION = typer.Option(None, "--criteria", "-c", help=CRITERIA_HELP)
+COHORTS_OPTION = typer.Option(None, "--cohorts", help="Cohort metadata (YAML or CSV).")
+FORMAT_OPTION = typer.Option("table", "--format", "-f", help="table or json.")
 
 
 def selected_rules(settings: Settings, criteria: Sequence[str] | None) -> RuleBook:
@@ -65,8 +74,8 @@ def _registry_metrics(settings: Settings, data: Path | None, cohorts: Path | Non
     label = str(data or adam or settings.data or settings.adam or "demo registry")
     try:
         metrics = metrics_of(settings, registry, book)
-    except (ValueError, DossierError) as exc:
-        raise fail(f"{label}: {exc}") from exc
+    except DossierError as exc:  # only what the user can fix; a bug surfaces as one
+        raise fail(f"{label}: {exc}", exc.exit_code) from exc
     return metrics, label
 
 
@@ -130,19 +139,17 @@ def verdict_table(verdicts: Sequence[Verdict], book: RuleBook, title: str) -> Ta
 
 def score(
     ctx: typer.Context,
-    data: Path = typer.Argument(None, help="Patient file (.csv, .xlsx, .parquet); default: demo."),
-    summary: Path = typer.Option(None, "--summary", "-s",
-                                 help="Summary file (YAML or CSV) of published results."),
-    criteria: list[str] = typer.Option(None, "--criteria", "-c", help=CRITERIA_HELP),
-    cohorts: Path = typer.Option(None, "--cohorts", help="Cohort metadata (YAML or CSV)."),
-    adam: Path = typer.Option(None, "--adam", metavar="DIR", help=ADAM_HELP,
-                              show_default=False),
-    adam_map: Path = typer.Option(None, "--adam-map", metavar="FILE", help=ADAM_MAP_HELP,
-                                  show_default=False),
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    data: Path = DATA_ARGUMENT,
+    summary: Path = SUMMARY_OPTION,
+    criteria: list[str] = CRITERIA_OPTION,
+    cohorts: Path = COHORTS_OPTION,
+    adam: Path = ADAM_OPTION,
+    adam_map: Path = ADAM_MAP_OPTION,
+    sheet: str = SHEET_OPTION,
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """Score each cohort against the criteria: verdict, grade and the clauses that decided it."""
-    settings = settings_of(ctx)
+    settings = settings_of(ctx).with_overrides(sheet=sheet)
     fmt = check_format(fmt)
     book = selected_rules(settings, criteria)
     metrics, label = cohort_metrics(settings, book, data, summary, cohorts, adam, adam_map)

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import typer
 
-from dossier.commands.common import ADAM_HELP, ADAM_MAP_HELP, console, fail, settings_of
+from dossier.commands.common import (
+    ADAM_MAP_OPTION,
+    ADAM_OPTION,
+    SHEET_OPTION,
+    fail,
+    print_report,
+    settings_of,
+)
 from dossier.config import Settings
 from dossier.registry.adam import OptionsError, registry_from_options
 from dossier.registry.load import Registry, RegistryError
@@ -38,17 +45,16 @@ def validate(
         help="Cohort metadata (.yaml or .csv). Default: the cohorts file named in dossier.toml "
         "when FILE is not given, else <FILE stem>.cohorts.yaml beside FILE when present.",
     ),
-    adam: Path = typer.Option(None, "--adam", metavar="DIR", help=ADAM_HELP,
-                              show_default=False),
-    adam_map: Path = typer.Option(None, "--adam-map", metavar="FILE", help=ADAM_MAP_HELP,
-                                  show_default=False),
+    adam: Path = ADAM_OPTION,
+    adam_map: Path = ADAM_MAP_OPTION,
+    sheet: str = SHEET_OPTION,
     output_format: ReportFormat = typer.Option(
         ReportFormat.table, "--format", help="table (for people) or json (for programs; only "
         "JSON is printed on stdout).", case_sensitive=False,
     ),
 ) -> None:
     """Validate a registry: every problem at once, each with its file, row, column and rule."""
-    report = _check(settings_of(ctx), file, cohorts, adam, adam_map)
+    report = _check(settings_of(ctx).with_overrides(sheet=sheet), file, cohorts, adam, adam_map)
     if output_format is ReportFormat.json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -67,14 +73,3 @@ def _check(settings: Settings, file: Path | None, meta: Path | None, adam: Path 
         return exc.report
     return registry.report
 
-
-def print_report(report: ValidationReport) -> None:
-    """Summary line, row-numbering legend, then the issues table (errors first)."""
-    status = "[bold green]OK[/]" if report.ok else "[bold red]FAILED[/]"
-    console.print(f"{status} {report.summary()}", highlight=False)
-    for line in report.legend():
-        console.print(f"  {line}", style="dim", highlight=False)
-    if report.issues:
-        console.print(report.to_table())
-    if report.decisions:
-        console.print(report.decisions_table())

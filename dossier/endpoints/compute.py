@@ -20,6 +20,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
+from dossier.config import ConfigError
 from dossier.endpoints.km import kaplan_meier, km_at_times, km_quantile, median_followup
 from dossier.endpoints.labels import PATIENT_LABELS, denominator_label, time_to_event_label
 from dossier.endpoints.parameters import EndpointParameters, number_text
@@ -191,7 +192,7 @@ def _resolve_by(patients: pd.DataFrame, by: Sequence[str]) -> list[tuple[str, pd
         elif name == "prior_lines_band" and "prior_lines" in patients.columns:
             out.append((name, prior_lines_band(patients["prior_lines"])))
         else:
-            raise ValueError(
+            raise ConfigError(
                 f"cannot group by {name!r}: no such column; available: {', '.join(available)}"
             )
     return out

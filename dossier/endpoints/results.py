@@ -21,6 +21,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from dossier.config import ConfigError
+
 COLUMNS: tuple[str, ...] = (
     "group_by",
     "group",
@@ -263,7 +265,7 @@ def results_format(path: str | os.PathLike[str]) -> str:
     """The format a path asks for, by suffix; ValueError naming the file otherwise."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        raise ValueError(
+        raise ConfigError(
             f"{path}: cannot tell the results format from the suffix {suffix or '(none)'!r}; "
             f"use {', '.join(FORMATS)}"
         )

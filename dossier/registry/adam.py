@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from dossier.config import Settings
+from dossier.errors import ConfigurationError
 from dossier.registry.adam_mapping import DATASETS, AdamMapping, MappingError, read_mapping
 from dossier.registry.adam_response import ResponseMapper
 from dossier.registry.adam_subjects import Dataset, Subject, SubjectMapper
@@ -251,7 +252,7 @@ def _digest(paths: list[Path]) -> str:
 # Commands
 
 
-class OptionsError(ValueError):
+class OptionsError(ConfigurationError, ValueError):
     """Command-line options that contradict each other (the message says which)."""
 
 
@@ -273,4 +274,4 @@ def registry_from_options(file: Path | None, cohorts: Path | None, adam: Path | 
     if adam is not None:
         return load_adam(adam, mapping, meta)
     data = file if file is not None else settings.data
-    return load_demo(meta) if data is None else load_registry(data, meta)
+    return load_demo(meta) if data is None else load_registry(data, meta, settings.sheet)

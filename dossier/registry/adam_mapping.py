@@ -8,16 +8,16 @@ unknown key is an error naming its line (a typo must not silently fall back to a
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from dossier.errors import InputError
 from dossier.registry.adam_bor import Windows
 from dossier.registry.validate import Issue
+from dossier.suggest import did_you_mean
+from dossier.yamlfile import FileCheckError, LineDict, load_yaml
 
 DATASETS = ("adsl", "adtte", "adrs", "adae")
 """The ADaM datasets dossier reads (ADSL and ADTTE required, ADRS and ADAE optional)."""
@@ -114,7 +114,7 @@ class AdamMapping:
         return self.lines.get(key)
 
 
-class MappingError(ValueError):
+class MappingError(InputError, ValueError):
     """A mapping file that cannot be used; ``issues`` says where, line by line."""
 
     def __init__(self, issues: list[Issue]) -> None:
@@ -151,26 +151,25 @@ def read_mapping(path: Path | str | None) -> AdamMapping:
         raise MappingError([Issue("error", "file_not_found", f"{path}: mapping file not found",
                                   path.name)])
     try:
-        text = path.read_text(encoding="utf-8-sig")
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise MappingError([Issue("error", "unreadable_file", f"not valid YAML: {exc}",
-                                  path.name)]) from exc
-    return parse_mapping(data or {}, _lines(node), path)
+        data = load_yaml(path)
+    except FileCheckError as exc:  # bad YAML, a repeated key, an alias bomb: with the line
+        problem = exc.problems[0]
+        rule = "duplicate_key" if "duplicate key" in problem.message else "unreadable_file"
+        raise MappingError([Issue("error", rule, problem.message, path.name,
+                                  problem.line or None)]) from exc
+    return parse_mapping(data or {}, _lines(data), path)
 
 
-def _lines(node: Any) -> dict[str, int]:
+def _lines(data: Any) -> dict[str, int]:
     """'section' and 'section.key' -> line number (1-based) of the key in the YAML text."""
     lines: dict[str, int] = {}
-    if not isinstance(node, yaml.MappingNode):
+    if not isinstance(data, LineDict):
         return lines
-    for key_node, value_node in node.value:
-        section = str(key_node.value)
-        lines[section] = key_node.start_mark.line + 1
-        if isinstance(value_node, yaml.MappingNode):
-            for sub_key, _ in value_node.value:
-                lines[f"{section}.{sub_key.value}"] = sub_key.start_mark.line + 1
+    for section, body in data.items():
+        lines[str(section)] = data.line_of(section)
+        if isinstance(body, LineDict):
+            for key in body:
+                lines[f"{section}.{key}"] = body.line_of(key)
     return lines
 
 
@@ -194,8 +193,8 @@ def parse_mapping(data: object, lines: Mapping[str, int] | None = None,
     for section, body in data.items():
         section = str(section)
         if section not in _KEYS:
-            error(section, f"unknown section {section!r}{_hint(section, list(_KEYS))}; known "
-                  f"sections: {', '.join(_KEYS)}", "unknown_key")
+            error(section, f"unknown section {section!r}{did_you_mean(section, list(_KEYS))}; "
+                  f"known sections: {', '.join(_KEYS)}", "unknown_key")
             continue
         if body is None:
             continue
@@ -207,7 +206,7 @@ def parse_mapping(data: object, lines: Mapping[str, int] | None = None,
             kind = _KEYS[section].get(str(key))
             if kind is None:
                 error(where, f"unknown key {key!r} in {section}"
-                      f"{_hint(str(key), list(_KEYS[section]))}; known keys: "
+                      f"{did_you_mean(str(key), list(_KEYS[section]))}; known keys: "
                       f"{', '.join(_KEYS[section])}", "unknown_key")
                 continue
             try:
@@ -231,9 +230,6 @@ def parse_mapping(data: object, lines: Mapping[str, int] | None = None,
                        lines=lines, **values)
 
 
-def _hint(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _variable(value: object) -> str:

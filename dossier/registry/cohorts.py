@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from dossier.registry.readers import (
     RawTable,
@@ -27,7 +26,8 @@ from dossier.registry.readers import (
     read_table,
 )
 from dossier.registry.schema import COHORT_COLUMNS
-from dossier.registry.validate import Issue, IssueLog, check_cells
+from dossier.registry.validate import Issue, IssueLog, check_cells, normalise_key
+from dossier.yamlfile import FileCheckError, line_of, load_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -48,12 +48,11 @@ def read_cohort_metadata(path: Path | str) -> RawTable:
     if not path.is_file():
         raise ReadError(f"{path}: file not found", "file_not_found")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ReadError(f"{path.name}: not valid YAML: {exc}") from exc
-    entries = _entries(data, node, path.name)
+        data = load_yaml(path)
+    except FileCheckError as exc:  # bad YAML, a repeated key, an alias bomb: file and line
+        rule = "duplicate_key" if "duplicate key" in str(exc) else "unreadable_file"
+        raise ReadError(str(exc).replace(str(path), path.name, 1), rule) from exc
+    entries = _entries(data, path.name)
     frame = pd.DataFrame([values for _, values in entries], dtype=object)
     frame = frame.where(frame.notna(), None) if len(frame) else frame
     frame.columns = [str(c) for c in frame.columns]
@@ -61,16 +60,16 @@ def read_cohort_metadata(path: Path | str) -> RawTable:
     return RawTable(frame, SourceFile(path.name, "cohorts", "line", path))
 
 
-def _entries(data: Any, node: Any, name: str) -> list[tuple[int, dict[str, Any]]]:
+def _entries(data: Any, name: str) -> list[tuple[int, dict[str, Any]]]:
     """(line, mapping) per cohort entry, for the three accepted YAML shapes."""
     if data is None:
         return []
     if isinstance(data, dict) and list(data) == ["cohorts"]:
-        return _entries(data["cohorts"], node.value[0][1], name)
+        return _entries(data["cohorts"], name)
     if isinstance(data, list):
         out = []
-        for item, item_node in zip(data, node.value, strict=True):
-            line = item_node.start_mark.line + 1
+        for index, item in enumerate(data):
+            line = line_of(data, index)
             if not isinstance(item, dict):
                 raise ReadError(f"{name}: line {line}: each cohort must be a mapping of keys "
                                 f"to values, not {type(item).__name__}")
@@ -78,8 +77,8 @@ def _entries(data: Any, node: Any, name: str) -> list[tuple[int, dict[str, Any]]
         return out
     if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
         out = []
-        for (key, item), (key_node, _) in zip(data.items(), node.value, strict=True):
-            line = key_node.start_mark.line + 1
+        for key, item in data.items():
+            line = line_of(data, key)
             values = {str(k): v for k, v in item.items()}
             given = next((v for k, v in values.items() if k.strip().lower() == "cohort_id"), None)
             if given is not None and str(given) != str(key):
@@ -112,6 +111,7 @@ def check_cohorts(raw: RawTable, patient_cohorts: Sequence[str] | None = None) -
         log.error("missing_required_column", "every cohort needs a cohort_id", None, "cohort_id")
     cells = {canon: raw.frame.iloc[:, pos] for canon, pos in match.mapping.items()}
     frame = check_cells(cells, COHORT_COLUMNS, raw.frame.index, log)
+    frame["cohort_id"] = frame["cohort_id"].map(normalise_key).astype(object)  # as patients'
     first: dict[str, int] = {}
     patients = set(patient_cohorts) if patient_cohorts is not None else None
     for row, cid in frame["cohort_id"].items():

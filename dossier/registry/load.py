@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dossier.errors import InputError
 from dossier.registry.cohorts import (
     YAML_SUFFIXES,
     canonical_cohorts,
@@ -57,7 +58,7 @@ class Registry:
     sha256: str
 
 
-class RegistryError(ValueError):
+class RegistryError(InputError, ValueError):
     """The registry has errors; ``report`` lists every one of them."""
 
     def __init__(self, report: ValidationReport) -> None:
@@ -84,16 +85,18 @@ def _read_failure(exc: ReadError, path: Path, role: str) -> tuple[SourceFile, Is
     return source, Issue("error", exc.rule, str(exc), path.name)
 
 
-def load_registry(path: Path | str, cohorts_path: Path | str | None = None) -> Registry:
+def load_registry(path: Path | str, cohorts_path: Path | str | None = None,
+                  sheet: str | None = None) -> Registry:
     """Read and validate a patient file (and cohort metadata); raise RegistryError on errors.
 
     Without ``cohorts_path`` a metadata file beside the patient file (``<stem>.cohorts.yaml``,
-    ``.yml`` or ``.csv``) is used when present; the report names it either way.
+    ``.yml`` or ``.csv``) is used when present; the report names it either way. ``sheet``
+    names the workbook sheet of an .xlsx patient file (see readers.choose_sheet).
     """
     path = Path(path)
     meta_path = Path(cohorts_path) if cohorts_path is not None else sidecar_metadata(path)
     try:
-        raw = read_table(path, role="patients")
+        raw = read_table(path, role="patients", sheet=sheet)
     except ReadError as exc:
         source, issue = _read_failure(exc, path, "patients")
         raise RegistryError(ValidationReport.of([issue], [source])) from exc

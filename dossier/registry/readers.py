@@ -34,7 +34,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from dossier.errors import InputError
 from dossier.registry.schema import FALSE_WORDS, PATIENT_COLUMNS, TIME_FIELDS, TRUE_WORDS, Column
+from dossier.suggest import closest, did_you_mean
 
 SUFFIXES = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet",
             ".pq": "parquet"}
@@ -49,7 +51,7 @@ _NUMBERING_TEXT = {
 }
 
 
-class ReadError(ValueError):
+class ReadError(InputError, ValueError):
     """A file that cannot be read as a table; the message names the file and the reason.
 
     ``rule`` is the report's short id: "file_not_found", "unsupported_format" or
@@ -108,11 +110,13 @@ def numbering_for(path: Path) -> Numbering:
     return "record" if SUFFIXES.get(path.suffix.lower()) == "parquet" else "spreadsheet"
 
 
-def read_table(path: Path | str, role: str = "patients") -> RawTable:
-    """Read a CSV, .xlsx (first sheet) or Parquet file into raw cells, indexed by user row.
+def read_table(path: Path | str, role: str = "patients", sheet: str | None = None) -> RawTable:
+    """Read a CSV, .xlsx or Parquet file into raw cells, indexed by user row.
 
-    Raises ReadError naming the file for a missing file, an unsupported suffix or a file the
-    format's reader rejects.
+    ``sheet`` names the workbook sheet to read; without it a workbook's single sheet, or the
+    single sheet whose header carries the ``role``'s columns, is read (see :func:`choose_sheet`).
+    Raises ReadError naming the file for a missing file, an unsupported suffix, a NUL byte, a
+    formula without a saved value, or a file the format's reader rejects.
     """
     path = Path(path)
     fmt = SUFFIXES.get(path.suffix.lower())
@@ -126,7 +130,7 @@ def read_table(path: Path | str, role: str = "patients") -> RawTable:
         if fmt == "csv":
             frame = _read_csv(path)
         elif fmt == "xlsx":
-            frame = _read_xlsx(path)
+            frame = _read_xlsx(path, role, sheet)
         else:
             frame = _read_parquet(path)
     except ReadError:
@@ -150,6 +154,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise ReadError(f"{path.name}: not UTF-8 text (byte {exc.start}); save it as "
                         "'CSV UTF-8' and read it again") from exc
     first = text.lstrip("\r\n").split("\n", 1)[0]
+    if "\x00" in text:
+        _refuse_nul(path, text, _sniff_delimiter(first))
     body = pd.read_csv(io.StringIO(text), sep=_sniff_delimiter(first), header=None, dtype=str,
                        keep_default_na=False, na_values=[""], skip_blank_lines=False,
                        quoting=csv.QUOTE_MINIMAL)
@@ -157,18 +163,130 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return _frame_from_records(records, start_row=1)
 
 
-def _read_xlsx(path: Path) -> pd.DataFrame:
+def _refuse_nul(path: Path, text: str, delimiter: str) -> None:
+    """A NUL byte inside a field truncates it in most readers: refuse it, with row and column."""
+    lines = text.split("\n")
+    header = next(csv.reader([lines[0].rstrip("\r")], delimiter=delimiter), [])
+    places = []
+    for number, line in enumerate(lines, start=1):
+        if "\x00" not in line:
+            continue
+        fields = next(csv.reader([line.rstrip("\r").replace("\x00", "\ufffd")],
+                                 delimiter=delimiter), [])
+        hit = next((j for j, f in enumerate(fields) if "\ufffd" in f), None)
+        column = header[hit].strip() if hit is not None and hit < len(header) else None
+        places.append(f"row {number}, column {column or (hit or 0) + 1}")
+    shown = "; ".join(places[:5]) + (f"; and {len(places) - 5} more" if len(places) > 5 else "")
+    raise ReadError(f"{path.name}: a NUL byte (\\x00) inside a field at {shown}; it would cut "
+                    "the value short: remove it (the file may be damaged or not really CSV)",
+                    "nul_byte")
+
+
+MAX_LISTED_CELLS = 10
+"""How many cells an error about formula cells lists by name before it says 'and N more'."""
+
+
+def _read_xlsx(path: Path, role: str, sheet: str | None) -> pd.DataFrame:
     import openpyxl
 
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    # Formulas are read from their saved (cached) values; a second, formula-aware pass finds
+    # formula cells without one (a workbook written by a program and never opened in Excel).
+    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
     try:
-        if not book.worksheets:
+        if not values.worksheets:
             raise ReadError(f"{path.name}: the workbook has no sheets")
-        sheet = book.worksheets[0]
-        records = [list(r) for r in sheet.iter_rows(min_row=1, values_only=True)]
+        name = choose_sheet(path, {ws.title: _header(ws) for ws in values.worksheets}, role,
+                            sheet)
+        records = [list(r) for r in values[name].iter_rows(min_row=1, values_only=True)]
+        _refuse_uncached_formulas(path, name, formulas[name], records)
     finally:
-        book.close()
+        values.close()
+        formulas.close()
     return _frame_from_records(records, start_row=1)
+
+
+def _header(sheet: Any) -> list[Any]:
+    """The first non-blank row of a sheet (its header), or [] for an empty sheet."""
+    for row in sheet.iter_rows(min_row=1, max_row=50, values_only=True):
+        if not all(_blank(v) for v in row):
+            return list(row)
+    return []
+
+
+_KEY_COLUMN = {"patients": "patient_id", "cohorts": "cohort_id"}
+
+
+def _role_columns(role: str) -> tuple[Column, ...]:
+    from dossier.registry.schema import COHORT_COLUMNS
+
+    return COHORT_COLUMNS if role == "cohorts" else patient_columns()
+
+
+def choose_sheet(path: Path, headers: dict[str, list[Any]], role: str,
+                 sheet: str | None) -> str:
+    """The sheet to read: the one named (``--sheet``), the only one, or the only one whose
+    header carries the role's key column (patient_id, cohort_id) and two more of its columns.
+
+    Several candidates, or none in a workbook of several sheets (a README first, say), is an
+    error that lists the sheets: dossier never guesses which sheet holds the data.
+    """
+    names = list(headers)
+    listed = ", ".join(repr(n) for n in names)
+    if sheet is not None:
+        if sheet in headers:
+            return sheet
+        by_key = {n.strip().lower(): n for n in names}
+        if sheet.strip().lower() in by_key:
+            return by_key[sheet.strip().lower()]
+        raise ReadError(f"{path.name}: no sheet {sheet!r}{did_you_mean(sheet, names)}; the "
+                        f"workbook has {listed}", "sheet_not_found")
+    if len(names) == 1:
+        return names[0]
+    columns = _role_columns(role)
+    key = _KEY_COLUMN.get(role, "patient_id")
+    candidates = []
+    for name, header in headers.items():
+        match = match_columns([str(h) for h in header if not _blank(h)], columns)
+        if key in match.mapping and len(match.mapping) >= 3:
+            candidates.append(name)
+    if len(candidates) == 1:
+        return candidates[0]
+    what = "patient" if role == "patients" else "cohort"
+    if candidates:
+        raise ReadError(f"{path.name}: sheets {', '.join(repr(c) for c in candidates)} all "
+                        f"carry {what} columns; choose one with --sheet NAME (or [study] sheet "
+                        "in dossier.toml)", "ambiguous_sheet")
+    raise ReadError(f"{path.name}: no sheet carries the {what} columns ({key} and others) in "
+                    f"its first row; the workbook has {listed}; choose one with --sheet NAME "
+                    "(or [study] sheet in dossier.toml)", "sheet_not_found")
+
+
+def _refuse_uncached_formulas(path: Path, name: str, formulas: Any,
+                              records: list[list[Any]]) -> None:
+    """Formula cells whose saved value is missing would read as blank: name them instead."""
+    from openpyxl.utils import get_column_letter
+
+    header = next((r for r in records if not all(_blank(v) for v in r)), [])
+    missing: list[str] = []
+    for i, row in enumerate(formulas.iter_rows(min_row=1)):
+        for j, cell in enumerate(row):
+            if getattr(cell, "data_type", None) != "f":
+                continue
+            cached = records[i][j] if i < len(records) and j < len(records[i]) else None
+            if cached is None:
+                column = header[j] if j < len(header) and not _blank(header[j]) else None
+                col_text = f"column {column}" if column is not None else \
+                    f"column {get_column_letter(j + 1)}"
+                missing.append(f"{name}!{get_column_letter(j + 1)}{i + 1} (row {i + 1}, "
+                               f"{col_text})")
+    if missing:
+        more = len(missing) - MAX_LISTED_CELLS
+        shown = "; ".join(missing[:MAX_LISTED_CELLS]) + (f"; and {more} more" if more > 0 else "")
+        raise ReadError(f"{path.name}: {len(missing)} formula cell(s) without a saved value: "
+                        f"{shown}. dossier reads the value a formula last computed; open the "
+                        "workbook in Excel or LibreOffice and save it, or paste the values",
+                        "formula_without_value")
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -248,10 +366,12 @@ class ColumnMatch:
         best: tuple[float, str] | None = None
         for target in targets:
             key = normalise_name(target)
-            for hit in difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.75):
-                score = difflib.SequenceMatcher(None, key, hit).ratio()
-                if best is None or score > best[0]:
-                    best = (score, by_key[hit])
+            hit = closest(key, by_key, cutoff=0.75)
+            if hit is None:
+                continue
+            score = difflib.SequenceMatcher(None, key, hit).ratio()
+            if best is None or score > best[0]:
+                best = (score, by_key[hit])
         return best[1] if best else None
 
 
@@ -279,8 +399,8 @@ def match_columns(source_names: Iterable[object], columns: Sequence[Column]) -> 
 def closest_name(word: str, choices: Iterable[str]) -> str | None:
     """The canonical name a misspelt one most likely meant (difflib), or None."""
     keyed = {normalise_name(c): c for c in choices}
-    hit = difflib.get_close_matches(normalise_name(word), list(keyed), n=1, cutoff=0.75)
-    return keyed[hit[0]] if hit else None
+    hit = closest(normalise_name(word), keyed, cutoff=0.75)
+    return keyed[hit] if hit is not None else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,6 +24,34 @@ ESCAT_TIERS = ("I-A", "I-B", "I-C", "II-A", "II-B", "III-A", "III-B", "IV-A", "V
 SETTINGS = ("palliative", "curative")
 EMA_STATUSES = ("approved", "conditional", "not_approved")
 
+MAX_PLAUSIBLE_DAYS = 20 * 365.25
+"""Error: a time more than 20 years after treatment start is a data-entry error."""
+
+FIRST_ASSESSMENT_WINDOW_DAYS = 84
+"""Warning: a best response of PD with a PFS time longer than this many days (12 weeks: the
+first tumour assessment at about 8 weeks plus a 4-week window). PD is the response at the first
+assessment, so progression (or censoring) months later contradicts it."""
+
+EARLIEST_PLAUSIBLE_YEAR = 1990
+"""Warning: a date before this year predates targeted therapy registries (a typing slip?)."""
+
+FUTURE_TOLERANCE_DAYS = 1
+"""Error: a date (or treatment_start plus a time in days) more than this many days after the day
+of the run lies in the future; one day of slack covers time zones."""
+
+MIN_PLAUSIBLE_PRIOR_PFS_DAYS = 1.0
+"""Warning: a prior-line PFS below one day (e.g. 1e-300) would make any PFS ratio a success."""
+
+MAX_PLAUSIBLE_PRIOR_PFS_DAYS = 10 * 365.25
+"""Warning: a prior-line PFS of more than 10 years."""
+
+MAX_PLAUSIBLE_PRIOR_LINES = 10
+"""Warning: more than 10 prior systemic treatment lines."""
+
+COHORT_KEYS = ("drug", "tumour_type", "alteration")
+"""The columns that define a DRUP cohort; surrounding and repeated inner spaces are removed, and
+spellings that differ only in case are an error (they would split one cohort in two)."""
+
 TRUE_WORDS = ("1", "true", "yes", "y", "t")
 FALSE_WORDS = ("0", "false", "no", "n", "f")
 
@@ -41,6 +69,8 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     aliases: tuple[str, ...] = field(default=())
+    warn_below: float | None = None  # implausible (a warning), not impossible
+    warn_above: float | None = None
 
     @property
     def allowed_text(self) -> str:
@@ -116,10 +146,12 @@ PATIENT_COLUMNS: tuple[Column, ...] = (
            "Worst treatment-related adverse event grade (CTCAE); blank if not recorded.",
            minimum=0, maximum=5, aliases=("ae_grade", "max_ae_grade")),
     Column("prior_lines", "integer", "Number of prior systemic treatment lines.", minimum=0,
-           aliases=("prior_treatment_lines", "lines_prior")),
+           aliases=("prior_treatment_lines", "lines_prior"),
+           warn_above=MAX_PLAUSIBLE_PRIOR_LINES),
     Column("prior_pfs_days", "number",
            "PFS on the previous treatment line, in days (for the PFS ratio); blank if unknown.",
-           unit="days", minimum=0),
+           unit="days", minimum=0, warn_below=MIN_PLAUSIBLE_PRIOR_PFS_DAYS,
+           warn_above=MAX_PLAUSIBLE_PRIOR_PFS_DAYS),
 )
 
 TIME_FIELDS: tuple[TimeField, ...] = (
@@ -163,14 +195,6 @@ COHORT_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def patient_column_names() -> list[str]:
-    """Every canonical patient column name, time fields included (date and days forms)."""
-    names = [c.name for c in PATIENT_COLUMNS]
-    for tf in TIME_FIELDS:
-        names += [tf.date_column, tf.days_column]
-    return names
-
-
 def default_cohort_id(drug: str, tumour_type: str, alteration: str) -> str:
     """The DRUP cohort key: one drug x one tumour type x one alteration."""
     return f"{drug} | {tumour_type} | {alteration}"
@@ -178,6 +202,50 @@ def default_cohort_id(drug: str, tumour_type: str, alteration: str) -> str:
 
 def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def plausibility_markdown() -> list[str]:
+    """The plausibility bounds section of the data dictionary, from the constants above."""
+    lines = [
+        "### Plausibility bounds",
+        "",
+        "Impossible values are errors (the registry is not analysed); implausible ones are",
+        "warnings (analysed, but listed for a data manager to check).",
+        "",
+        "Errors:",
+        "",
+        "- a negative time or duration (`*_days`, `prior_pfs_days`), a date before",
+        "  `treatment_start`, PFS longer than OS, a response after progression;",
+        f"- a time more than {MAX_PLAUSIBLE_DAYS / 365.25:g} years "
+        f"({MAX_PLAUSIBLE_DAYS:,.0f} days) after `treatment_start`;",
+        f"- a date in the future: more than {FUTURE_TOLERANCE_DAYS} day after the day of the run, "
+        "whether written as a",
+        "  date or as `treatment_start` plus days (so no date can move the data cut-off or the",
+        "  build date into the future);",
+        "- dates outside the years 1900-2199 (typing errors such as 0202-05-03);",
+        "- keys " + ", ".join(f"`{k}`" for k in COHORT_KEYS) + " (and `cohort_id`) "
+        "that differ only in case",
+        "  between rows (`Erlotinib` and `erlotinib`); surrounding and repeated inner spaces are",
+        "  removed first, so `'Erlotinib '` and `'Erlotinib'` are one cohort.",
+        "",
+        "Warnings:",
+        "",
+    ]
+    for col in PATIENT_COLUMNS:
+        unit = f" {col.unit}" if col.unit else ""
+        if col.warn_below is not None:
+            lines.append(f"- `{col.name}` below {col.warn_below:g}{unit};")
+        if col.warn_above is not None:
+            lines.append(f"- `{col.name}` above {col.warn_above:g}{unit};")
+    lines += [
+        f"- a date before {EARLIEST_PLAUSIBLE_YEAR};",
+        "- best response PD with a PFS time longer than the first assessment window, "
+        f"{FIRST_ASSESSMENT_WINDOW_DAYS} days",
+        f"  ({FIRST_ASSESSMENT_WINDOW_DAYS // DAYS_PER_WEEK} weeks: the first tumour assessment "
+        "at about 8 weeks plus a 4-week window).",
+        "",
+    ]
+    return lines
 
 
 def data_dictionary_markdown() -> str:
@@ -193,7 +261,10 @@ def data_dictionary_markdown() -> str:
         "",
         "## Patient file (one row per treated patient)",
         "",
-        "CSV, Excel (.xlsx, first sheet) or Parquet.",
+        "CSV, Excel (.xlsx) or Parquet. A workbook's sheet is the one named by `--sheet` (or",
+        "`sheet` in dossier.toml's `[study]`), else its only sheet, else the only sheet whose",
+        "first row carries `patient_id` and two more patient columns. Formula cells are read",
+        "from the value the spreadsheet program saved; a formula without one is an error.",
         "",
         _row(header),
         _row(["---"] * len(header)),
@@ -218,6 +289,7 @@ def data_dictionary_markdown() -> str:
         "both, they must agree. Stable disease lasts from treatment start to progression or",
         "censoring, so its duration is the PFS time of a patient whose best response is SD.",
         "",
+        *plausibility_markdown(),
         "## Cohort metadata file (one row per cohort; optional)",
         "",
         "YAML (a list of mappings, or a mapping `cohorts:` of such) or CSV. It carries what",

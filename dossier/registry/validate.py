@@ -47,13 +47,20 @@ from dossier.registry.readers import (
     patient_columns,
     show_value,
 )
-from dossier.registry.schema import TIME_FIELDS, Column, default_cohort_id
+from dossier.registry.schema import (
+    COHORT_KEYS,
+    EARLIEST_PLAUSIBLE_YEAR,
+    FIRST_ASSESSMENT_WINDOW_DAYS,
+    FUTURE_TOLERANCE_DAYS,
+    MAX_PLAUSIBLE_DAYS,
+    TIME_FIELDS,
+    Column,
+    default_cohort_id,
+)
 from dossier.resources import drup_stage_sizes
 
 Severity = Literal["error", "warning"]
 
-MAX_PLAUSIBLE_DAYS = 20 * 365.25
-"""A time more than 20 years after treatment start is treated as a data-entry error."""
 
 DAYS_TOLERANCE = 0.5
 """A date and a days value for the same time agree when they differ by at most half a day."""
@@ -440,10 +447,14 @@ def check_patients(raw: RawTable) -> PatientCheck:
         log.patient_ids = {r: t for r, v in cells["patient_id"].items()
                            if (t := parse_text(v)) is not None}
     frame = check_cells(cells, columns, index, log)
+    _normalise_keys(frame, log)
+    _check_plausible(frame, columns, log)
     _check_duplicates(frame, log)
     _derive_times(frame, cells, log)
     _check_times(frame, log)
+    _check_future(frame, log)
     _check_responses(frame, cells, log)
+    _check_early_progression(frame, log)
     _fill_cohorts(frame)
     _check_cohort_sizes(frame, cells, log)
     return PatientCheck(frame, tuple(log.items), frozenset(cells))
@@ -489,6 +500,117 @@ def _check_columns(match: ColumnMatch, log: IssueLog) -> None:
         text = f"column {name!r} is not a dossier column; it is ignored"
         log.warning("unknown_column", text + (f" (did you mean {hint!r}?)" if hint else ""),
                     None, name)
+
+
+def normalise_key(value: object) -> object:
+    """A cohort key with surrounding and repeated inner spaces removed ('Erlotinib ' ->
+    'Erlotinib'); anything that is not text is returned as it is."""
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
+MAX_LISTED_ROWS = 5
+"""How many rows a message lists before it says 'and N more'."""
+
+
+def _rows_text(rows: list[int]) -> str:
+    shown = ", ".join(str(r) for r in rows[:MAX_LISTED_ROWS])
+    more = len(rows) - MAX_LISTED_ROWS
+    return f"row{'s' if len(rows) > 1 else ''} {shown}" + (f" and {more} more" if more > 0 else "")
+
+
+def _normalise_keys(frame: pd.DataFrame, log: IssueLog) -> None:
+    """Normalise spaces in the cohort keys; spellings differing only in case are errors.
+
+    An error rather than a warning: which spelling is right (a gene, a variant, a brand) is
+    the data manager's call, and a warning would still leave one cohort split in two.
+    """
+    for name in ("cohort_id", *COHORT_KEYS):
+        frame[name] = frame[name].map(normalise_key).astype(object)
+        spellings: dict[str, dict[str, list[int]]] = {}
+        for row, value in frame[name].items():
+            if isinstance(value, str):
+                spellings.setdefault(value.casefold(), {}).setdefault(value, []).append(int(row))
+        for variants in spellings.values():
+            if len(variants) < 2:
+                continue
+            main = max(variants, key=lambda v: len(variants[v]))  # most rows; first on a tie
+            for value, rows in variants.items():
+                if value == main:
+                    continue
+                for row in rows:
+                    log.error("key_case_mismatch", f"{name} {value!r} differs only in case from "
+                              f"{main!r} ({_rows_text(variants[main])}); write it one way, or "
+                              "the cohort is split in two", row, name, value)
+
+
+def _check_plausible(frame: pd.DataFrame, columns: Sequence[Column], log: IssueLog) -> None:
+    """Warnings for values that are possible but implausible (schema: warn_below/warn_above)."""
+    for col in columns:
+        if col.name not in frame or (col.warn_below is None and col.warn_above is None):
+            continue
+        values = frame[col.name].astype("float64")
+        unit = f" {col.unit}" if col.unit else ""
+        if col.warn_below is not None:
+            for row in values.index[values < col.warn_below]:
+                log.warning("implausible_value", f"{col.name} {values[row]:g} is below "
+                            f"{col.warn_below:g}{unit}: implausible; check the value", row,
+                            col.name, values[row])
+        if col.warn_above is not None:
+            for row in values.index[values > col.warn_above]:
+                log.warning("implausible_value", f"{col.name} {values[row]:g} is above "
+                            f"{col.warn_above:g}{unit}: implausible; check the value", row,
+                            col.name, values[row])
+    for col in columns:
+        if col.kind != "date" or col.name not in frame:
+            continue
+        dates = frame[col.name]
+        for row in dates.index[dates.dt.year < EARLIEST_PLAUSIBLE_YEAR]:
+            log.warning("implausible_date", f"{col.name} {show_value(dates[row])} is before "
+                        f"{EARLIEST_PLAUSIBLE_YEAR}: implausible for this registry; check the "
+                        "year", row, col.name, dates[row])
+
+
+def _today() -> pd.Timestamp:
+    """The day of the run (dates after it are in the future)."""
+    return pd.Timestamp(dt.date.today())
+
+
+def _check_future(frame: pd.DataFrame, log: IssueLog) -> None:
+    """Dates in the future are errors, written as dates or as treatment_start plus days."""
+    latest = _today() + pd.Timedelta(days=FUTURE_TOLERANCE_DAYS)
+    columns = ["treatment_start"] + [tf.date_column for tf in TIME_FIELDS]
+    for name in columns:
+        dates = frame[name]
+        for row in dates.index[dates > latest]:
+            log.error("date_in_future", f"{name} {show_value(dates[row])} is in the future "
+                      f"(after {show_value(_today())}); a registry records what has happened",
+                      row, name, dates[row])
+    start = frame["treatment_start"]
+    for tf in TIME_FIELDS:
+        time = frame[f"{tf.stem}_time"]
+        from_days = frame[f"{tf.stem}_time_column"] == tf.days_column
+        when = start + pd.to_timedelta(time.clip(upper=MAX_PLAUSIBLE_DAYS), unit="D")
+        # a time over MAX_PLAUSIBLE_DAYS or a future start is reported once, by its own rule
+        plausible = (time <= MAX_PLAUSIBLE_DAYS) & (start <= latest)
+        for row in when.index[from_days & plausible & (when > latest)]:
+            log.error("date_in_future", f"treatment_start {show_value(start[row])} plus "
+                      f"{tf.days_column} {frame.at[row, f'{tf.stem}_time']:g} is "
+                      f"{show_value(when[row])}, in the future (after {show_value(_today())})",
+                      row, tf.days_column, frame.at[row, f"{tf.stem}_time"])
+
+
+def _check_early_progression(frame: pd.DataFrame, log: IssueLog) -> None:
+    """PD is the response at the first assessment: a PFS time far beyond it is suspect."""
+    evaluable = _true(frame["response_evaluable"])
+    late = (frame["best_response"] == "PD").to_numpy(dtype=bool) & evaluable & \
+        (frame["pfs_time"] > FIRST_ASSESSMENT_WINDOW_DAYS).to_numpy(dtype=bool)
+    for row in frame.index[late]:
+        column, value = _where(frame, "pfs", row)
+        log.warning("pd_after_first_assessment", f"best response PD, but PFS is "
+                    f"{frame.at[row, 'pfs_time']:g} days, longer than the first assessment "
+                    f"window ({FIRST_ASSESSMENT_WINDOW_DAYS} days: first assessment at about 8 "
+                    "weeks plus a 4-week window); check best_response and the PFS time", row,
+                    column, value)
 
 
 def _check_duplicates(frame: pd.DataFrame, log: IssueLog) -> None:
@@ -553,8 +675,9 @@ def _check_times(frame: pd.DataFrame, log: IssueLog) -> None:
         t = frame[f"{tf.stem}_time"]
         for row in t.index[t > MAX_PLAUSIBLE_DAYS]:
             column, value = _where(frame, tf.stem, row)
-            log.error("implausible_duration", f"{tf.stem} time is {t[row]:,.0f} days "
-                      f"({t[row] / 365.25:.1f} years) after treatment start; more than 20 years "
+            days = f"{t[row]:,.0f}" if t[row] < 1e9 else f"{t[row]:.3g}"
+            log.error("implausible_duration", f"{tf.stem} time is {days} days "
+                      f"({t[row] / 365.25:.3g} years) after treatment start; more than 20 years "
                       "is taken for a data-entry error", row, column, value)
     pfs, os_, resp = frame["pfs_time"], frame["os_time"], frame["response_time"]
     for row in pfs.index[pfs > os_]:

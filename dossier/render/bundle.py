@@ -32,6 +32,8 @@ from types import TracebackType
 import numpy as np
 import pandas as pd
 
+from dossier.errors import ConfigurationError
+
 MANIFEST_NAME = "manifest.json"
 MAX_STEM_LENGTH = 80
 """Longest file stem :func:`safe_file_name` returns (hash suffix included)."""
@@ -111,16 +113,20 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+class SourceDateError(ConfigurationError, ValueError):
+    """SOURCE_DATE_EPOCH that is not a whole number of seconds dossier can date a build with."""
+
+
 def _build_time(data_time: dt.datetime | None) -> tuple[dt.datetime, str]:
     raw = os.environ.get("SOURCE_DATE_EPOCH")
     if raw is not None and raw.strip():
         try:
-            seconds = int(raw.strip())
-        except ValueError:
-            raise ValueError(
-                f"SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01 UTC, got {raw!r}"
+            return dt.datetime.fromtimestamp(int(raw.strip()), tz=dt.UTC), "SOURCE_DATE_EPOCH"
+        except (ValueError, OverflowError, OSError):  # not a whole number, or out of range
+            raise SourceDateError(
+                f"the environment variable SOURCE_DATE_EPOCH must be whole seconds since "
+                f"1970-01-01 UTC, got {raw!r}", hint="unset it or give e.g. 1700000000"
             ) from None
-        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC), "SOURCE_DATE_EPOCH"
     if data_time is not None:
         if data_time.tzinfo is None:
             return data_time.replace(tzinfo=dt.UTC), "caller"

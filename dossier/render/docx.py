@@ -27,6 +27,7 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from dossier.errors import OutputError
 from dossier.render.markdown import (
     FigureSink,
     NarrativeSink,
@@ -36,7 +37,6 @@ from dossier.render.markdown import (
 
 TEMPLATE = "dossier.md.j2"
 REFERENCE_DOC = "reference.docx"
-DOCX_NAME = "dossier.docx"
 READER = "markdown-raw_html-raw_tex"
 """Pandoc's markdown without raw HTML/TeX: data is escaped anyway; this is a second fence."""
 PANDOC_TIMEOUT = 600
@@ -61,7 +61,7 @@ _SETTINGS_AFTER = ("hdrShapeDefaults", "footnotePr", "endnotePr", "compat", "doc
 """The settings.xml elements that follow ``w:updateFields`` in the schema's fixed order."""
 
 
-class DocxError(RuntimeError):
+class DocxError(OutputError, RuntimeError):
     """Pandoc could not make the Word document; the message carries pandoc's own words."""
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from dossier.errors import TemplateError
 from dossier.resources import resource_dir
 
 STYLESHEET = "dossier.css"
@@ -30,6 +31,42 @@ def template_dirs(templates_dir: Path | None = None) -> list[Path]:
     if not user.is_dir():
         raise FileNotFoundError(f"templates folder not found: {user}")
     return [user, bundled]
+
+
+def render_template(env: jinja2.Environment, name: str, data: Mapping[str, object]) -> str:
+    """Render template ``name``; a broken template is a TemplateError naming it and the line.
+
+    Syntax errors, undefined names and forbidden access in a user's template are the user's
+    to fix (``--templates``); they must not end in a traceback.
+    """
+    try:
+        return env.get_template(name).render(data)
+    except jinja2.TemplateSyntaxError as exc:
+        where = exc.filename or exc.name or name
+        raise TemplateError(f"line {exc.lineno}: template syntax error: {exc.message}",
+                            file=where) from exc
+    except jinja2.TemplateError as exc:
+        line = _template_line(exc)
+        raise TemplateError(f"{f'line {line}: ' if line else ''}cannot render the template: "
+                            f"{exc.message or exc}", file=_template_file(env, name),
+                            hint="fix the template or remove it from --templates") from exc
+
+
+def _template_file(env: jinja2.Environment, name: str) -> str:
+    try:
+        return env.loader.get_source(env, name)[1] or name  # type: ignore[union-attr]
+    except jinja2.TemplateNotFound:
+        return name
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The line of the innermost template frame (Jinja rewrites tracebacks to template lines)."""
+    tb, line = exc.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith((".j2", ".html", ".md", ".yml", ".qmd")):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def svg_data_uri(svg: str) -> str:
@@ -104,7 +141,7 @@ def render_part(context: Mapping[str, object], *, templates_dir: Path | None = N
         cohorts = context["cohorts"]  # type: ignore[index]
         fallback = cohorts[0]["id"] if cohorts else None  # type: ignore[index]
         extra["cohort"] = _cohort(context, cohort_id if cohort_id is not None else fallback)
-    return env.get_template(TEMPLATES[document]).render({**context, **extra})
+    return render_template(env, TEMPLATES[document], {**context, **extra})
 
 
 def render_html(context: Mapping[str, object], *, templates_dir: Path | None = None,

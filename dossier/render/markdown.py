@@ -28,7 +28,7 @@ from pathlib import Path
 import jinja2
 
 from dossier.render.bundle import safe_file_name
-from dossier.render.html import template_dirs
+from dossier.render.html import render_template, template_dirs
 
 TEXT_WIDTH_MM = 166.0
 """Text width of the bundled reference document (A4 less 2 x 22 mm): figures wider than this
@@ -459,4 +459,4 @@ def render_markdown(template: str, context: Mapping[str, object], *,
     data = {**context, "figure": figures.figure, "table_caption": figures.table,
             "narrative": narrative.section, "orphaned_narrative": narrative.orphans,
             "quarto": figures.quarto, **(extra or {})}
-    return resolve_block_escapes(env.get_template(template).render(data))
+    return resolve_block_escapes(render_template(env, template, data))

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from dossier.errors import OutputError
 from dossier.render.docx import reference_document
+from dossier.render.html import render_template
 from dossier.render.markdown import (
     FigureSink,
     NarrativeSink,
@@ -46,7 +48,7 @@ QUARTO_INSTALL_HINT = (
     "dossier ships, and `--format qmd` writes the Quarto project to render elsewhere.")
 
 
-class QuartoError(RuntimeError):
+class QuartoError(OutputError, RuntimeError):
     """Quarto is missing or failed; the message says what to do."""
 
 
@@ -85,7 +87,7 @@ def write_quarto_project(context: Mapping[str, object], folder: Path, *,
     reference = reference_document(templates_dir, reference_doc)
     kept = read_narrative(Path(keep_narrative_from)) if keep_narrative_from else {}
     text, figures, _ = quarto_markdown(context, templates_dir=templates_dir, narrative=kept)
-    project = markdown_environment(templates_dir).get_template(PROJECT_TEMPLATE).render(context)
+    project = render_template(markdown_environment(templates_dir), PROJECT_TEMPLATE, context)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / QMD_NAME).write_text(text, encoding="utf-8")
     (folder / PROJECT_NAME).write_text(project, encoding="utf-8")

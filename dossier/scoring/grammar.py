@@ -14,7 +14,6 @@ This module declares and parses conditions; :mod:`dossier.scoring.evaluation` ev
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -27,7 +26,8 @@ from dossier.scoring.metrics import (
     format_number,
     unit_suffix,
 )
-from dossier.scoring.yamlmarks import LineDict, LineList, ProblemLog, line_of
+from dossier.suggest import did_you_mean
+from dossier.yamlfile import LineDict, LineList, ProblemLog, line_of
 
 OPERATORS = (">", ">=", "<", "<=")
 STATUSES = ("verified", "secondary source", "unverified", "ours")
@@ -160,12 +160,6 @@ class ParseContext:
     used: dict[str, int] = field(default_factory=dict)
 
 
-def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    """`` (did you mean 'x'?)`` when a close match exists."""
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 _LEAF_KEYS = {"label", "status", "source", "note"}
 _FORMS = {
     "compare": {"metric", "op", "value", "unit"} | _LEAF_KEYS,
@@ -182,13 +176,13 @@ def _leaf_info(node: LineDict, ctx: ParseContext) -> Leaf:
     status = node.get("status", "")
     if status and status not in STATUSES:
         ctx.log.add(node.line_of("status"),
-                    f"unknown status {status!r}{suggest(status, STATUSES)}; "
+                    f"unknown status {status!r}{did_you_mean(status, STATUSES)}; "
                     f"use one of: {', '.join(STATUSES)}")
     source = node.get("source", "")
     if source and source not in ctx.source_ids:
         ctx.log.add(node.line_of("source"),
                     f"source {source!r} is not among this file's sources"
-                    f"{suggest(source, sorted(ctx.source_ids))}")
+                    f"{did_you_mean(source, sorted(ctx.source_ids))}")
     for key in ("label", "note"):
         if key in node and not isinstance(node[key], str):
             ctx.log.add(node.line_of(key), f"{key} must be text")
@@ -204,7 +198,7 @@ def _metric(node: LineDict, key: str, ctx: ParseContext, kinds: tuple[str, ...])
         return None
     spec = ctx.metrics.get(name)
     if spec is None:
-        ctx.log.add(line, f"unknown metric {name!r}{suggest(name, list(ctx.metrics))}; "
+        ctx.log.add(line, f"unknown metric {name!r}{did_you_mean(name, list(ctx.metrics))}; "
                           "declare it under inputs (with kind and unit) or use a metric of the "
                           "contract list")
         return None
@@ -235,7 +229,7 @@ def _check_keys(node: LineDict, allowed: set[str], ctx: ParseContext, what: str)
     for key in node:
         if key not in allowed:
             ctx.log.add(node.line_of(key), f"unknown key {key!r} in {what}"
-                                           f"{suggest(key, sorted(allowed))}; "
+                                           f"{did_you_mean(key, sorted(allowed))}; "
                                            f"allowed: {', '.join(sorted(allowed))}")
 
 
@@ -281,7 +275,7 @@ def parse_condition(node: object, ctx: ParseContext, line: int = 0) -> Condition
         ctx.log.add(node.line, "a condition needs 'metric' (with op/value, in or is), "
                                f"'present', 'bar', 'all', 'any' or 'not'; found "
                                f"{', '.join(map(repr, node)) or 'nothing'}"
-                               f"{suggest(next(iter(node), ''), CONDITION_KEYS)}")
+                               f"{did_you_mean(next(iter(node), ''), CONDITION_KEYS)}")
         return None
     if "is" in node:
         return _parse_is(node, ctx)

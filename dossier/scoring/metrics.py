@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from dossier.errors import InputError
 from dossier.registry.schema import DAYS_PER_MONTH, DAYS_PER_WEEK, FALSE_WORDS, TRUE_WORDS
 
 NOT_REACHED = "NR"
@@ -36,7 +37,7 @@ THRESHOLD_UNITS: dict[str, dict[str, float]] = {
 }
 
 
-class MetricValueError(ValueError):
+class MetricValueError(InputError, ValueError):
     """A metric value that cannot be used; the message names the metric and says why."""
 
 

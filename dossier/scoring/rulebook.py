@@ -10,14 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dossier.errors import CriteriaFileError
 from dossier.resources import resource_dir
-from dossier.scoring.grammar import suggest
 from dossier.scoring.metrics import METRICS, MetricSpec
 from dossier.scoring.rulefile import apply_override, load_rule_file
 from dossier.scoring.rules import FRAMEWORK_ORDER, Override, RuleSet
+from dossier.suggest import did_you_mean
 
 
-class CriteriaError(ValueError):
+class CriteriaError(CriteriaFileError, ValueError):
     """A criteria selection that cannot be honoured (unknown id, id defined twice...)."""
 
 
@@ -59,7 +60,7 @@ class RuleBook:
         for rule_set in self.rule_sets:
             if rule_set.id == ident:
                 return rule_set
-        raise CriteriaError(f"unknown criteria id {ident!r}{suggest(ident, self.ids())}; "
+        raise CriteriaError(f"unknown criteria id {ident!r}{did_you_mean(ident, self.ids())}; "
                             f"known: {', '.join(self.ids())}")
 
     def select(self, ids: Sequence[str]) -> RuleBook:
@@ -104,7 +105,7 @@ def load_rulebook(paths: Sequence[str | Path] = (), builtin: bool = True) -> Rul
     for override in overrides:
         if override.target not in by_id:
             raise CriteriaError(f"{override.path}: override of unknown criteria id "
-                                f"{override.target!r}{suggest(override.target, list(by_id))}")
+                                f"{override.target!r}{did_you_mean(override.target, list(by_id))}")
         by_id[override.target] = apply_override(by_id[override.target], override)
     builtin_sets = sorted((by_id[r.id] for r, b in sets if b), key=_order)
     user_sets = [by_id[r.id] for r, b in sets if not b]

@@ -20,7 +20,6 @@ from dossier.scoring.grammar import (
     Condition,
     ParseContext,
     parse_condition,
-    suggest,
 )
 from dossier.scoring.metrics import KINDS, METRICS, UNIT_OF_KIND, MetricSpec
 from dossier.scoring.rules import (
@@ -38,7 +37,8 @@ from dossier.scoring.rules import (
     Stage,
     Stratum,
 )
-from dossier.scoring.yamlmarks import (
+from dossier.suggest import did_you_mean
+from dossier.yamlfile import (
     FileCheckError,
     LineDict,
     LineList,
@@ -111,14 +111,14 @@ class _Reader:
         for key in node:
             if key not in allowed:
                 self.log.add(node.line_of(key), f"unknown key {key!r} in {what}"
-                                                f"{suggest(str(key), allowed)}; allowed: "
+                                                f"{did_you_mean(str(key), allowed)}; allowed: "
                                                 f"{', '.join(allowed)}")
 
     def status(self, node: LineDict, required: bool = True) -> str:
         status = self.text(node, "status", required)
         if status and status not in STATUSES:
             self.log.add(node.line_of("status"), f"unknown status {status!r}"
-                                                 f"{suggest(status, STATUSES)}; use one of: "
+                                                 f"{did_you_mean(status, STATUSES)}; use one of: "
                                                  f"{', '.join(STATUSES)}")
         return status
 
@@ -127,7 +127,7 @@ class _Reader:
         if source and source not in self.source_ids:
             known = sorted(self.source_ids)
             self.log.add(node.line_of("source"), f"source {source!r} is not among this file's "
-                                                 f"sources{suggest(source, known)}")
+                                                 f"sources{did_you_mean(source, known)}")
         return source
 
     def condition(self, node: LineDict, key: str = "when") -> Condition | None:
@@ -184,7 +184,7 @@ def _inputs(reader: _Reader, doc: LineDict) -> tuple[MetricSpec, ...]:
         kind = value.get("kind", spec.kind if spec else None)
         if spec is None and kind is None:
             reader.log.add(line, f"input {name!r} is not a contract metric"
-                                 f"{suggest(str(name), list(METRICS))}; declare its kind "
+                                 f"{did_you_mean(str(name), list(METRICS))}; declare its kind "
                                  f"({', '.join(KINDS)}) to add it")
             continue
         if kind not in KINDS:
@@ -214,7 +214,8 @@ def _outcome(reader: _Reader, doc: LineDict) -> Outcome | None:
                        "patients"), "outcome")
     scale = reader.text(node, "scale")
     if scale not in SCALES:
-        reader.log.add(node.line_of("scale"), f"unknown scale {scale!r}{suggest(scale, SCALES)}; "
+        reader.log.add(node.line_of("scale"), f"unknown scale {scale!r}"
+                                              f"{did_you_mean(scale, SCALES)}; "
                                               f"use one of: {', '.join(SCALES)}")
         return None
     out = Outcome(scale, met=reader.text(node, "met", False, "met"),
@@ -496,7 +497,7 @@ def apply_override(rule_set: RuleSet, override: Override) -> RuleSet:
         ident = reader.text(node, "id")
         if ident not in targets:
             log.add(node.line_of("id"), f"{rule_set.id} has no rule {ident!r}"
-                                        f"{suggest(ident, list(targets))}")
+                                        f"{did_you_mean(ident, list(targets))}")
             continue
         when = reader.condition(node)
         old = targets[ident]

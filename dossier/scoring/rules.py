@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dossier.scoring.grammar import Condition, metrics_of
 from dossier.scoring.metrics import METRICS, MetricSpec
-from dossier.scoring.yamlmarks import LineList
+from dossier.yamlfile import LineList
 
 SCALES = ("binary", "graded", "staged")
 IF_MISSING = ("none", "unresolved")

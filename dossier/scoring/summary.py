@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dossier.scoring.grammar import suggest
 from dossier.scoring.metrics import (
     METRICS,
     RENAMED,
@@ -29,7 +28,8 @@ from dossier.scoring.metrics import (
     MetricValueError,
     normalise_value,
 )
-from dossier.scoring.yamlmarks import (
+from dossier.suggest import did_you_mean
+from dossier.yamlfile import (
     FileCheckError,
     LineDict,
     LineList,
@@ -70,7 +70,7 @@ def _check_metrics(raw: Mapping[object, object], specs: Mapping[str, MetricSpec]
                     "counts are named by stage; the stage's size is the rule file's 'of:')")
             continue
         if spec is None:
-            log.add(line, f"{where}unknown metric {name!r}{suggest(str(name), list(specs))}")
+            log.add(line, f"{where}unknown metric {name!r}{did_you_mean(str(name), list(specs))}")
             continue
         try:
             checked = normalise_value(spec, value)
@@ -106,7 +106,7 @@ def _yaml_entries(doc: object, path: Path, specs: Mapping[str, MetricSpec]) -> l
         for key in item:
             if key not in ENTRY_KEYS:
                 hint = " (put metrics under 'metrics:')" if key in specs else \
-                    suggest(str(key), ENTRY_KEYS)
+                    did_you_mean(str(key), ENTRY_KEYS)
                 log.add(item.line_of(key), f"unknown key {key!r} in an entry{hint}; "
                                            f"allowed: {', '.join(ENTRY_KEYS)}")
         ident = item.get("id")
@@ -144,8 +144,9 @@ def _csv_entries(text: str, path: Path, specs: Mapping[str, MetricSpec]) -> list
     if not long_form:
         for column in header:
             if column and column not in CSV_TEXT_COLUMNS and column not in specs:
+                known = list(specs)
                 log.add(1, f"column {column!r} is now called {RENAMED[column]!r}" if column in
-                        RENAMED else f"unknown column {column!r}{suggest(column, list(specs))}")
+                        RENAMED else f"unknown column {column!r}{did_you_mean(column, known)}")
     grouped: dict[str, dict[str, object]] = {}
     lines: dict[str, int] = {}
     text_fields: dict[str, dict[str, str]] = {}

@@ -38,7 +38,8 @@ def clean_patients(n: int = 10) -> pd.DataFrame:
             "best_response": bor,
             "response_confirmed": "1" if responder else "",
             "response_date": (start + dt.timedelta(days=56)).isoformat() if responder else "",
-            "pfs_days": str(200 + 10 * i),
+            # PD is the response at the first assessment (within 84 days): PFS no later
+            "pfs_days": str(56 + i) if bor == "PD" else str(200 + 10 * i),
             "pfs_event": "1",
             "os_days": str(400 + 10 * i),
             "os_event": "1" if i % 3 else "0",

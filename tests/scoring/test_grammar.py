@@ -12,7 +12,7 @@ import dossier.scoring
 from dossier.scoring.evaluation import EvalContext, compare_bounds, compare_exact, evaluate
 from dossier.scoring.grammar import ParseContext, condition_text, parse_condition
 from dossier.scoring.metrics import METRICS, observe
-from dossier.scoring.yamlmarks import ProblemLog, load_yaml
+from dossier.yamlfile import ProblemLog, load_yaml
 
 
 def parse(text: str, tmp_path: Path):

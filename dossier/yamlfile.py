@@ -1,8 +1,16 @@
-"""YAML with line numbers, so that an error in a rule or summary file names the line.
+"""The one YAML loader of dossier: safe, with line numbers, duplicate keys and alias bombs refused.
 
-PyYAML's ``SafeLoader`` is subclassed to build mappings and lists that remember the line of
-each key and item (from the composer's node marks); values are otherwise exactly what
-``yaml.safe_load`` returns. Duplicate keys, which ``safe_load`` silently collapses, are errors.
+Every YAML file dossier reads (rule files, summary files, cohort metadata, ADaM mapping files)
+goes through :func:`load_yaml`. PyYAML's ``SafeLoader`` is subclassed to build mappings and
+lists that remember the line of each key and item; values are otherwise exactly what
+``yaml.safe_load`` returns. Two things ``safe_load`` lets through are errors here:
+
+- duplicate keys, which ``safe_load`` silently collapses (the last one wins);
+- aliases that expand to more than :data:`MAX_YAML_VALUES` values, or that refer to the
+  collection they sit in. A few hundred bytes of nested aliases (the "billion laughs" shape)
+  would otherwise expand to billions of values as soon as anything walks the data. Aliases
+  themselves stay allowed, so a rule file may reuse an anchored block: the expanded size is
+  counted on the composed node graph (each shared node once), before anything is constructed.
 """
 
 from __future__ import annotations
@@ -13,6 +21,14 @@ from typing import Any
 
 import yaml
 
+from dossier.errors import InputError
+
+MAX_YAML_VALUES = 100_000
+"""Most values (scalars, lists, mappings) a YAML file may hold once its aliases are expanded.
+
+dossier's largest real YAML files hold a few thousand; the bound only stops alias bombs.
+"""
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -22,7 +38,7 @@ class Problem:
     message: str
 
 
-class FileCheckError(ValueError):
+class FileCheckError(InputError, ValueError):
     """Everything wrong with one file; the message names the file and each line."""
 
     def __init__(self, path: str | Path, problems: list[Problem]) -> None:
@@ -73,7 +89,7 @@ def line_of(node: Any, key: Any = None) -> int:
 
 
 class _DuplicateKey(yaml.MarkedYAMLError):
-    pass
+    """A problem found while building the document: a repeated key or an alias bomb."""
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -114,24 +130,31 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _co
 
 
 def load_yaml(path: str | Path, text: str | None = None) -> Any:
-    """Parse a YAML file into LineDict / LineList / scalars.
+    """Parse a YAML file into LineDict / LineList / scalars (empty file: None).
 
     Raises
     ------
     FileCheckError
-        When the file cannot be read or is not valid YAML (with the line of the error).
+        When the file cannot be read, is not valid YAML, repeats a key, or has aliases that
+        expand beyond MAX_YAML_VALUES values (each with the line concerned).
     """
     path = Path(path)
     if text is None:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")
         except OSError as exc:
             raise FileCheckError(path, [Problem(0, f"cannot read the file: {exc.strerror}")]) \
                 from exc
         except UnicodeDecodeError as exc:
-            raise FileCheckError(path, [Problem(0, "not UTF-8 text")]) from exc
+            raise FileCheckError(path, [Problem(0, f"not UTF-8 text (byte {exc.start}); save it "
+                                                   "as UTF-8")]) from exc
+    loader = _LineLoader(text.removeprefix("\ufeff"))  # a SafeLoader subclass: safe
     try:
-        return yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass: safe
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return loader.construct_document(node)
     except _DuplicateKey as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark is not None else 0
         raise FileCheckError(path, [Problem(line, str(exc.problem))]) from exc
@@ -142,6 +165,46 @@ def load_yaml(path: str | Path, text: str | None = None) -> Any:
         raise FileCheckError(path, [Problem(line, f"not valid YAML: {what}")]) from exc
     except yaml.YAMLError as exc:
         raise FileCheckError(path, [Problem(0, f"not valid YAML: {exc}")]) from exc
+    except RecursionError as exc:
+        raise FileCheckError(path, [Problem(0, "not valid YAML: nested too deeply")]) from exc
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse alias cycles and documents that expand to more than MAX_YAML_VALUES values.
+
+    Sizes are counted once per node (a shared node's size is remembered), so the check takes
+    time in proportion to the file, not to its expansion. Raises _DuplicateKey-style marked
+    errors so the caller reports the line of the offending anchor.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise _DuplicateKey(None, None, "an alias refers to the collection it is part of "
+                                "(a recursive structure); dossier refuses it", node.start_mark)
+        open_nodes.add(key)
+        if isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in node.value)
+        else:
+            total = 1
+        open_nodes.discard(key)
+        if total > MAX_YAML_VALUES:
+            raise _DuplicateKey(None, None, f"aliases expand this value to {total:,} values, "
+                                f"more than the {MAX_YAML_VALUES:,} dossier accepts (a 'billion "
+                                "laughs' file?); write the values out or use fewer aliases",
+                                node.start_mark)
+        sizes[key] = total
+        return total
+
+    size(root)
 
 
 @dataclass
