@@ -26,8 +26,9 @@ from scipy import stats
 
 from dossier.endpoints.compute import compute_endpoints
 from dossier.endpoints.km import kaplan_meier, km_at_times, km_quantile
+from dossier.endpoints.parameters import EndpointParameters
 from dossier.endpoints.rates import clopper_pearson
-from dossier.endpoints.response import ResponseParameters, derive_outcomes
+from dossier.endpoints.response import derive_outcomes
 from dossier.endpoints.results import select
 
 DAYS_PER_MONTH = 30.4375
@@ -159,7 +160,7 @@ def _sd_patients(pfs_days: list[float]) -> pd.DataFrame:
 def test_stable_disease_lasting_exactly_sd_weeks_is_clinical_benefit(sd_weeks: int) -> None:
     cut = sd_weeks * 7
     frame = _sd_patients([cut - 1, cut, cut + 1])
-    outcomes = derive_outcomes(frame, ResponseParameters(sd_weeks=sd_weeks))
+    outcomes = derive_outcomes(frame, EndpointParameters(sd_weeks=sd_weeks))
     assert outcomes.clinical_benefit.tolist() == [False, True, True]
 
 

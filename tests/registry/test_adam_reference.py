@@ -29,8 +29,9 @@ from _adam_factories import (
 )
 
 from dossier.endpoints.km import kaplan_meier, km_at_times, km_quantile
+from dossier.endpoints.parameters import EndpointParameters
 from dossier.endpoints.rates import clopper_pearson
-from dossier.endpoints.response import ResponseParameters, derive_outcomes
+from dossier.endpoints.response import derive_outcomes
 from dossier.registry.adam_bor import Visit, derive_best_response
 from dossier.registry.load import Registry
 from dossier.registry.schema import DAYS_PER_MONTH
@@ -156,7 +157,7 @@ CLINICAL_BENEFIT = [
 def test_clinical_benefit_rate_at_each_sd_cut_off_equals_r(study, cut, pharmaverse, random_cdisc):
     """tests/reference/response_oracle.R: CBR at 16 weeks and at cut-offs on SD patients' PFS."""
     patients = (pharmaverse if study == "pharmaverse" else random_cdisc).patients
-    outcomes = derive_outcomes(patients, ResponseParameters(sd_weeks=cut["sd_weeks"]))
+    outcomes = derive_outcomes(patients, EndpointParameters(sd_weeks=cut["sd_weeks"]))
     evaluable = outcomes.evaluable
     x, n = int(outcomes.clinical_benefit[evaluable].sum()), int(evaluable.sum())
     assert (x, n) == (cut["x"], cut["n"]), f"{cut['on_boundary']} patient(s) on the cut-off"
