@@ -23,7 +23,11 @@ def build(
     only: list[str] = typer.Option(
         None, "--only", help="Build only this cohort (repeatable; the cohort id)."),
     out: Path = typer.Option(
-        None, "--out", "-o", help="Dossier folder to write (default: output/<data name>)."),
+        None, "--out", "-o", help="Dossier folder to write (default: output/<data name>). "
+        "It must be new, empty or a dossier written by dossier (see --force)."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace the --out folder even when it holds other files: "
+        "everything in it is deleted. Never a folder holding an input of the build."),
     formats: str = typer.Option(
         "pdf,xlsx,json", "--format",
         help="Comma-separated outputs: pdf, xlsx, json, docx (Word), qmd (Quarto project)."),
@@ -40,10 +44,12 @@ def build(
 ) -> None:
     """Build the dossier: read -> endpoints -> criteria -> PDF, Excel, JSON, Word, Quarto."""
     from dossier.build import BuildError, build_dossier
+    from dossier.errors import DossierError
     from dossier.registry.adam import OptionsError
     from dossier.registry.load import RegistryError
     from dossier.render.docx import DocxError
     from dossier.render.qmd import QuartoError
+    from dossier.render.staging import BuildInterrupted
     from dossier.scoring.rulebook import CriteriaError
     from dossier.scoring.yamlmarks import FileCheckError
 
@@ -62,11 +68,16 @@ def build(
                 settings, data=data, cohorts=cohorts, criteria=criteria or (),
                 only=only or (), destination=out, formats=chosen, templates=templates,
                 adam=adam, adam_map=adam_map, docx_reference=docx_reference,
-                engine=engine.strip().lower(), progress=progress)
+                engine=engine.strip().lower(), progress=progress, force=force)
         except RegistryError as exc:
             console.print(exc.report.to_table())
             raise fail(f"{data or adam or settings.data}: the data has errors; nothing was written",
                        1) from exc
+        except BuildInterrupted as exc:
+            raise fail(f"build {exc}; nothing was written and no temporary folder is left",
+                       exc.exit_code) from exc
+        except DossierError as exc:
+            raise fail(str(exc), exc.exit_code) from exc
         except (BuildError, CriteriaError, FileCheckError, OptionsError) as exc:
             raise fail(str(exc)) from exc
         except (OSError, ValueError, DocxError, QuartoError) as exc:
