@@ -74,8 +74,8 @@ def build(
             raise fail(f"{data or adam or settings.data}: the data has errors; nothing was written",
                        1) from exc
         except BuildInterrupted as exc:
-            raise fail(f"build {exc}; nothing was written and no temporary folder is left",
-                       exc.exit_code) from exc
+            raise fail(f"build {exc}; nothing was written (an earlier dossier there is "
+                       "untouched) and its temporary folder was removed", exc.exit_code) from exc
         except DossierError as exc:
             raise fail(str(exc), exc.exit_code) from exc
         except (BuildError, CriteriaError, FileCheckError, OptionsError) as exc:
