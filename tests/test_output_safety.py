@@ -227,3 +227,102 @@ def test_manifest_lists_dossier_toml_and_every_template_file(registry_file, tmp_
     assert ("data", "data/reg.csv") in listed
     assert ("cohorts", "data/reg.cohorts.yaml") in listed
     assert data.is_file()
+
+
+# ------------------------------------------------------------------ demo and endpoints files
+def test_demo_refuses_to_overwrite_an_existing_registry_and_writes_neither_file(tmp_path):
+    out = tmp_path / "registry.csv"
+    out.write_text("my real registry\n")
+    result = runner.invoke(app, ["demo", "--out", str(out), "--patients", "40"])
+    assert result.exit_code == 1
+    assert str(out) in result.output and "--force" in result.output
+    assert out.read_text() == "my real registry\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["registry.csv"]
+
+
+def test_demo_refuses_when_only_its_cohort_metadata_exists(tmp_path):
+    meta = tmp_path / "registry.cohorts.yaml"
+    meta.write_text("cohorts: []  # mine\n")
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "registry.csv"), "-n", "40"])
+    assert result.exit_code == 1 and "registry.cohorts.yaml" in result.output
+    assert meta.read_text() == "cohorts: []  # mine\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["registry.cohorts.yaml"]
+
+
+def test_demo_with_force_replaces_both_files(tmp_path):
+    out = tmp_path / "registry.csv"
+    out.write_text("old\n")
+    (tmp_path / "registry.cohorts.yaml").write_text("old\n")
+    result = runner.invoke(app, ["demo", "--out", str(out), "-n", "40", "--force"])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().startswith("patient_id,")
+    assert (tmp_path / "registry.cohorts.yaml").read_text().startswith("# Cohort metadata")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["registry.cohorts.yaml",
+                                                          "registry.csv"]
+
+
+def test_endpoints_refuses_to_overwrite_a_results_file_without_force(registry_file, tmp_path):
+    out = tmp_path / "results.csv"
+    out.write_text("keep me\n")
+    result = runner.invoke(app, ["endpoints", str(registry_file), "--out", str(out)])
+    assert result.exit_code == 1
+    assert str(out) in result.output and "--force" in result.output
+    assert out.read_text() == "keep me\n"
+    forced = runner.invoke(app, ["endpoints", str(registry_file), "--out", str(out), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert out.read_text().startswith("group_by,group,endpoint")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv"]  # no temporary file
+
+
+def test_endpoints_never_writes_over_its_own_input_even_with_force(registry_file, tmp_path):
+    data = _copy_registry(registry_file, tmp_path / "study")
+    before = _tree(tmp_path / "study")
+    result = runner.invoke(app, ["endpoints", str(data), "--out", str(data), "--force"])
+    assert result.exit_code == 1, result.output
+    assert "is an input of this command" in result.output
+    assert _tree(tmp_path / "study") == before
+
+
+def test_atomic_writes_sync_the_file_and_leave_no_temporary_file(tmp_path, monkeypatch):
+    from dossier import atomic
+
+    synced = []
+    real_fsync = atomic.os.fsync
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    written = atomic.write_files_atomic([(tmp_path / "a.csv", b"a\n"),
+                                         (tmp_path / "b.yaml", b"b: 1\n")])
+    assert [p.read_bytes() for p in written] == [b"a\n", b"b: 1\n"]
+    assert len(synced) >= 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.yaml"]
+
+
+def test_atomic_write_failing_half_way_leaves_nothing_new_and_nothing_changed(tmp_path,
+                                                                                monkeypatch):
+    from dossier import atomic
+
+    real_link = atomic.os.link
+    calls = []
+
+    def link_then_fail(src, dst):
+        calls.append(dst)
+        if len(calls) >= 2:
+            raise OSError(28, "No space left on device")
+        real_link(src, dst)
+
+    monkeypatch.setattr(atomic.os, "link", link_then_fail)
+    monkeypatch.setattr(atomic.os, "replace", link_then_fail)  # the fallback fails as well
+    with pytest.raises(OSError, match="No space"):
+        atomic.write_files_atomic([(tmp_path / "a.csv", b"a\n"), (tmp_path / "b.yaml", b"b\n")])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_appears_during_the_write_is_not_overwritten(tmp_path):
+    from dossier import atomic
+
+    temporary = tmp_path / ".new.tmp"
+    temporary.write_bytes(b"ours")
+    target = tmp_path / "results.csv"
+    target.write_bytes(b"someone else's")
+    with pytest.raises(OutputError, match="appeared"):
+        atomic._move_into_place(temporary, target, overwrite=False)
+    assert target.read_bytes() == b"someone else's"
