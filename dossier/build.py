@@ -10,7 +10,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,9 +23,11 @@ from dossier.endpoints.parameters import EndpointParameters
 from dossier.endpoints.results import results_bytes
 from dossier.errors import ConfigurationError
 from dossier.registry.adam import registry_from_options
-from dossier.registry.load import Registry
+from dossier.registry.load import Registry, sidecar_metadata
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.render.bundle import DossierBundle, build_timestamp, safe_file_name
+from dossier.render.ownership import check_destination
+from dossier.render.staging import stop_cleanly_on_signals
 from dossier.resources import drup_stage_sizes
 from dossier.scoring.engine import score_cohorts
 from dossier.scoring.inputs import metrics_from_results, needed_landmarks
@@ -198,13 +200,79 @@ def _results_json(analysis: Analysis, only: list[str] | None) -> dict[str, objec
     }
 
 
+_SOURCE_ROLES = {"patients": "data", "cohorts": "cohorts", "mapping": "adam_mapping"}
+"""The manifest role of a registry source by its report role (ADaM datasets: adam_dataset)."""
+
+
+def _files_under(folder: Path | None) -> list[Path]:
+    if folder is None or not Path(folder).is_dir():
+        return []
+    return sorted((p for p in Path(folder).rglob("*") if p.is_file()),
+                  key=lambda p: p.relative_to(folder).as_posix())
+
+
+def input_files(settings: Settings, registry: Registry, *, templates: Path | None = None,
+                docx_reference: Path | None = None, narrative: Path | None = None
+                ) -> list[tuple[str, Path]]:
+    """Every file that influenced a build, as (role, path), for the manifest.
+
+    The registry's own files as its validation report names them (the patient file or each
+    ADaM dataset read, the cohort metadata, also when found beside the data, the ADaM mapping),
+    then ``dossier.toml``, the Word template, each file of ``--templates`` and the earlier
+    ``dossier.qmd`` whose narrative is carried over. Rule files are listed apart (criteria).
+    """
+    found: list[tuple[str, Path]] = []
+    for source in registry.report.sources:
+        if source.path is not None and Path(source.path).is_file():
+            found.append((_SOURCE_ROLES.get(source.role, "adam_dataset"), Path(source.path)))
+    if settings.source is not None and Path(settings.source).is_file():
+        found.append(("config", Path(settings.source)))
+    if docx_reference is not None:
+        found.append(("docx_reference", Path(docx_reference)))
+    found += [("template", p) for p in _files_under(templates)]
+    if narrative is not None and narrative.is_file():
+        found.append(("narrative", narrative))
+    return found
+
+
+def _named_inputs(settings: Settings, data: Path | None, cohorts: Path | None,
+                  adam: Path | None, adam_map: Path | None, criteria: Sequence[str],
+                  templates: Path | None, docx_reference: Path | None) -> list[Path]:
+    """The files and folders a build will read, as known before reading (never replaced)."""
+    named = [data, cohorts, adam, adam_map, settings.data, settings.cohorts, settings.adam,
+             settings.adam_map, settings.source, templates, docx_reference]
+    named += [Path(c) for c in criteria if Path(c).exists()]
+    for path in (data, settings.data):
+        if path is not None:
+            named.append(sidecar_metadata(Path(path)))
+    return [Path(p) for p in named if p is not None]
+
+
+def _wait_for(background: ThreadPoolExecutor) -> None:
+    """Wait until the background writer has stopped, even when a signal interrupts the wait.
+
+    The temporary folder is removed only after this, so no write lands in (or recreates) a
+    folder being cleaned up.
+    """
+    interrupted: BaseException | None = None
+    while True:
+        try:
+            background.shutdown(wait=True)
+            break
+        except KeyboardInterrupt as exc:  # the first signal; later ones are ignored
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted
+
+
 def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path | None = None,
                   criteria: Sequence[str] = (), only: Sequence[str] = (),
                   destination: Path | None = None, formats: Sequence[str] = DEFAULT_FORMATS,
                   templates: Path | None = None, registry: Registry | None = None,
                   adam: Path | None = None, adam_map: Path | None = None,
                   progress: Progress | None = None, docx_reference: Path | None = None,
-                  engine: str = "weasyprint") -> tuple[Path, dict[str, float]]:
+                  engine: str = "weasyprint", force: bool = False
+                  ) -> tuple[Path, dict[str, float]]:
     """Build the dossier folder and return its path and the time each stage took (seconds).
 
     The folder is written next to its destination and moved into place only when every output
@@ -213,7 +281,26 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
     Quarto project and renders it with Quarto (HTML, Word and PDF in ``quarto/_output/``); its
     PDF is then ``dossier.pdf`` (no per-cohort PDFs). The narrative written in the earlier
     dossier's ``quarto/dossier.qmd`` is carried into the new one and into ``dossier.docx``.
+
+    The destination is replaced only when it is empty, new or a dossier dossier wrote; ``force``
+    allows any other folder, except one holding an input (see
+    :func:`dossier.render.ownership.check_destination`); the refusal comes before any work.
+    SIGINT, SIGTERM and SIGHUP stop the build cleanly (worker processes ended, temporary folder
+    removed) and raise :class:`dossier.render.staging.BuildInterrupted`.
     """
+    with stop_cleanly_on_signals():
+        return _build(settings, data=data, cohorts=cohorts, criteria=criteria, only=only,
+                      destination=destination, formats=formats, templates=templates,
+                      registry=registry, adam=adam, adam_map=adam_map, progress=progress,
+                      docx_reference=docx_reference, engine=engine, force=force)
+
+
+def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
+           criteria: Sequence[str], only: Sequence[str], destination: Path | None,
+           formats: Sequence[str], templates: Path | None, registry: Registry | None,
+           adam: Path | None, adam_map: Path | None, progress: Progress | None,
+           docx_reference: Path | None, engine: str, force: bool
+           ) -> tuple[Path, dict[str, float]]:
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
         raise BuildError(f"unknown format(s) {', '.join(unknown) or '(none)'}; "
@@ -225,10 +312,15 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
     steps = 3 + len(formats)
     timings: dict[str, float] = {}
 
-    start = time.perf_counter()
     path = data if data is not None else (settings.data if adam is None else None)
     adam_dir = adam if adam is not None else (settings.adam if path is None else None)
     data_name = str(path or adam_dir or DEMO_NAME)
+    target = Path(destination) if destination is not None else default_destination(
+        settings, Path(data_name).name)
+    named = _named_inputs(settings, data, cohorts, adam, adam_map, criteria, templates,
+                          docx_reference)
+    check_destination(target, force=force, inputs=named)  # refuse before any work
+    start = time.perf_counter()
     if registry is None:
         registry = load(settings, data, cohorts, adam, adam_map)
     timings["read"] = time.perf_counter() - start
@@ -239,8 +331,6 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
     chosen = _only(analysis, only)
 
     build_time = build_timestamp(data_timestamp(registry))
-    target = Path(destination) if destination is not None else default_destination(
-        settings, Path(data_name).name)
     cohort_ids = chosen if chosen is not None else (
         analysis.registry.cohorts["cohort_id"].astype(str).tolist())
     taken: set[str] = set()
@@ -279,68 +369,68 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
         write()
         timings[name] = time.perf_counter() - start
 
-    with DossierBundle(target) as bundle, ThreadPoolExecutor(max_workers=1) as background:
-        # the PDFs are laid out by worker processes; the other outputs are written meanwhile
-        # (leaving the `with` waits for them, so a failure never removes a folder in use)
-        pdfs = None
-        if weasy_pdfs:
-            from dossier.render.pdf import write_pdfs
+    uses_narrative = "docx" in formats or "qmd" in formats or engine == "quarto"
+    inputs = input_files(settings, registry, templates=templates, docx_reference=docx_reference,
+                         narrative=earlier_qmd if uses_narrative else None)
+    rule_files = [r.path for r in analysis.rules.rule_sets]
+    protected = [*named, *rule_files, *(p for role, p in inputs if role != "narrative")]
+    with DossierBundle(target, force=force, inputs=protected) as bundle:
+        # the PDFs are laid out by worker processes in a background thread while the other
+        # outputs are written; the folder is committed or removed only once it has stopped
+        background = ThreadPoolExecutor(max_workers=1)
+        try:
+            pdfs: Future | None = None
+            if weasy_pdfs:
+                from dossier.render.pdf import write_pdfs
 
-            pdfs = background.submit(timed, "pdf", lambda: write_pdfs(
-                context, bundle.temporary_folder, templates_dir=templates,
-                cohort_file_names=file_names, progress=tick))
-        if "json" in formats:
-            timed("json", lambda: bundle.write_json("results.json",
-                                                    _results_json(analysis, chosen)))
-            tick("results.json")
-        if "xlsx" in formats:
-            from dossier.render.workbook import write_dossier_workbook
+                pdfs = background.submit(timed, "pdf", lambda: write_pdfs(
+                    context, bundle.temporary_folder, templates_dir=templates,
+                    cohort_file_names=file_names, progress=tick))
+            if "json" in formats:
+                timed("json", lambda: bundle.write_json("results.json",
+                                                        _results_json(analysis, chosen)))
+                tick("results.json")
+            if "xlsx" in formats:
+                from dossier.render.workbook import write_dossier_workbook
 
-            timed("xlsx", lambda: write_dossier_workbook(
-                bundle.path("dossier.xlsx"), results=analysis.results,
-                verdicts=analysis.verdicts, readiness=analysis.readiness,
-                rule_sets=analysis.rules.rule_sets, patients=registry.patients,
-                registry_cohorts=registry.cohorts, report=registry.report,
-                build_info=build_info, created=build_time, only=chosen))
-            tick("dossier.xlsx")
-        if "docx" in formats:
-            from dossier.render.docx import write_docx
-            from dossier.render.markdown import read_narrative
+                timed("xlsx", lambda: write_dossier_workbook(
+                    bundle.path("dossier.xlsx"), results=analysis.results,
+                    verdicts=analysis.verdicts, readiness=analysis.readiness,
+                    rule_sets=analysis.rules.rule_sets, patients=registry.patients,
+                    registry_cohorts=registry.cohorts, report=registry.report,
+                    build_info=build_info, created=build_time, only=chosen))
+                tick("dossier.xlsx")
+            if "docx" in formats:
+                from dossier.render.docx import write_docx
+                from dossier.render.markdown import read_narrative
 
-            timed("docx", lambda: write_docx(
-                context, bundle.path("dossier.docx"), templates_dir=templates,
-                reference_doc=docx_reference, narrative=read_narrative(earlier_qmd)))
-            tick("dossier.docx")
-        if "qmd" in formats or engine == "quarto":
-            from dossier.render.qmd import render_with_quarto, write_quarto_project
+                timed("docx", lambda: write_docx(
+                    context, bundle.path("dossier.docx"), templates_dir=templates,
+                    reference_doc=docx_reference, narrative=read_narrative(earlier_qmd)))
+                tick("dossier.docx")
+            if "qmd" in formats or engine == "quarto":
+                from dossier.render.qmd import render_with_quarto, write_quarto_project
 
-            project = bundle.temporary_folder / QUARTO_FOLDER
-            timed("qmd", lambda: write_quarto_project(
-                context, project, templates_dir=templates,
-                results=_results_of(analysis, chosen).reset_index(drop=True),
-                keep_narrative_from=earlier_qmd, reference_doc=docx_reference))
-            if "qmd" in formats:
-                tick("quarto/dossier.qmd")
-            if engine == "quarto":
-                start = time.perf_counter()
-                rendered = render_with_quarto(project)
-                timings["quarto"] = time.perf_counter() - start
-                if "pdf" in formats:
-                    bundle.write_bytes("dossier.pdf", (rendered / "dossier.pdf").read_bytes())
-                    tick("dossier.pdf (Quarto)")
-        if pdfs is not None:
-            pdfs.result()
-        inputs = {"data": Path(path)} if path is not None else {}
-        if adam_dir is not None:
-            inputs.update({f"adam/{p.name}": p for p in sorted(Path(adam_dir).iterdir())
-                           if p.is_file()})
-        meta = cohorts if cohorts is not None else settings.cohorts
-        if meta is not None:
-            inputs["cohorts"] = Path(meta)
-        if docx_reference is not None:
-            inputs["docx_reference"] = Path(docx_reference)
+                project = bundle.temporary_folder / QUARTO_FOLDER
+                timed("qmd", lambda: write_quarto_project(
+                    context, project, templates_dir=templates,
+                    results=_results_of(analysis, chosen).reset_index(drop=True),
+                    keep_narrative_from=earlier_qmd, reference_doc=docx_reference))
+                if "qmd" in formats:
+                    tick("quarto/dossier.qmd")
+                if engine == "quarto":
+                    start = time.perf_counter()
+                    rendered = render_with_quarto(project)
+                    timings["quarto"] = time.perf_counter() - start
+                    if "pdf" in formats:
+                        bundle.write_bytes("dossier.pdf", (rendered / "dossier.pdf").read_bytes())
+                        tick("dossier.pdf (Quarto)")
+            if pdfs is not None:
+                pdfs.result()
+        finally:
+            _wait_for(background)
         bundle.finish_manifest(
-            inputs=inputs, criteria_files=[r.path for r in analysis.rules.rule_sets],
+            inputs=inputs, criteria_files=rule_files,
             parameters={**analysis.parameters, "formats": sorted(formats), "engine": engine,
                         "only": chosen or [], "title": settings.title,
                         "data_sha256": registry.sha256},

@@ -29,7 +29,11 @@ def build(
     only: list[str] = typer.Option(
         None, "--only", help="Build only this cohort (repeatable; the cohort id)."),
     out: Path = typer.Option(
-        None, "--out", "-o", help="Dossier folder to write (default: output/<data name>)."),
+        None, "--out", "-o", help="Dossier folder to write (default: output/<data name>). "
+        "It must be new, empty or a dossier written by dossier (see --force)."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace the --out folder even when it holds other files: "
+        "everything in it is deleted. Never a folder holding an input of the build."),
     formats: str = typer.Option(
         "pdf,xlsx,json", "--format",
         help="Comma-separated outputs: pdf, xlsx, json, docx (Word), qmd (Quarto project)."),
@@ -45,12 +49,10 @@ def build(
              "HTML, Word and PDF; needs quarto on PATH)."),
 ) -> None:
     """Build the dossier: read -> endpoints -> criteria -> PDF, Excel, JSON, Word, Quarto."""
-    from dossier.build import BuildError, build_dossier
+    from dossier.build import build_dossier
     from dossier.errors import DossierError
-    from dossier.registry.adam import OptionsError
     from dossier.registry.load import RegistryError
-    from dossier.scoring.rulebook import CriteriaError
-    from dossier.yamlfile import FileCheckError
+    from dossier.render.staging import BuildInterrupted
 
     settings = settings_of(ctx).with_overrides(sheet=sheet)
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
@@ -67,13 +69,14 @@ def build(
                 settings, data=data, cohorts=cohorts, criteria=criteria or (),
                 only=only or (), destination=out, formats=chosen, templates=templates,
                 adam=adam, adam_map=adam_map, docx_reference=docx_reference,
-                engine=engine.strip().lower(), progress=progress)
+                engine=engine.strip().lower(), progress=progress, force=force)
         except RegistryError as exc:
             console.print(exc.report.to_table())
             raise fail(f"{data or adam or settings.data}: the data has errors; nothing was written",
                        1) from exc
-        except (BuildError, CriteriaError, FileCheckError, OptionsError) as exc:
-            raise fail(str(exc)) from exc
+        except BuildInterrupted as exc:
+            raise fail(f"build {exc}; nothing was written (an earlier dossier there is "
+                       "untouched) and its temporary folder was removed", exc.exit_code) from exc
         except (DossierError, OSError) as exc:  # anything else is a bug and surfaces as one
             code = exc.exit_code if isinstance(exc, DossierError) else 1
             raise fail(f"build failed, nothing was written: {exc}", code) from exc

@@ -16,14 +16,23 @@ def demo(
     ),
     patients: int = typer.Option(1610, "--patients", "-n", min=8, help="Number of patients."),
     seed: int = typer.Option(None, "--seed", help="Random seed (default: the demo's own)."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace FILE and its .cohorts.yaml when they exist (without "
+        "--force nothing is written if either exists)."),
 ) -> None:
-    """Write the deterministic demo registry; the cohort metadata goes beside it (.cohorts.yaml)."""
+    """Write the deterministic demo registry; the cohort metadata goes beside it (.cohorts.yaml).
+
+    Both files are written atomically; an existing file is never replaced without --force.
+    """
+    from dossier.errors import DossierError
     from dossier.registry.demo import DEMO_SEED, write_demo
 
     try:
         patients_path, cohorts_path = write_demo(
-            out, n_patients=patients, seed=DEMO_SEED if seed is None else seed
+            out, n_patients=patients, seed=DEMO_SEED if seed is None else seed, overwrite=force
         )
+    except DossierError as exc:
+        raise fail(str(exc), exc.exit_code) from exc
     except ValueError as exc:  # its message already names the file
         raise fail(str(exc)) from exc
     except OSError as exc:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import typer
 from rich import box
 from rich.table import Table
 
+from dossier.atomic import check_targets, write_file_atomic
 from dossier.commands.common import (
     ADAM_MAP_OPTION,
     ADAM_OPTION,
@@ -27,10 +28,14 @@ from dossier.commands.common import (
     load_for_command,
     settings_of,
 )
-from dossier.config import ConfigError
+from dossier.config import ConfigError, Settings
 from dossier.endpoints.compute import POOLED, compute_endpoints
-from dossier.endpoints.results import results_format, write_results
+from dossier.endpoints.results import results_bytes, results_format
+from dossier.errors import DossierError
 from dossier.render.formatting import median_text, rate_text
+
+if TYPE_CHECKING:
+    from dossier.registry.load import Registry
 
 Row = dict[str, Any]
 """One results-table row as a dict (column name -> value)."""
@@ -62,7 +67,10 @@ def endpoints(
     ),
     out: Path = typer.Option(
         None, "--out", "-o", help="Write the full results table: .csv, .parquet or .json "
-        "(by suffix).", show_default=False,
+        "(by suffix). An existing file is not replaced without --force.", show_default=False,
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace the --out file when it exists (never an input file).",
     ),
 ) -> None:
     """Compute every endpoint per cohort (and pooled) and print the key figures."""
@@ -74,7 +82,11 @@ def endpoints(
     except ConfigError as exc:
         raise fail(str(exc)) from exc
     if out is not None:
-        results_format(out)  # ConfigError for an unknown suffix, before any work is done
+        try:
+            results_format(out)  # ConfigError for an unknown suffix, before any work
+            check_targets([out], overwrite=force, inputs=_inputs_of(settings, data, adam_map))
+        except DossierError as exc:
+            raise fail(str(exc), exc.exit_code) from exc
     registry = load_for_command(settings, data, None, adam, adam_map)
     # a bad --by is a ConfigError, reported by the command
     results = compute_endpoints(registry.patients, settings.by, settings.endpoints)
@@ -91,10 +103,25 @@ def endpoints(
                                         ci=settings.ci))
     if out is not None:
         try:
-            written = write_results(results, out)
+            inputs = [*registry_files(registry), *_inputs_of(settings, data, adam_map)]
+            written = write_file_atomic(out, results_bytes(results, results_format(out)),
+                                        overwrite=force, inputs=inputs)
+        except DossierError as exc:
+            raise fail(str(exc), exc.exit_code) from exc
         except OSError as exc:
             raise fail(f"{out}: cannot write the results table: {exc}", 1) from exc
         console.print(f"wrote {written} ({len(results):,} rows)", highlight=False)
+
+
+def _inputs_of(settings: Settings, data: Path | None, adam_map: Path | None) -> list[Path]:
+    """The files named as inputs before reading (the --out file may be none of them)."""
+    named = [data, adam_map, settings.data, settings.cohorts, settings.adam_map, settings.source]
+    return [Path(p) for p in named if p is not None]
+
+
+def registry_files(registry: Registry) -> list[Path]:
+    """The files a registry was read from (data, cohort metadata, ADaM datasets, mapping)."""
+    return [Path(s.path) for s in registry.report.sources if s.path is not None]
 
 
 def _split_by(by: Sequence[str] | None) -> tuple[str, ...]:

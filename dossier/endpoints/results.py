@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from dossier.config import ConfigError
+from dossier.formula_cells import neutralise_columns, restore_columns
 
 COLUMNS: tuple[str, ...] = (
     "group_by",
@@ -223,9 +224,13 @@ def check_results(frame: pd.DataFrame, source: str = "results table") -> pd.Data
 
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    # text a spreadsheet would run as a formula gets a leading ' (OWASP); numbers stay numbers
+    frame = neutralise_columns(frame, STRING_COLUMNS)
     buffer = io.StringIO()
-    # pandas writes floats with repr (shortest round-trip form): stable and exact
-    frame.to_csv(buffer, index=False, na_rep="", lineterminator="\n")
+    # pandas writes floats with repr (shortest round-trip form): stable and exact. Lines end
+    # in CRLF (RFC 4180): the csv writer then quotes a text cell holding a CR as well as one
+    # holding a LF; with LF endings a CR in a name would split its row in a spreadsheet
+    frame.to_csv(buffer, index=False, na_rep="", lineterminator="\r\n")
     return buffer.getvalue().encode("utf-8")
 
 
@@ -297,6 +302,11 @@ def write_results(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    frame = _raw_csv(path)  # a missing column is reported by check_results
+    return restore_columns(frame, [c for c in STRING_COLUMNS if c in frame.columns])
+
+
+def _raw_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(
         path,
         dtype={c: ("float64" if c in FLOAT_COLUMNS else str) for c in COLUMNS},

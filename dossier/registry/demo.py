@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -32,6 +30,7 @@ import pandas as pd
 import yaml
 from scipy.special import ndtr, ndtri
 
+from dossier.atomic import check_targets, write_files_atomic
 from dossier.registry.schema import COHORT_COLUMNS, default_cohort_id
 
 __all__ = ["DATA_CUTOFF", "DEMO_SEED", "demo_registry", "write_demo"]
@@ -570,12 +569,12 @@ _WRITERS = {".csv": _csv_bytes, ".xlsx": _xlsx_bytes, ".parquet": _parquet_bytes
 
 
 def write_demo(path: Path | str, n_patients: int = _TREATED,
-               seed: int = DEMO_SEED) -> tuple[Path, Path]:
+               seed: int = DEMO_SEED, *, overwrite: bool = False) -> tuple[Path, Path]:
     """Write the demo patients (CSV, XLSX or Parquet, by suffix) and ``<stem>.cohorts.yaml``.
 
-    Both files are written to temporary files beside their targets and moved into place with
-    ``os.replace``, so a failure never leaves a half-written file. Returns
-    (patients_path, cohorts_path).
+    Both files are written atomically (see :func:`dossier.atomic.write_files_atomic`): neither
+    is written when either exists, unless ``overwrite``, and a failure never leaves a
+    half-written file. Returns (patients_path, cohorts_path).
     """
     path = Path(path)
     writer = _WRITERS.get(path.suffix.lower())
@@ -583,25 +582,10 @@ def write_demo(path: Path | str, n_patients: int = _TREATED,
         kind = f"a {path.suffix!r} file" if path.suffix else "a file without suffix"
         raise ValueError(f"{path}: cannot write the demo registry as {kind}; "
                          "use .csv, .xlsx or .parquet")
-    patients, cohorts = demo_registry(n_patients, seed)
     cohorts_path = path.with_name(path.stem + ".cohorts.yaml")
-    payloads = ((path, writer(patients)), (cohorts_path, _cohorts_yaml(cohorts, n_patients, seed)))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    umask = os.umask(0)
-    os.umask(umask)
-    temps: list[str] = []
-    try:
-        for target, data in payloads:
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                       dir=target.parent)
-            temps.append(tmp)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        for (target, _), tmp in zip(payloads, temps, strict=True):
-            os.replace(tmp, target)
-    finally:
-        for tmp in temps:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+    check_targets([path, cohorts_path], overwrite=overwrite)  # before the work of generating
+    patients, cohorts = demo_registry(n_patients, seed)
+    write_files_atomic([(path, writer(patients)),
+                        (cohorts_path, _cohorts_yaml(cohorts, n_patients, seed))],
+                       overwrite=overwrite)
     return path, cohorts_path

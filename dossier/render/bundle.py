@@ -24,7 +24,7 @@ import re
 import secrets
 import shutil
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import TracebackType
@@ -32,9 +32,12 @@ from types import TracebackType
 import numpy as np
 import pandas as pd
 
-from dossier.errors import ConfigurationError
+from dossier.errors import ConfigurationError, OutputError
+from dossier.render.ownership import GENERATOR, MANIFEST_NAME, check_destination
+from dossier.render.staging import MARKER_NAME, make_temporary_folder, remove_stale_folders
 
-MANIFEST_NAME = "manifest.json"
+MANIFEST_VERSION = 2
+"""2: ``generator`` signature; ``inputs`` a list of role, name, path, SHA-256 and size."""
 MAX_STEM_LENGTH = 80
 """Longest file stem :func:`safe_file_name` returns (hash suffix included)."""
 
@@ -218,41 +221,82 @@ def _file_record(path: Path, key: str, value: str) -> dict[str, object]:
     return {key: value, "sha256": sha256_file(path), "size": path.stat().st_size}
 
 
+def recorded_path(path: Path) -> str:
+    """How the manifest names an input: never absolute, so it tells nothing of the machine.
+
+    A relative path without ``..`` is kept as given (relative to the working directory), a
+    path beneath the working directory is made relative to it, any other is its name alone.
+    """
+    path = Path(path)
+    if not path.is_absolute() and ".." not in path.parts:
+        return path.as_posix()
+    try:
+        return Path(os.path.abspath(path)).relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _input_records(inputs: Mapping[str, Path] | Iterable[tuple[str, Path]]
+                   ) -> list[dict[str, object]]:
+    pairs = inputs.items() if isinstance(inputs, Mapping) else inputs
+    records, seen = [], set()
+    for role, path in pairs:
+        key = (role, os.path.abspath(path))
+        if key in seen:
+            continue
+        seen.add(key)
+        records.append({"role": role, "path": recorded_path(path),
+                        **_file_record(Path(path), "name", Path(path).name)})
+    return records
+
+
 class DossierBundle:
     """An output folder that appears complete at ``destination`` or not at all.
 
     Use as a context manager. Files go into ``.<name>.tmp-<pid>-<random>`` beside
-    ``destination``; a clean exit moves any previous dossier aside, renames the new folder into
-    place and deletes the old one. An exception (``KeyboardInterrupt`` included) deletes the
-    temporary folder and leaves ``destination`` as it was. With ``overwrite=False`` an existing
-    destination is an error.
+    ``destination`` (with a marker naming its owner, see :mod:`dossier.render.staging`); a clean
+    exit moves any previous dossier aside, renames the new folder into place and deletes the
+    old one. An exception (``KeyboardInterrupt`` included) deletes the temporary folder and
+    leaves ``destination`` as it was. Entering removes the temporary folders of earlier builds
+    whose process is gone.
+
+    ``destination`` is replaced only when :func:`~dossier.render.ownership.check_destination`
+    allows it: it does not exist, is empty, or holds a dossier dossier wrote (``force`` allows
+    any other folder); a folder holding one of ``inputs`` never is. With ``overwrite=False``
+    an existing destination is an error.
 
     >>> with DossierBundle(Path("out/dossier")) as bundle:       # doctest: +SKIP
     ...     bundle.write_json("results.json", results)
     ...     bundle.finish_manifest(inputs={"data": data}, criteria_files=[], parameters={})
     """
 
-    def __init__(self, destination: Path, *, overwrite: bool = True) -> None:
+    def __init__(self, destination: Path, *, overwrite: bool = True, force: bool = False,
+                 inputs: Iterable[Path] = ()) -> None:
         self.destination = Path(destination)
         self.overwrite = overwrite
+        self.force = force
+        self.inputs = tuple(Path(p) for p in inputs)
         self._temp: Path | None = None
         self._finished = False
         self._committed = False
+        self.removed_stale: list[Path] = []
+        """Temporary folders of dead earlier builds removed on entry."""
 
     # ----------------------------------------------------------------------------- lifecycle
+    def _check(self) -> None:
+        dest = self.destination
+        if (dest.exists() or dest.is_symlink()) and not self.overwrite:
+            raise OutputError("already exists (overwrite is off)", file=dest)
+        check_destination(dest, force=self.force, inputs=self.inputs)
+
     def __enter__(self) -> DossierBundle:
         if self._temp is not None or self._committed:
             raise RuntimeError("a DossierBundle can be entered only once")
+        self._check()
         dest = self.destination
-        if dest.exists() or dest.is_symlink():
-            if not dest.is_dir():
-                raise FileExistsError(f"{dest} exists and is not a folder; not replacing it")
-            if not self.overwrite:
-                raise FileExistsError(f"{dest} already exists (overwrite is off)")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        temp = dest.parent / f".{dest.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-        temp.mkdir()
-        self._temp = temp
+        self.removed_stale = remove_stale_folders(dest.parent)
+        self._temp = make_temporary_folder(dest)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -272,11 +316,11 @@ class DossierBundle:
 
     def _commit(self, temp: Path) -> None:
         dest = self.destination
+        self._check()  # the folder may have changed during the build
+        (temp / MARKER_NAME).unlink()
         if not (dest.exists() or dest.is_symlink()):
             os.replace(temp, dest)
             return
-        if not self.overwrite:
-            raise FileExistsError(f"{dest} appeared during the build (overwrite is off)")
         old = dest.parent / f".{dest.name}.old-{os.getpid()}-{secrets.token_hex(4)}"
         os.replace(dest, old)
         try:
@@ -341,12 +385,12 @@ class DossierBundle:
             key=lambda p: p.relative_to(root).as_posix(),
         )
         return [_file_record(p, "path", p.relative_to(root).as_posix()) for p in files
-                if p.relative_to(root).as_posix() != MANIFEST_NAME]
+                if p.relative_to(root).as_posix() not in (MANIFEST_NAME, MARKER_NAME)]
 
     def finish_manifest(
         self,
         *,
-        inputs: Mapping[str, Path],
+        inputs: Mapping[str, Path] | Iterable[tuple[str, Path]],
         criteria_files: Sequence[Path],
         parameters: Mapping[str, object],
         software: Mapping[str, str] | None = None,
@@ -354,24 +398,30 @@ class DossierBundle:
     ) -> Path:
         """Write ``manifest.json``: what went in, what came out, with which software, and when.
 
-        ``inputs`` maps a role ("data", "cohorts", ...) to a file; each is recorded by name,
-        SHA-256 and size (no absolute path, so the manifest does not depend on where the build
-        ran). ``criteria_files`` are recorded the same way in the order given. ``software``
+        ``inputs`` are (role, file) pairs ("data", "cohorts", "template", ...; a mapping of role
+        to file works too), every file that influenced the build; each is recorded, in the
+        order given, with its role, name, path (see :func:`recorded_path`: never absolute, so
+        the manifest does not depend on where the build ran), SHA-256 and size.
+        ``criteria_files`` are recorded by name, SHA-256 and size in the order given. The
+        ``generator`` field (``"dossier"``) and the list of ``outputs`` are how a later build
+        recognises the folder as one it may replace. ``software``
         entries are added to (and override) the detected versions. The build time comes from
         :func:`build_timestamp`; ``build_time_source`` says which of ``SOURCE_DATE_EPOCH``,
         ``caller`` or ``clock`` gave it. Call it last: later writes are refused so the
         manifest's list of outputs stays complete.
         """
         moment, source = _build_time(build_time)
-        missing = [str(p) for p in [*inputs.values(), *criteria_files] if not Path(p).is_file()]
+        pairs = list(inputs.items() if isinstance(inputs, Mapping) else inputs)
+        missing = [str(p) for p in [*(p for _, p in pairs), *criteria_files]
+                   if not Path(p).is_file()]
         if missing:
             raise FileNotFoundError(f"manifest inputs not found: {', '.join(missing)}")
         manifest = {
-            "manifest_version": 1,
+            "generator": GENERATOR,
+            "manifest_version": MANIFEST_VERSION,
             "build_time": _iso_utc(moment),
             "build_time_source": source,
-            "inputs": {role: _file_record(Path(p), "name", Path(p).name)
-                       for role, p in inputs.items()},
+            "inputs": _input_records(pairs),
             "criteria": [_file_record(Path(p), "name", Path(p).name) for p in criteria_files],
             "parameters": parameters,
             "software": {**software_versions(), **(software or {})},

@@ -4,8 +4,10 @@ Each :class:`SheetSpec` becomes one sheet: optional note lines, then a bold, fro
 with an autofilter, then the frame's rows. Proportions are shown as ``0.0%``, months as ``0.0``,
 counts as ``0``; verdict columns are coloured by conditional formatting (the cell keeps its
 text). Text always stays text: a value such as ``=HYPERLINK(...)`` or ``+1`` is stored as a
-string, never a formula (CSV/formula injection). The file is byte-for-byte reproducible: fixed
-document properties and zip entry timestamps, entries in sorted order.
+string, never a formula, and one that starts like a formula is marked as typed text
+(``quotePrefix``), so editing it cannot turn it into one (CSV/formula injection). The file
+is byte-for-byte reproducible: fixed document properties and zip entry timestamps, entries in
+sorted order.
 
 This module formats; it computes no statistic.
 """
@@ -32,6 +34,8 @@ from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.xml.functions import tostring
+
+from dossier.formula_cells import starts_like_formula
 
 PERCENT_FORMAT = "0.0%"
 MONTH_FORMAT = "0.0"
@@ -146,11 +150,18 @@ def cell_value(value: object) -> object:
 
 
 def _put(ws: Worksheet, row: int, column: int, value: object):
-    """Write one value; strings are forced to stay strings (openpyxl makes '=...' a formula)."""
+    """Write one value; strings are forced to stay strings (openpyxl makes '=...' a formula).
+
+    Text that starts like a formula (``=``, ``+``, ``-``, ``@``, tab, CR) is also marked
+    ``quotePrefix``: Excel's "text, typed with a leading '", so it stays text even when a
+    reviewer edits the cell (OWASP's single quote, the way XLSX stores it; the value is exact).
+    """
     cell = ws.cell(row=row, column=column)
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"
+        if starts_like_formula(value):
+            cell.quotePrefix = True
     return cell
 
 

@@ -17,7 +17,7 @@ import yaml
 from lifelines import KaplanMeierFitter
 from scipy.stats import binomtest
 
-from dossier.registry import demo as demo_module
+from dossier import atomic as atomic_module
 from dossier.registry.demo import DATA_CUTOFF, DEMO_SEED, demo_registry, write_demo
 from dossier.registry.schema import (
     COHORT_COLUMNS,
@@ -331,8 +331,9 @@ def test_write_demo_round_trips_patients_and_cohorts(tmp_path, suffix):
 
 def test_write_demo_is_byte_identical_for_the_same_seed(tmp_path):
     for suffix in ("csv", "xlsx"):
-        first = write_demo(tmp_path / "a" / f"demo.{suffix}", n_patients=200)
-        second = write_demo(tmp_path / "b" / f"demo.{suffix}", n_patients=200)
+        # the second suffix shares the first's demo.cohorts.yaml: replacing it is asked for
+        first = write_demo(tmp_path / "a" / f"demo.{suffix}", n_patients=200, overwrite=True)
+        second = write_demo(tmp_path / "b" / f"demo.{suffix}", n_patients=200, overwrite=True)
         for a, b in zip(first, second, strict=True):
             assert a.read_bytes() == b.read_bytes()
 
@@ -361,9 +362,9 @@ def test_failed_write_keeps_old_files_and_leaves_no_temporary_files(tmp_path, mo
     def fail(src: str, dst: Path) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(demo_module.os, "replace", fail)
+    monkeypatch.setattr(atomic_module.os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
-        write_demo(target, n_patients=50)
+        write_demo(target, n_patients=50, overwrite=True)
     assert target.read_text() == "old patients"
     assert (tmp_path / "demo.cohorts.yaml").read_text() == "old cohorts"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.cohorts.yaml", "demo.csv"]

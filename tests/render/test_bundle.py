@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dossier.errors import OutputError
 from dossier.render.bundle import (
     MANIFEST_NAME,
     MAX_STEM_LENGTH,
@@ -41,6 +42,7 @@ def _earlier_dossier(dest: Path) -> dict[str, bytes]:
     with DossierBundle(dest) as bundle:
         bundle.write_text("dossier.txt", "version one\n")
         bundle.write_bytes("cohorts/A.pdf", b"%PDF-1.7 one")
+        bundle.finish_manifest(inputs={}, criteria_files=[], parameters={})
     return _tree(dest)
 
 
@@ -96,7 +98,7 @@ def test_successful_rebuild_replaces_the_earlier_dossier_entirely(tmp_path):
 def test_rebuild_is_refused_when_overwrite_is_off(tmp_path):
     dest = tmp_path / "dossier"
     before = _earlier_dossier(dest)
-    with pytest.raises(FileExistsError, match="overwrite is off"):
+    with pytest.raises(OutputError, match="overwrite is off"):
         DossierBundle(dest, overwrite=False).__enter__()
     assert _tree(dest) == before
     assert _siblings(dest) == ["dossier"]
@@ -105,7 +107,7 @@ def test_rebuild_is_refused_when_overwrite_is_off(tmp_path):
 def test_destination_that_is_a_file_is_not_replaced(tmp_path):
     dest = tmp_path / "dossier"
     dest.write_text("my notes")
-    with pytest.raises(FileExistsError, match="not a folder"), DossierBundle(dest):
+    with pytest.raises(OutputError, match="not a folder"), DossierBundle(dest):
         pass
     assert dest.read_text() == "my notes"
 
@@ -225,8 +227,11 @@ def test_manifest_hashes_match_sha256_of_every_input_and_output(tmp_path, monkey
     dest = tmp_path / "dossier"
     manifest = _build(dest, inputs, criteria, build_time=dt.datetime(2024, 3, 1, 9, 30))
     data = inputs["data"].read_bytes()
-    assert manifest["inputs"] == {"data": {"name": "patients.csv", "size": len(data),
-                                           "sha256": hashlib.sha256(data).hexdigest()}}
+    # outside the working directory an input is named, never given by its absolute path
+    assert manifest["inputs"] == [{"role": "data", "name": "patients.csv",
+                                   "path": "patients.csv", "size": len(data),
+                                   "sha256": hashlib.sha256(data).hexdigest()}]
+    assert manifest["generator"] == "dossier"
     rules = criteria[0].read_bytes()
     assert manifest["criteria"] == [{"name": "paskwil-2023.yaml", "size": len(rules),
                                      "sha256": hashlib.sha256(rules).hexdigest()}]
