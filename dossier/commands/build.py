@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dossier.commands.common import ADAM_HELP, ADAM_MAP_HELP, console, fail, settings_of
@@ -40,6 +41,7 @@ def build(
 ) -> None:
     """Build the dossier: read -> endpoints -> criteria -> PDF, Excel, JSON, Word, Quarto."""
     from dossier.build import BuildError, build_dossier
+    from dossier.errors import DossierError
     from dossier.registry.adam import OptionsError
     from dossier.registry.load import RegistryError
     from dossier.render.docx import DocxError
@@ -63,6 +65,8 @@ def build(
                 only=only or (), destination=out, formats=chosen, templates=templates,
                 adam=adam, adam_map=adam_map, docx_reference=docx_reference,
                 engine=engine.strip().lower(), progress=progress)
+        except DossierError as exc:  # a template's mistake, or any other the user can fix
+            raise fail(escape(str(exc)), 1) from exc
         except RegistryError as exc:
             console.print(exc.report.to_table())
             raise fail(f"{data or adam or settings.data}: the data has errors; nothing was written",

@@ -1,7 +1,9 @@
 """The dossier's HTML: Jinja2 templates filled with the plain data of the render context.
 
 Templates come from the bundled ``templates/`` folder, with a user's folder searched first so
-any template or the stylesheet can be overridden. Autoescaping is on: text from the data (a
+any template or the stylesheet can be overridden; they render in Jinja2's sandbox
+(:mod:`dossier.render.sandbox`), and their mistakes are reported with file and line. Autoescaping
+is on: text from the data (a
 cohort id holding ``<script>``) is printed as text.
 """
 
@@ -15,6 +17,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from dossier.errors import TemplateError
+from dossier.render.sandbox import reported, sandboxed_environment
 from dossier.resources import resource_dir
 
 STYLESHEET = "dossier.css"
@@ -43,12 +47,10 @@ def svg_data_uri(svg: str) -> str:
 
 @lru_cache(maxsize=8)
 def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
-    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in dirs])
-    env = jinja2.Environment(
-        loader=loader,
+    env = sandboxed_environment(
+        dirs,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "htm", "xml", "j2"),
                                             default_for_string=True, default=True),
-        undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -58,7 +60,7 @@ def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
 
 
 def environment(templates_dir: Path | None = None) -> jinja2.Environment:
-    """The Jinja2 environment: user templates first (ChoiceLoader), autoescape on."""
+    """The Jinja2 environment: user templates first (ChoiceLoader), sandboxed, autoescape on."""
     return _environment(tuple(template_dirs(templates_dir)))
 
 
@@ -67,7 +69,7 @@ def stylesheet(templates_dir: Path | None = None) -> str:
     env = environment(templates_dir)
     source, path, _ = env.loader.get_source(env, STYLESHEET)  # type: ignore[union-attr]
     if "</style" in source.lower():
-        raise ValueError(f"{path}: a stylesheet must not contain '</style'")
+        raise TemplateError("a stylesheet must not contain '</style'", file=path)
     return source
 
 
@@ -104,7 +106,8 @@ def render_part(context: Mapping[str, object], *, templates_dir: Path | None = N
         cohorts = context["cohorts"]  # type: ignore[index]
         fallback = cohorts[0]["id"] if cohorts else None  # type: ignore[index]
         extra["cohort"] = _cohort(context, cohort_id if cohort_id is not None else fallback)
-    return env.get_template(TEMPLATES[document]).render({**context, **extra})
+    with reported(template_dirs(templates_dir), TEMPLATES[document]):
+        return env.get_template(TEMPLATES[document]).render({**context, **extra})
 
 
 def render_html(context: Mapping[str, object], *, templates_dir: Path | None = None,
