@@ -23,6 +23,14 @@ from dossier.endpoints.compute import compute_endpoints
 from dossier.endpoints.results import results_bytes
 from dossier.registry.adam import registry_from_options
 from dossier.registry.load import Registry
+from dossier.registry.pseudonyms import (
+    PSEUDONYMISE,
+    check_key_path,
+    identifiers_sentence,
+    patient_codes,
+    shown_registry,
+    write_key,
+)
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.render.bundle import DossierBundle, build_timestamp, safe_file_name
 from dossier.scoring.engine import score_cohorts
@@ -187,7 +195,8 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
                   templates: Path | None = None, registry: Registry | None = None,
                   adam: Path | None = None, adam_map: Path | None = None,
                   progress: Progress | None = None, docx_reference: Path | None = None,
-                  engine: str = "weasyprint") -> tuple[Path, dict[str, float]]:
+                  engine: str = "weasyprint", patient_key: Path | None = None,
+                  force: bool = False) -> tuple[Path, dict[str, float]]:
     """Build the dossier folder and return its path and the time each stage took (seconds).
 
     The folder is written next to its destination and moved into place only when every output
@@ -196,6 +205,9 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
     Quarto project and renders it with Quarto (HTML, Word and PDF in ``quarto/_output/``); its
     PDF is then ``dossier.pdf`` (no per-cohort PDFs). The narrative written in the earlier
     dossier's ``quarto/dossier.qmd`` is carried into the new one and into ``dossier.docx``.
+    Patient ids are shown as ``settings.patient_ids`` says (the renderers see only a copy of the
+    registry with codes, or none); ``patient_key`` writes the codes' key outside the folder
+    (an existing file only with ``force``).
     """
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
@@ -204,6 +216,9 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
     if templates is not None and not Path(templates).is_dir():
         raise BuildError(f"{templates}: --templates must be a folder of templates")
     _check_outputs(formats, engine, templates, docx_reference)
+    if patient_key is not None and settings.patient_ids != PSEUDONYMISE:
+        raise BuildError(f"--patient-key needs --patient-ids {PSEUDONYMISE}, not "
+                         f"{settings.patient_ids}: only codes have a key")
     report = progress or (lambda stage, done, total: None)
     steps = 3 + len(formats)
     timings: dict[str, float] = {}
@@ -224,6 +239,12 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
     build_time = build_timestamp(data_timestamp(registry))
     target = Path(destination) if destination is not None else default_destination(
         settings, Path(data_name).name)
+    if patient_key is not None:
+        sources = [p for p in (data, cohorts, settings.data, settings.cohorts) if p is not None]
+        check_key_path(patient_key, target, sources, force=force)
+    codes = patient_codes(registry.patients)
+    shown = shown_registry(registry, settings.patient_ids, codes)  # all the renderers see
+    identifiers = identifiers_sentence(settings.patient_ids, patient_key is not None)
     cohort_ids = chosen if chosen is not None else (
         analysis.registry.cohorts["cohort_id"].astype(str).tolist())
     taken: set[str] = set()
@@ -232,6 +253,7 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
         "title": settings.title, "data source": data_name, "data SHA-256": registry.sha256,
         "build date": build_time.date().isoformat(), "software": f"dossier {__version__}",
         "criteria": ", ".join(f"{r.id} ({r.version})" for r in analysis.rules.rule_sets),
+        "patient identifiers": identifiers,
     }
     context = None
     if {"pdf", "docx", "qmd"} & set(formats) or engine == "quarto":
@@ -239,10 +261,11 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
 
         start = time.perf_counter()
         context = build_context(
-            results=analysis.results, verdicts=analysis.verdicts, registry=registry,
+            results=analysis.results, verdicts=analysis.verdicts, registry=shown,
             rule_files=analysis.rules.rule_sets, parameters=analysis.parameters,
             title=settings.title, build_time=build_time, software_version=__version__,
-            data_sha256=registry.sha256, data_name=data_name, only=chosen)
+            data_sha256=registry.sha256, data_name=data_name, only=chosen,
+            patient_ids=identifiers)
         timings["context"] = time.perf_counter() - start
     earlier_qmd = target / QUARTO_FOLDER / "dossier.qmd"  # its narrative is carried over
     weasy_pdfs = "pdf" in formats and engine == "weasyprint"
@@ -282,8 +305,8 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
             timed("xlsx", lambda: write_dossier_workbook(
                 bundle.path("dossier.xlsx"), results=analysis.results,
                 verdicts=analysis.verdicts, readiness=analysis.readiness,
-                rule_sets=analysis.rules.rule_sets, patients=registry.patients,
-                registry_cohorts=registry.cohorts, report=registry.report,
+                rule_sets=analysis.rules.rule_sets, patients=shown.patients,
+                registry_cohorts=registry.cohorts, report=shown.report,
                 build_info=build_info, created=build_time, only=chosen))
             tick("dossier.xlsx")
         if "docx" in formats:
@@ -326,6 +349,11 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
             inputs=inputs, criteria_files=[r.path for r in analysis.rules.rule_sets],
             parameters={**analysis.parameters, "formats": sorted(formats), "engine": engine,
                         "only": chosen or [], "title": settings.title,
-                        "data_sha256": registry.sha256},
+                        "data_sha256": registry.sha256,
+                        "patient_ids": {"choice": settings.patient_ids,
+                                        "key_written": patient_key is not None,
+                                        "statement": identifiers}},
             build_time=build_time)
+    if patient_key is not None:  # only once the dossier is in place: never a key without it
+        write_key(patient_key, codes)
     return target, timings

@@ -14,6 +14,9 @@ from typing import Any
 
 CONFIG_FILE_NAME = "dossier.toml"
 CONF_TYPES = ("log-log", "log", "plain")
+PATIENT_ID_CHOICES = ("pseudonymise", "keep", "omit")
+"""How outputs show patient identifiers (``--patient-ids``): sequential codes (the default), the
+registry's own ids, or none (see :mod:`dossier.registry.pseudonyms`)."""
 
 
 class ConfigError(ValueError):
@@ -37,6 +40,7 @@ class Settings:
     exceptional_pfs_months: float = 24.0
     pfs_ratio_threshold: float = 1.3
     by: tuple[str, ...] = ()
+    patient_ids: str = PATIENT_ID_CHOICES[0]
     source: Path | None = None  # the dossier.toml this came from, if any
 
     def with_overrides(self, **options: Any) -> Settings:
@@ -51,7 +55,7 @@ class Settings:
 # [section] -> key -> Settings field
 _LAYOUT: dict[str, dict[str, str]] = {
     "study": {"title": "title", "data": "data", "cohorts": "cohorts", "adam": "adam",
-              "adam_map": "adam_map", "out": "out"},
+              "adam_map": "adam_map", "out": "out", "patient_ids": "patient_ids"},
     "criteria": {"apply": "criteria"},
     "endpoints": {
         "ci": "ci",
@@ -93,6 +97,9 @@ def _checked(settings: Settings, source: Path | None) -> Settings:
     where = f"{source}: " if source else ""
     if settings.ci not in CONF_TYPES:
         raise ConfigError(f"{where}ci must be one of {', '.join(CONF_TYPES)}, not {settings.ci!r}")
+    if settings.patient_ids not in PATIENT_ID_CHOICES:
+        raise ConfigError(f"{where}patient_ids must be one of {', '.join(PATIENT_ID_CHOICES)}, "
+                          f"not {settings.patient_ids!r}")
     for name in ("sd_weeks", "durable_weeks", "exceptional_pfs_months", "pfs_ratio_threshold"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{where}{name} must be positive, not {getattr(settings, name)}")

@@ -38,9 +38,21 @@ def build(
         "weasyprint", "--engine",
         help="PDF engine: weasyprint (built in), or quarto (renders the Quarto project to "
              "HTML, Word and PDF; needs quarto on PATH)."),
+    patient_ids: str = typer.Option(
+        None, "--patient-ids", metavar="pseudonymise|keep|omit", show_default=False,
+        help="Patient identifiers in the outputs: pseudonymise (default: sequential codes "
+             "P0001, ... by cohort, treatment start and id), keep (as in the registry) or omit "
+             "(no identifier column, unlabelled figures). dossier.toml: [study] patient_ids."),
+    patient_key: Path = typer.Option(
+        None, "--patient-key", metavar="FILE", show_default=False,
+        help="Also write the key from codes to registry ids (CSV) to FILE, outside --out; "
+             "it is never written otherwise."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace an existing --patient-key file."),
 ) -> None:
     """Build the dossier: read -> endpoints -> criteria -> PDF, Excel, JSON, Word, Quarto."""
     from dossier.build import BuildError, build_dossier
+    from dossier.config import ConfigError
     from dossier.errors import DossierError
     from dossier.registry.adam import OptionsError
     from dossier.registry.load import RegistryError
@@ -49,7 +61,11 @@ def build(
     from dossier.scoring.rulebook import CriteriaError
     from dossier.scoring.yamlmarks import FileCheckError
 
-    settings = settings_of(ctx)
+    try:
+        settings = settings_of(ctx).with_overrides(
+            patient_ids=patient_ids.strip().lower() if patient_ids else None)
+    except ConfigError as exc:
+        raise fail(escape(str(exc).replace("patient_ids", "--patient-ids", 1))) from exc
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     with Progress(TextColumn("{task.description:<24}"), BarColumn(), TextColumn(
             "{task.completed}/{task.total}"), TimeElapsedColumn(), console=console,
@@ -64,7 +80,8 @@ def build(
                 settings, data=data, cohorts=cohorts, criteria=criteria or (),
                 only=only or (), destination=out, formats=chosen, templates=templates,
                 adam=adam, adam_map=adam_map, docx_reference=docx_reference,
-                engine=engine.strip().lower(), progress=progress)
+                engine=engine.strip().lower(), progress=progress, patient_key=patient_key,
+                force=force)
         except DossierError as exc:  # a template's mistake, or any other the user can fix
             raise fail(escape(str(exc)), 1) from exc
         except RegistryError as exc:
