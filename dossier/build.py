@@ -24,6 +24,14 @@ from dossier.endpoints.results import results_bytes
 from dossier.errors import ConfigurationError
 from dossier.registry.adam import registry_from_options
 from dossier.registry.load import Registry, sidecar_metadata
+from dossier.registry.pseudonyms import (
+    PSEUDONYMISE,
+    check_key_path,
+    identifiers_sentence,
+    patient_codes,
+    shown_registry,
+    write_key,
+)
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.render.bundle import DossierBundle, build_timestamp, safe_file_name
 from dossier.render.ownership import check_destination
@@ -271,8 +279,8 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
                   templates: Path | None = None, registry: Registry | None = None,
                   adam: Path | None = None, adam_map: Path | None = None,
                   progress: Progress | None = None, docx_reference: Path | None = None,
-                  engine: str = "weasyprint", force: bool = False
-                  ) -> tuple[Path, dict[str, float]]:
+                  engine: str = "weasyprint", patient_key: Path | None = None,
+                  force: bool = False) -> tuple[Path, dict[str, float]]:
     """Build the dossier folder and return its path and the time each stage took (seconds).
 
     The folder is written next to its destination and moved into place only when every output
@@ -287,20 +295,25 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
     :func:`dossier.render.ownership.check_destination`); the refusal comes before any work.
     SIGINT, SIGTERM and SIGHUP stop the build cleanly (worker processes ended, temporary folder
     removed) and raise :class:`dossier.render.staging.BuildInterrupted`.
+
+    Patient ids are shown as ``settings.patient_ids`` says (the renderers see only a copy of the
+    registry with codes, or none); ``patient_key`` writes the codes' key outside the folder
+    (an existing file only with ``force``).
     """
     with stop_cleanly_on_signals():
         return _build(settings, data=data, cohorts=cohorts, criteria=criteria, only=only,
                       destination=destination, formats=formats, templates=templates,
                       registry=registry, adam=adam, adam_map=adam_map, progress=progress,
-                      docx_reference=docx_reference, engine=engine, force=force)
+                      docx_reference=docx_reference, engine=engine, force=force,
+                      patient_key=patient_key)
 
 
 def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
            criteria: Sequence[str], only: Sequence[str], destination: Path | None,
            formats: Sequence[str], templates: Path | None, registry: Registry | None,
            adam: Path | None, adam_map: Path | None, progress: Progress | None,
-           docx_reference: Path | None, engine: str, force: bool
-           ) -> tuple[Path, dict[str, float]]:
+           docx_reference: Path | None, engine: str, force: bool,
+           patient_key: Path | None) -> tuple[Path, dict[str, float]]:
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
         raise BuildError(f"unknown format(s) {', '.join(unknown) or '(none)'}; "
@@ -308,6 +321,9 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
     if templates is not None and not Path(templates).is_dir():
         raise BuildError(f"{templates}: --templates must be a folder of templates")
     _check_outputs(formats, engine, templates, docx_reference)
+    if patient_key is not None and settings.patient_ids != PSEUDONYMISE:
+        raise BuildError(f"--patient-key needs --patient-ids {PSEUDONYMISE}, not "
+                         f"{settings.patient_ids}: only codes have a key")
     report = progress or (lambda stage, done, total: None)
     steps = 3 + len(formats)
     timings: dict[str, float] = {}
@@ -331,6 +347,12 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
     chosen = _only(analysis, only)
 
     build_time = build_timestamp(data_timestamp(registry))
+    if patient_key is not None:
+        sources = [p for p in (data, cohorts, settings.data, settings.cohorts) if p is not None]
+        check_key_path(patient_key, target, sources, force=force)
+    codes = patient_codes(registry.patients)
+    shown = shown_registry(registry, settings.patient_ids, codes)  # all the renderers see
+    identifiers = identifiers_sentence(settings.patient_ids, patient_key is not None)
     cohort_ids = chosen if chosen is not None else (
         analysis.registry.cohorts["cohort_id"].astype(str).tolist())
     taken: set[str] = set()
@@ -339,6 +361,7 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
         "title": settings.title, "data source": data_name, "data SHA-256": registry.sha256,
         "build date": build_time.date().isoformat(), "software": f"dossier {__version__}",
         "criteria": ", ".join(f"{r.id} ({r.version})" for r in analysis.rules.rule_sets),
+        "patient identifiers": identifiers,
     }
     context = None
     if {"pdf", "docx", "qmd"} & set(formats) or engine == "quarto":
@@ -346,10 +369,11 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
 
         start = time.perf_counter()
         context = build_context(
-            results=analysis.results, verdicts=analysis.verdicts, registry=registry,
+            results=analysis.results, verdicts=analysis.verdicts, registry=shown,
             rule_files=analysis.rules.rule_sets, parameters=analysis.parameters,
             title=settings.title, build_time=build_time, software_version=__version__,
-            data_sha256=registry.sha256, data_name=data_name, only=chosen)
+            data_sha256=registry.sha256, data_name=data_name, only=chosen,
+            patient_ids=identifiers)
         timings["context"] = time.perf_counter() - start
     earlier_qmd = target / QUARTO_FOLDER / "dossier.qmd"  # its narrative is carried over
     weasy_pdfs = "pdf" in formats and engine == "weasyprint"
@@ -396,8 +420,8 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
                 timed("xlsx", lambda: write_dossier_workbook(
                     bundle.path("dossier.xlsx"), results=analysis.results,
                     verdicts=analysis.verdicts, readiness=analysis.readiness,
-                    rule_sets=analysis.rules.rule_sets, patients=registry.patients,
-                    registry_cohorts=registry.cohorts, report=registry.report,
+                    rule_sets=analysis.rules.rule_sets, patients=shown.patients,
+                    registry_cohorts=registry.cohorts, report=shown.report,
                     build_info=build_info, created=build_time, only=chosen))
                 tick("dossier.xlsx")
             if "docx" in formats:
@@ -433,6 +457,11 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
             inputs=inputs, criteria_files=rule_files,
             parameters={**analysis.parameters, "formats": sorted(formats), "engine": engine,
                         "only": chosen or [], "title": settings.title,
-                        "data_sha256": registry.sha256},
+                        "data_sha256": registry.sha256,
+                        "patient_ids": {"choice": settings.patient_ids,
+                                        "key_written": patient_key is not None,
+                                        "statement": identifiers}},
             build_time=build_time)
+    if patient_key is not None:  # only once the dossier is in place: never a key without it
+        write_key(patient_key, codes)
     return target, timings

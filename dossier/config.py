@@ -19,6 +19,9 @@ CONFIG_FILE_NAME = "dossier.toml"
 CONF_TYPES = CI_TYPES
 PARAMETER_NAMES = EndpointParameters.names()
 """Keys of [endpoints] (besides ``by``) and options that set an endpoint parameter."""
+PATIENT_ID_CHOICES = ("pseudonymise", "keep", "omit")
+"""How outputs show patient identifiers (``--patient-ids``): sequential codes (the default), the
+registry's own ids, or none (see :mod:`dossier.registry.pseudonyms`)."""
 
 
 class ConfigError(ConfigurationError, ValueError):
@@ -43,6 +46,7 @@ class Settings:
     endpoints: EndpointParameters = field(default_factory=EndpointParameters)
     """The endpoint parameters ([endpoints] of dossier.toml): their one home."""
     by: tuple[str, ...] = ()
+    patient_ids: str = PATIENT_ID_CHOICES[0]
     source: Path | None = None  # the dossier.toml this came from, if any
 
     def __getattr__(self, name: str) -> Any:
@@ -63,7 +67,8 @@ class Settings:
 # [section] -> key -> Settings field
 _LAYOUT: dict[str, dict[str, str]] = {
     "study": {"title": "title", "data": "data", "cohorts": "cohorts", "adam": "adam",
-              "adam_map": "adam_map", "out": "out", "sheet": "sheet"},
+              "adam_map": "adam_map", "out": "out", "sheet": "sheet",
+              "patient_ids": "patient_ids"},
     "criteria": {"apply": "criteria"},
     "endpoints": {**{name: name for name in PARAMETER_NAMES}, "by": "by"},
 }
@@ -101,7 +106,11 @@ def _settings(base: Settings, values: dict[str, Any], source: Path | None) -> Se
         endpoints = replace(base.endpoints, **parameters) if parameters else base.endpoints
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}{exc}") from exc
-    return replace(base, endpoints=endpoints, **rest)
+    settings = replace(base, endpoints=endpoints, **rest)
+    if settings.patient_ids not in PATIENT_ID_CHOICES:
+        raise ConfigError(f"{where}patient_ids must be one of {', '.join(PATIENT_ID_CHOICES)}, "
+                          f"not {settings.patient_ids!r}")
+    return settings
 
 
 def parse_settings(text: str, source: Path | None = None) -> Settings:

@@ -65,7 +65,18 @@ class CriteriaFileError(DossierError):
 
 
 class TemplateError(DossierError):
-    """A report template that cannot be rendered (syntax, undefined name, forbidden access)."""
+    """A report template that cannot be rendered (syntax, undefined name, forbidden access).
+
+    ``row`` is the template's line, and reads as such.
+    """
+
+    @property
+    def where(self) -> str:
+        """'file, line 3' (a template has lines, not rows)."""
+        parts = [self.file] if self.file else []
+        if self.row is not None:
+            parts.append(f"line {self.row}")
+        return ", ".join(parts)
 
 
 class OutputError(DossierError):

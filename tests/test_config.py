@@ -17,6 +17,7 @@ data = "data/registry.csv"
 cohorts = "data/cohorts.yaml"
 adam_map = "data/adam-map.yaml"
 out = "build"
+patient_ids = "keep"
 
 [criteria]
 apply = ["drup-two-stage", "esmo-mcbs-v1.1-form3"]
@@ -45,12 +46,14 @@ def test_every_documented_key_is_read_and_paths_resolve_next_to_the_file(tmp_pat
     assert s.sd_weeks == 16.0 and s.durable_weeks == 24.0
     assert s.pfs_ratio_threshold == 1.33
     assert s.by == ("drug", "rare_cancer")
+    assert s.patient_ids == "keep"
 
 
 def test_no_file_gives_the_documented_defaults(tmp_path: Path) -> None:
     s = load_settings(cwd=tmp_path)
     assert s == Settings()
     assert s.ci == "log-log" and s.sd_weeks == 16.0 and s.out == Path("output")
+    assert s.patient_ids == "pseudonymise"
 
 
 def test_dossier_toml_in_the_working_directory_is_picked_up(tmp_path: Path) -> None:
@@ -73,6 +76,8 @@ def test_bad_values_are_errors_that_name_the_setting() -> None:
         parse_settings('[endpoints]\nci = "logit"\n')
     with pytest.raises(ConfigError, match="sd_weeks must be positive"):
         parse_settings("[endpoints]\nsd_weeks = 0\n")
+    with pytest.raises(ConfigError, match="patient_ids must be one of pseudonymise, keep, omit"):
+        parse_settings('[study]\npatient_ids = "hide"\n')
     with pytest.raises(ConfigError, match="not valid TOML"):
         parse_settings("[endpoints\n")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dossier.commands.common import (
@@ -33,7 +34,8 @@ def build(
         "It must be new, empty or a dossier written by dossier (see --force)."),
     force: bool = typer.Option(
         False, "--force", help="Replace the --out folder even when it holds other files: "
-        "everything in it is deleted. Never a folder holding an input of the build."),
+        "everything in it is deleted (never a folder holding an input of the build); also "
+        "replace an existing --patient-key file."),
     formats: str = typer.Option(
         "pdf,xlsx,json", "--format",
         help="Comma-separated outputs: pdf, xlsx, json, docx (Word), qmd (Quarto project)."),
@@ -47,14 +49,28 @@ def build(
         "weasyprint", "--engine",
         help="PDF engine: weasyprint (built in), or quarto (renders the Quarto project to "
              "HTML, Word and PDF; needs quarto on PATH)."),
+    patient_ids: str = typer.Option(
+        None, "--patient-ids", metavar="pseudonymise|keep|omit", show_default=False,
+        help="Patient identifiers in the outputs: pseudonymise (default: sequential codes "
+             "P0001, ... by cohort, treatment start and id), keep (as in the registry) or omit "
+             "(no identifier column, unlabelled figures). dossier.toml: [study] patient_ids."),
+    patient_key: Path = typer.Option(
+        None, "--patient-key", metavar="FILE", show_default=False,
+        help="Also write the key from codes to registry ids (CSV) to FILE, outside --out; "
+             "it is never written otherwise."),
 ) -> None:
     """Build the dossier: read -> endpoints -> criteria -> PDF, Excel, JSON, Word, Quarto."""
     from dossier.build import build_dossier
+    from dossier.config import ConfigError
     from dossier.errors import DossierError
     from dossier.registry.load import RegistryError
     from dossier.render.staging import BuildInterrupted
 
-    settings = settings_of(ctx).with_overrides(sheet=sheet)
+    try:
+        settings = settings_of(ctx).with_overrides(
+            sheet=sheet, patient_ids=patient_ids.strip().lower() if patient_ids else None)
+    except ConfigError as exc:
+        raise fail(escape(str(exc).replace("patient_ids", "--patient-ids", 1))) from exc
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     with Progress(TextColumn("{task.description:<24}"), BarColumn(), TextColumn(
             "{task.completed}/{task.total}"), TimeElapsedColumn(), console=console,
@@ -69,7 +85,8 @@ def build(
                 settings, data=data, cohorts=cohorts, criteria=criteria or (),
                 only=only or (), destination=out, formats=chosen, templates=templates,
                 adam=adam, adam_map=adam_map, docx_reference=docx_reference,
-                engine=engine.strip().lower(), progress=progress, force=force)
+                engine=engine.strip().lower(), progress=progress, patient_key=patient_key,
+                force=force)
         except RegistryError as exc:
             console.print(exc.report.to_table())
             raise fail(f"{data or adam or settings.data}: the data has errors; nothing was written",

@@ -16,6 +16,7 @@ import pandas as pd
 
 from dossier.endpoints.parameters import EndpointParameters
 from dossier.registry.load import Registry
+from dossier.registry.pseudonyms import KEEP, identifiers_sentence
 from dossier.registry.schema import DAYS_PER_MONTH, DAYS_PER_WEEK
 from dossier.render.figures import (
     km_curve_data_from_results,
@@ -209,7 +210,7 @@ LISTING_COLUMNS = (("Patient", "<"), ("Stage", "<"), ("BOR", "<"), ("Confirmed",
 
 
 def patient_listing(patients: pd.DataFrame) -> dict[str, object]:
-    """Appendix listing of one cohort as fixed-width text lines (pseudonymous ids only).
+    """Appendix listing of one cohort as fixed-width text lines (no Patient column without ids).
 
     Columns: patient id, stage, best overall response (NE* = not response-evaluable), whether
     it was confirmed, PFS and OS in months (days / 30.4375) with their event flags, and the
@@ -227,14 +228,17 @@ def patient_listing(patients: pd.DataFrame) -> dict[str, object]:
             months_value_text(pfs / DAYS_PER_MONTH), "yes" if pfs_e else "no",
             months_value_text(os_ / DAYS_PER_MONTH), "yes" if os_e else "no",
             "" if grade is None or grade is pd.NA else str(grade)))
+    named = any(row[0] for row in cells) or not cells  # ids left out: no Patient column
+    names = LISTING_COLUMNS if named else LISTING_COLUMNS[1:]
+    cells = cells if named else [row[1:] for row in cells]
     widths = [max([len(name)] + [len(row[k]) for row in cells])
-              for k, (name, _) in enumerate(LISTING_COLUMNS)]
+              for k, (name, _) in enumerate(names)]
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(f"{v:{align}{w}}" for v, (_, align), w in
-                         zip(values, LISTING_COLUMNS, widths, strict=True)).rstrip()
+                         zip(values, names, widths, strict=True)).rstrip()
 
-    return {"header": line([name for name, _ in LISTING_COLUMNS]),
+    return {"header": line([name for name, _ in names]),
             "lines": [line(row) for row in cells], "n": count_text(len(cells))}
 
 
@@ -289,7 +293,8 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
 def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registry: Registry,
                   rule_files: Sequence[object], parameters: Mapping[str, object], title: str,
                   build_time: datetime, software_version: str, data_sha256: str,
-                  data_name: str, only: Sequence[str] | None = None) -> dict[str, object]:
+                  data_name: str, only: Sequence[str] | None = None,
+                  patient_ids: str | None = None) -> dict[str, object]:
     """Everything the dossier templates show, as plain dicts, lists and formatted strings.
 
     Parameters
@@ -302,6 +307,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
         framework, version, effective, sources/status), in display order.
     parameters : the analysis parameters, listed in the methods section.
     only : cohort ids to include (default all cohorts of the results table, in its order).
+    patient_ids : the methods' sentence on patient identifiers (default: shown as they are).
 
     Raises
     ------
@@ -379,6 +385,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
         "methods": {"endpoints": method_rows(index), "days_per_month": f"{DAYS_PER_MONTH:g}",
                     "definitions": method_definitions(parameters, cutoff),
                     "data_cutoff": cutoff,
+                    "patient_ids": patient_ids or identifiers_sentence(KEEP),
                     "row_legend": registry.report.legend(),
                     "data_mapping": [
                         {"topic": d.topic, "file": d.file, "column": d.column or "",

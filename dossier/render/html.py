@@ -1,7 +1,9 @@
 """The dossier's HTML: Jinja2 templates filled with the plain data of the render context.
 
 Templates come from the bundled ``templates/`` folder, with a user's folder searched first so
-any template or the stylesheet can be overridden. Autoescaping is on: text from the data (a
+any template or the stylesheet can be overridden; they render in Jinja2's sandbox
+(:mod:`dossier.render.sandbox`), and their mistakes are reported with file and line. Autoescaping
+is on: text from the data (a
 cohort id holding ``<script>``) is printed as text.
 """
 
@@ -16,6 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 from dossier.errors import TemplateError
+from dossier.render.sandbox import reported, sandboxed_environment
 from dossier.resources import resource_dir
 
 STYLESHEET = "dossier.css"
@@ -33,42 +36,6 @@ def template_dirs(templates_dir: Path | None = None) -> list[Path]:
     return [user, bundled]
 
 
-def render_template(env: jinja2.Environment, name: str, data: Mapping[str, object]) -> str:
-    """Render template ``name``; a broken template is a TemplateError naming it and the line.
-
-    Syntax errors, undefined names and forbidden access in a user's template are the user's
-    to fix (``--templates``); they must not end in a traceback.
-    """
-    try:
-        return env.get_template(name).render(data)
-    except jinja2.TemplateSyntaxError as exc:
-        where = exc.filename or exc.name or name
-        raise TemplateError(f"line {exc.lineno}: template syntax error: {exc.message}",
-                            file=where) from exc
-    except jinja2.TemplateError as exc:
-        line = _template_line(exc)
-        raise TemplateError(f"{f'line {line}: ' if line else ''}cannot render the template: "
-                            f"{exc.message or exc}", file=_template_file(env, name),
-                            hint="fix the template or remove it from --templates") from exc
-
-
-def _template_file(env: jinja2.Environment, name: str) -> str:
-    try:
-        return env.loader.get_source(env, name)[1] or name  # type: ignore[union-attr]
-    except jinja2.TemplateNotFound:
-        return name
-
-
-def _template_line(exc: BaseException) -> int | None:
-    """The line of the innermost template frame (Jinja rewrites tracebacks to template lines)."""
-    tb, line = exc.__traceback__, None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename.endswith((".j2", ".html", ".md", ".yml", ".qmd")):
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
-
-
 def svg_data_uri(svg: str) -> str:
     """An SVG figure as a ``data:`` URI for ``<img src>``.
 
@@ -80,12 +47,10 @@ def svg_data_uri(svg: str) -> str:
 
 @lru_cache(maxsize=8)
 def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
-    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in dirs])
-    env = jinja2.Environment(
-        loader=loader,
+    env = sandboxed_environment(
+        dirs,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "htm", "xml", "j2"),
                                             default_for_string=True, default=True),
-        undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -95,7 +60,7 @@ def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
 
 
 def environment(templates_dir: Path | None = None) -> jinja2.Environment:
-    """The Jinja2 environment: user templates first (ChoiceLoader), autoescape on."""
+    """The Jinja2 environment: user templates first (ChoiceLoader), sandboxed, autoescape on."""
     return _environment(tuple(template_dirs(templates_dir)))
 
 
@@ -104,7 +69,7 @@ def stylesheet(templates_dir: Path | None = None) -> str:
     env = environment(templates_dir)
     source, path, _ = env.loader.get_source(env, STYLESHEET)  # type: ignore[union-attr]
     if "</style" in source.lower():
-        raise ValueError(f"{path}: a stylesheet must not contain '</style'")
+        raise TemplateError("a stylesheet must not contain '</style'", file=path)
     return source
 
 
@@ -141,7 +106,8 @@ def render_part(context: Mapping[str, object], *, templates_dir: Path | None = N
         cohorts = context["cohorts"]  # type: ignore[index]
         fallback = cohorts[0]["id"] if cohorts else None  # type: ignore[index]
         extra["cohort"] = _cohort(context, cohort_id if cohort_id is not None else fallback)
-    return render_template(env, TEMPLATES[document], {**context, **extra})
+    with reported(template_dirs(templates_dir), TEMPLATES[document]):
+        return env.get_template(TEMPLATES[document]).render({**context, **extra})
 
 
 def render_html(context: Mapping[str, object], *, templates_dir: Path | None = None,

@@ -28,7 +28,8 @@ from pathlib import Path
 import jinja2
 
 from dossier.render.bundle import safe_file_name
-from dossier.render.html import render_template, template_dirs
+from dossier.render.html import template_dirs
+from dossier.render.sandbox import reported, sandboxed_environment
 
 TEXT_WIDTH_MM = 166.0
 """Text width of the bundled reference document (A4 less 2 x 22 mm): figures wider than this
@@ -431,9 +432,8 @@ def _finalize(value: object) -> str:
 
 @lru_cache(maxsize=8)
 def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in dirs]),
-        autoescape=False, finalize=_finalize, undefined=jinja2.StrictUndefined,
+    env = sandboxed_environment(
+        dirs, autoescape=False, finalize=_finalize,
         comment_start_string=COMMENT[0], comment_end_string=COMMENT[1],
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["yaml"] = lambda v: RawMarkdown(yaml_markdown(v))
@@ -447,7 +447,8 @@ def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
 
 
 def markdown_environment(templates_dir: Path | None = None) -> jinja2.Environment:
-    """The markdown templates' Jinja2 environment: user folder first, every value escaped."""
+    """The markdown templates' Jinja2 environment: user folder first, sandboxed, every value
+    escaped."""
     return _environment(tuple(template_dirs(templates_dir)))
 
 
@@ -459,4 +460,5 @@ def render_markdown(template: str, context: Mapping[str, object], *,
     data = {**context, "figure": figures.figure, "table_caption": figures.table,
             "narrative": narrative.section, "orphaned_narrative": narrative.orphans,
             "quarto": figures.quarto, **(extra or {})}
-    return resolve_block_escapes(render_template(env, template, data))
+    with reported(template_dirs(templates_dir), template):
+        return resolve_block_escapes(env.get_template(template).render(data))

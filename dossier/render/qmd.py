@@ -20,7 +20,7 @@ import pandas as pd
 
 from dossier.errors import OutputError
 from dossier.render.docx import reference_document
-from dossier.render.html import render_template
+from dossier.render.html import template_dirs
 from dossier.render.markdown import (
     FigureSink,
     NarrativeSink,
@@ -28,6 +28,7 @@ from dossier.render.markdown import (
     read_narrative,
     render_markdown,
 )
+from dossier.render.sandbox import reported
 
 TEMPLATE = "dossier.qmd.j2"
 PROJECT_TEMPLATE = "_quarto.yml.j2"
@@ -87,7 +88,9 @@ def write_quarto_project(context: Mapping[str, object], folder: Path, *,
     reference = reference_document(templates_dir, reference_doc)
     kept = read_narrative(Path(keep_narrative_from)) if keep_narrative_from else {}
     text, figures, _ = quarto_markdown(context, templates_dir=templates_dir, narrative=kept)
-    project = render_template(markdown_environment(templates_dir), PROJECT_TEMPLATE, context)
+    with reported(template_dirs(templates_dir), PROJECT_TEMPLATE):
+        project = markdown_environment(templates_dir).get_template(PROJECT_TEMPLATE).render(
+            context)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / QMD_NAME).write_text(text, encoding="utf-8")
     (folder / PROJECT_NAME).write_text(project, encoding="utf-8")

@@ -161,11 +161,14 @@ def _patients_sheet(patients: pd.DataFrame) -> SheetSpec:
     listing = listing.astype({"response_confirmed": object, "worst_ae_grade": object,
                               "prior_lines": object})
     listing = listing.where(pd.notna(listing), None)
+    if len(listing) and not listing["patient_id"].astype(bool).any():  # --patient-ids omit
+        listing = listing.drop(columns="patient_id")
     return SheetSpec("Patients", listing.reset_index(drop=True),
                      month_columns=("pfs_months", "os_months"),
                      integer_columns=("start_study_day", "pfs_event", "os_event",
                                       "worst_ae_grade", "prior_lines"),
-                     notes=("Pseudonymous patient ids only; treatment start as study day (days "
+                     notes=("Patient ids as the Summary sheet's 'patient identifiers' says; "
+                            "treatment start as study day (days "
                             "since the registry's first treatment start), not a calendar date. "
                             "Months = days / 30.4375 (a unit conversion, not an estimate).",))
 
