@@ -7,10 +7,16 @@ one tumour type x one alteration run as a two-stage design (8 evaluable, then 24
 expansion) with 14 cohorts passing stage 2. The pooled figures are built in, not hoped for:
 exact counts of clinical benefit (476, 34.9%), confirmed response (214, 15.7%), grade >= 3
 treatment-related adverse events (28.4% of treated) and exceptional responders (95, 7.0% of
-evaluable; complete response or PFS beyond 24 months) are placed first, times drawn after;
-the Kaplan-Meier median PFS is fixed at 102 days (3.4 months) by construction and the
-post-progression survival is scaled until the Kaplan-Meier median OS is 250 days (8.2 months).
-Among patients with stable disease of at least 16 weeks, half last 24 weeks.
+evaluable; complete response or PFS beyond 24 months) are placed first, times drawn after, each
+consistent with its patient's best response: progressive disease is found by the first
+assessment (PFS <= 12 weeks), stable disease lasts at least to it (>= 7 weeks), responses come
+before progression. Stable disease of every length comes from one smooth distribution, so no
+patients pile up on either side of the 16- and 24-week thresholds; among those with 16 weeks,
+half last 24. The Kaplan-Meier median PFS is 88 days (2.9 months, inside the published 95% CI
+2.8-3.5; the published 3.4 months needs about half of all patients progression-free at 103
+days, which a registry that counts stable disease from 112 days and has 34.9% clinical benefit
+reaches only by piling stable disease up just under 16 weeks). Post-progression survival is
+scaled until the Kaplan-Meier median OS is 250 days (8.2 months).
 
 Other sizes scale the registry: whole copies of the cohort template (tumour types marked
 "(series k)") plus a proportional part, so pooled rates stay close for large N; the two-stage
@@ -30,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from scipy.optimize import brentq
 from scipy.special import ndtr, ndtri
 
 from dossier.registry.schema import COHORT_COLUMNS, default_cohort_id
@@ -51,10 +58,13 @@ _G3_TRAE, _G5_TRAE, _G4_SHARE = 0.284, 0.005, 0.04
 _EXCEPTIONAL = 0.0697  # 95 of 1,363 evaluable: complete response or PFS > 24 months
 # Breakdown chosen for the default: 30 complete responses, 25 unconfirmed PR, 8 evaluable NE.
 _CR_OF_RESPONDERS, _UPR, _NE_EVALUABLE = 30 / 214, 25, 8
-_SD_SHORT_SHARE = 0.43  # stable disease < 16 weeks among the rest of non-benefit patients
-PFS_MEDIAN_DAYS = 102  # 3.35 months
-OS_MEDIAN_DAYS = 250  # 8.21 months
 _SD16, _SD24, _LONG_PFS, _CAP = 112, 168, 740, 720  # days; PFS > 730.5 days is "24 months"
+_SD_FIRST, _PD_LAST = 49, 84  # days: SD holds at the first assessment; PD is found by it
+_SD_SCAN = (100.0, 20.0)  # days: mean and sd of progression found around the 16-week assessment
+_SD_SLOW = (250.0, 0.8)  # slowly growing tumours: 42 days + log-normal (median days, sigma)
+_NONEVAL_PFS_RANGE = (30.0, 150.0)  # days: where the median PFS of non-evaluable patients lies
+PFS_MEDIAN_DAYS = 88  # 2.89 months; the module docstring says why not the published 3.4
+OS_MEDIAN_DAYS = 250  # 8.21 months
 _MIN_EXCEPTIONAL_FOLLOWUP = 760
 
 # One archetype cohort per line: kind (expanded beyond 24 / passed stage 2 / failed stage 2 /
@@ -190,14 +200,70 @@ def _trunc_lognormal(rng: np.random.Generator, median: np.ndarray, sigma: float,
                      lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Log-normal draws truncated to [lo, hi] by inverse CDF (bounds hold exactly)."""
     median = np.asarray(median, float)
+    return _lognormal_quantile(rng.random(median.shape), median, sigma, lo, hi)
 
-    def cdf(v: np.ndarray) -> np.ndarray:
+
+def _lognormal_quantile(u: np.ndarray, median: np.ndarray, sigma: float, lo: np.ndarray | float,
+                        hi: np.ndarray | float) -> np.ndarray:
+    """The u-quantiles of log-normals truncated to [lo, hi]; increasing in u and in median."""
+    median = np.asarray(median, float)
+
+    def cdf(v: np.ndarray | float) -> np.ndarray:
         return ndtr((np.log(np.maximum(np.asarray(v, float), 1e-9)) - np.log(median)) / sigma)
 
     a, b = cdf(lo), cdf(hi)
-    u = a + rng.random(median.shape) * (b - a)
-    x = median * np.exp(sigma * ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
+    x = median * np.exp(sigma * ndtri(np.clip(a + u * (b - a), 1e-12, 1 - 1e-12)))
     return np.clip(x, lo, hi)
+
+
+class _SmoothPFS:
+    """PFS of stable disease: progression found around the 16-week assessment, or slow growth.
+
+    A mixture of a normal (``_SD_SCAN``) and a shifted log-normal (``_SD_SLOW``), conditioned on
+    ``_SD_FIRST`` days or more; the mixing weight is solved so that half of the patients with 16
+    weeks of stable disease reach 24 weeks. Tabulated on a fine grid, drawn by inverse CDF, so a
+    draw restricted to an interval keeps the distribution's shape inside it.
+    """
+
+    def __init__(self) -> None:
+        self.t = np.arange(_SD_FIRST, 4000.25, 0.25)
+        scan = ndtr((self.t - _SD_SCAN[0]) / _SD_SCAN[1])
+        slow = ndtr((np.log(self.t - 42) - np.log(_SD_SLOW[0])) / _SD_SLOW[1])
+
+        def cdf(weight: float) -> np.ndarray:
+            mix = weight * scan + (1 - weight) * slow
+            return (mix - mix[0]) / (mix[-1] - mix[0])
+
+        def half_rule(weight: float) -> float:
+            g = cdf(weight)
+            at16, at24 = np.interp([_SD16, _SD24], self.t, g)
+            return (at24 - at16) - (1 - at24)
+
+        self.weight = float(brentq(half_rule, 0.0, 0.999, xtol=1e-12))
+        self.cdf = cdf(self.weight)
+
+    def mass(self, lo: float, hi: float = np.inf) -> float:
+        """Probability of a PFS in [lo, hi) days."""
+        return float(np.diff(np.interp([lo, min(hi, self.t[-1])], self.t, self.cdf))[0])
+
+    def draw(self, rng: np.random.Generator, k: int, lo: float, hi: float) -> np.ndarray:
+        """k whole-day PFS values in [lo, hi), from the distribution restricted to that range.
+
+        Stratified: one draw from each of k equal-probability slices, in random order, so the
+        pooled histogram follows the distribution without sampling noise.
+        """
+        a, b = np.interp([lo, hi], self.t, self.cdf)
+        u = (rng.permutation(k) + rng.random(k)) / max(k, 1)
+        days = np.floor(np.interp(a + u * (b - a), self.cdf, self.t))
+        return np.clip(days, lo, hi - 1)
+
+
+_SD_PFS = _SmoothPFS()
+
+
+def _pick_keys(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
+    """Random keys that sort heavier weights last more often (Efraimidis-Spirakis)."""
+    return np.log(rng.random(len(weights))) / np.maximum(weights, 1e-9)
 
 
 def _plan(n_eval: int, n_treated: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -356,49 +422,56 @@ def _outcomes(p: dict[str, np.ndarray], plan: pd.DataFrame,
     cls[rest] = PD
     cls[_pick(rng, rest, strength, _half_up(n_eval * _UPR / _EVALUABLE))] = UPR
     cls[_pick(rng, cls == PD, 1.0, _half_up(n_eval * _NE_EVALUABLE / _EVALUABLE))] = NE
-    pd_ = cls == PD
-    cls[_pick(rng, pd_, 1.0, _half_up(pd_.sum() * _SD_SHORT_SHARE))] = SD_SHORT
+    # As many short SD as the stable-disease distribution has below 16 weeks.
+    n_short = _half_up((n_cb - n_orr) * _SD_PFS.mass(_SD_FIRST, _SD16) / _SD_PFS.mass(_SD16))
+    cls[_pick(rng, cls == PD, 1.0, n_short)] = SD_SHORT
     eligible = ((cls == PR) | (cls == SD24)) & (fu >= _MIN_EXCEPTIONAL_FOLLOWUP)
     n_long = _half_up(n_eval * _EXCEPTIONAL) - int((cls == CR).sum())
     long_pfs = _pick(rng, eligible, strength, n_long)
 
-    # PFS: the Kaplan-Meier median is PFS_MEDIAN_DAYS by construction (no censoring before it):
-    # (n - 1) // 2 patients progress earlier, at least three on that day, the rest later.
-    m = PFS_MEDIAN_DAYS
-    sd_hi = _pick(rng, cls == SD_SHORT, 1.0, int(np.ceil(0.65 * (cls == SD_SHORT).sum())))
-    pd_hi = _pick(rng, cls == PD, 1.0, int(np.ceil(0.25 * (cls == PD).sum())))
-    rank = np.select([cls == UPR, sd_hi, pd_hi, cls == SD_SHORT, cls == PD, cls == NE], range(6),
-                     6).astype(float) + rng.random(n)
-    rank[cb] = np.inf
-    n_above = max(0, n - (n - 1) // 2 - n_cb)
-    above = np.zeros(n, bool)
-    above[np.argsort(rank, kind="stable")[:n_above]] = True
-    above &= ~cb
+    # PFS, drawn by class. Stable disease of all three lengths comes from one smooth
+    # distribution (_SD_PFS), split at 16 and 24 weeks in proportion to its own mass there, so
+    # the pooled histogram has no step at either threshold; durable SD goes to strong cohorts.
     pfs = np.zeros(n, float)
-    top = np.select([cls == PD, cls == NE, cls == NONEVAL], [200, 150, 150], _SD16 - 1)
-    pfs[above] = rng.integers(m, top[above] + 1)
-    ties = np.flatnonzero(above)[np.argsort(rank[above], kind="stable")][:3]
-    pfs[ties] = m
-    below = ~cb & ~above
-    early = np.where(rng.random(n) < 0.7, np.rint(rng.normal(56, 6, n)),
-                     np.where(rng.random(n) < 2 / 3, rng.integers(14, 43, n),
-                              rng.integers(57, m, n)))
-    draws = np.select([cls == NONEVAL, cls == NE, cls == PD],
-                      [3 + np.floor((m - 3) * rng.beta(1.2, 2.0, n)), rng.integers(14, m, n),
-                       np.clip(early, 14, m - 1)], rng.integers(50, m, n))
-    pfs[below] = draws[below]
+    short, sd_16, sd_24 = cls == SD_SHORT, cls == SD16, (cls == SD24) & ~long_pfs
+    pfs[short] = _SD_PFS.draw(rng, int(short.sum()), _SD_FIRST, _SD16)
+    pfs[sd_16] = _SD_PFS.draw(rng, int(sd_16.sum()), _SD16, _SD24)
+    durable = np.sort(_SD_PFS.draw(rng, int(sd_24.sum()), _SD24, _CAP))
+    by_strength = np.argsort(_pick_keys(rng, strength[sd_24]), kind="stable")
+    pfs[np.flatnonzero(sd_24)[by_strength]] = durable
+    # Progressive disease is found at the first assessment (~8 weeks, at most 12) or earlier,
+    # clinically; without a response assessment, progression or death comes at any time.
+    at_scan = rng.random(n) < 0.75
+    pd_days = np.where(at_scan, np.clip(rng.normal(57, 8, n), 42, _PD_LAST), rng.uniform(14, 49, n))
+    pfs[cls == PD] = np.floor(pd_days)[cls == PD]
+    pfs[cls == NE] = np.floor(_trunc_lognormal(rng, np.full(n, 70.0), 0.6, 14, 400))[cls == NE]
+    # Responses are seen at an assessment; an unconfirmed one is followed by progression at
+    # the confirmation scan, a confirmed one lasts at least until the next assessment.
     scan = rng.choice([56, 112, 168], n, p=[0.7, 0.25, 0.05]) + rng.integers(-7, 8, n)
-    response = np.where(cls == UPR, np.minimum(56 + rng.integers(-7, 8, n), pfs - 14), scan)
-    response = np.maximum(response, 42).astype(float)
+    response = np.where(cls == UPR, 56 + rng.integers(-7, 8, n), scan).astype(float)
+    pfs = np.where(cls == UPR, np.minimum(response + rng.integers(21, 50, n), _SD16 - 1), pfs)
     gap_lo = np.maximum(56, _SD16 - response)
-    sd16_days = rng.integers(_SD16, _SD24, n)
-    sd24_days = _SD24 + _trunc_lognormal(rng, 110 * strength, 0.9, 0, _CAP - _SD24)
     pr_days = response + _trunc_lognormal(rng, 230 * strength, 0.75, gap_lo, _CAP - response)
     cr_days = response + _trunc_lognormal(rng, np.full(n, 650.0), 0.8, gap_lo, 2600 - response)
     long_days = _trunc_lognormal(rng, np.full(n, 1000.0), 0.5, _LONG_PFS, 2600)
-    pfs = np.select([long_pfs, cls == SD16, cls == SD24, cls == PR, cls == CR],
-                    [long_days, sd16_days, sd24_days, pr_days, cr_days], pfs)
-    pfs = np.rint(pfs)
+    pfs = np.select([long_pfs, cls == PR, cls == CR], [long_days, pr_days, cr_days], pfs)
+    pfs = np.floor(pfs)
+    # Without a response assessment (stopped early: toxicity, decline, withdrawal) progression
+    # or death comes at any time; their median is the one free scale, set by bisection so that
+    # the Kaplan-Meier median PFS of all treated patients is PFS_MEDIAN_DAYS.
+    noneval, u_ne = cls == NONEVAL, rng.random(n)
+
+    def with_noneval(median: float) -> np.ndarray:
+        days = _lognormal_quantile(u_ne, np.full(n, median), 0.8, 7, _CAP)
+        return np.where(noneval, np.floor(days), pfs)
+
+    lo_m, hi_m = _NONEVAL_PFS_RANGE
+    for _ in range(30):
+        mid = (lo_m + hi_m) / 2
+        trial = with_noneval(mid)
+        median, _ = _km_median(np.minimum(trial, fu), trial <= fu)
+        lo_m, hi_m = (mid, hi_m) if median < PFS_MEDIAN_DAYS else (lo_m, mid)
+    pfs = with_noneval(hi_m)
     response = np.where(np.isin(cls, [UPR, PR, CR]), response, np.nan)
 
     # OS: progression, then post-progression survival scaled to the Kaplan-Meier median.
