@@ -36,9 +36,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from scipy.optimize import brentq
-from scipy.special import ndtr, ndtri
 
+from dossier.registry.demo_sampling import (
+    SmoothPFS,
+    adjust,
+    apportion,
+    half_up,
+    km_median,
+    lognormal_quantile,
+    pick,
+    pick_keys,
+    trunc_lognormal,
+)
 from dossier.registry.schema import COHORT_COLUMNS, default_cohort_id
 
 __all__ = ["DATA_CUTOFF", "DEMO_SEED", "demo_registry", "write_demo"]
@@ -66,6 +75,7 @@ _NONEVAL_PFS_RANGE = (30.0, 150.0)  # days: where the median PFS of non-evaluabl
 PFS_MEDIAN_DAYS = 88  # 2.89 months; the module docstring says why not the published 3.4
 OS_MEDIAN_DAYS = 250  # 8.21 months
 _MIN_EXCEPTIONAL_FOLLOWUP = 760
+_SD_PFS = SmoothPFS(_SD_FIRST, _SD_SCAN, _SD_SLOW, (_SD16, _SD24))
 
 # One archetype cohort per line: kind (expanded beyond 24 / passed stage 2 / failed stage 2 /
 # closed after stage 1 / still recruiting in stage2 or stage1), drug, tumour type, alteration,
@@ -148,122 +158,6 @@ _PPS_MEDIAN = np.array([45, 60, 110, 150, 170, 190, 240, 300, 1000], float)  # d
 _DEATH_BEFORE_PROGRESSION = np.array([.35, .4, 0, .04, 0, .03, .03, .02, .02])
 
 
-def _half_up(x: float) -> int:
-    return int(np.floor(x + 0.5))
-
-
-def _apportion(total: int, weights: np.ndarray, room: np.ndarray) -> np.ndarray:
-    """Integers 0 <= x <= room summing to ``total`` (or to sum(room)), largest remainder."""
-    room = np.asarray(room, np.int64)
-    x = np.zeros(len(room), np.int64)
-    need = min(int(total), int(room.sum()))
-    w = np.asarray(weights, float)
-    while need > 0:
-        free = room - x > 0
-        ww = np.where(free, np.maximum(w, 0), 0.0)
-        ww = ww if ww.sum() > 0 else free.astype(float)
-        quota = need * ww / ww.sum()
-        add = np.minimum(np.floor(quota).astype(np.int64), room - x)
-        if add.sum() == 0:
-            order = np.argsort(-(quota - np.floor(quota)), kind="stable")
-            add[order[free[order]][:need]] = 1
-        x += add
-        need -= int(add.sum())
-    return x
-
-
-def _adjust(values: np.ndarray, total: int, lo: np.ndarray, hi: np.ndarray,
-            weights: np.ndarray) -> np.ndarray:
-    """Move integer ``values`` within [lo, hi] so that they sum to ``total`` where possible."""
-    values = np.clip(values, lo, hi).astype(np.int64)
-    gap = int(total) - int(values.sum())
-    if gap >= 0:
-        return values + _apportion(gap, weights, hi - values)
-    return values - _apportion(-gap, weights, values - lo)
-
-
-def _pick(rng: np.random.Generator, mask: np.ndarray, weights: np.ndarray | float,
-          k: int) -> np.ndarray:
-    """Choose k of the patients in ``mask`` without replacement, weighted (Efraimidis-Spirakis)."""
-    idx = np.flatnonzero(mask)
-    out = np.zeros(len(mask), bool)
-    k = max(0, min(int(k), len(idx)))
-    if k == 0:
-        return out
-    w = np.broadcast_to(np.asarray(weights, float), mask.shape)[idx]
-    keys = np.log(rng.random(len(idx))) / np.maximum(w, 1e-9)
-    out[idx[np.argpartition(-keys, k - 1)[:k]]] = True
-    return out
-
-
-def _trunc_lognormal(rng: np.random.Generator, median: np.ndarray, sigma: float,
-                     lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Log-normal draws truncated to [lo, hi] by inverse CDF (bounds hold exactly)."""
-    median = np.asarray(median, float)
-    return _lognormal_quantile(rng.random(median.shape), median, sigma, lo, hi)
-
-
-def _lognormal_quantile(u: np.ndarray, median: np.ndarray, sigma: float, lo: np.ndarray | float,
-                        hi: np.ndarray | float) -> np.ndarray:
-    """The u-quantiles of log-normals truncated to [lo, hi]; increasing in u and in median."""
-    median = np.asarray(median, float)
-
-    def cdf(v: np.ndarray | float) -> np.ndarray:
-        return ndtr((np.log(np.maximum(np.asarray(v, float), 1e-9)) - np.log(median)) / sigma)
-
-    a, b = cdf(lo), cdf(hi)
-    x = median * np.exp(sigma * ndtri(np.clip(a + u * (b - a), 1e-12, 1 - 1e-12)))
-    return np.clip(x, lo, hi)
-
-
-class _SmoothPFS:
-    """PFS of stable disease: progression found around the 16-week assessment, or slow growth.
-
-    A mixture of a normal (``_SD_SCAN``) and a shifted log-normal (``_SD_SLOW``), conditioned on
-    ``_SD_FIRST`` days or more; the mixing weight is solved so that half of the patients with 16
-    weeks of stable disease reach 24 weeks. Tabulated on a fine grid, drawn by inverse CDF, so a
-    draw restricted to an interval keeps the distribution's shape inside it.
-    """
-
-    def __init__(self) -> None:
-        self.t = np.arange(_SD_FIRST, 4000.25, 0.25)
-        scan = ndtr((self.t - _SD_SCAN[0]) / _SD_SCAN[1])
-        slow = ndtr((np.log(self.t - 42) - np.log(_SD_SLOW[0])) / _SD_SLOW[1])
-
-        def cdf(weight: float) -> np.ndarray:
-            mix = weight * scan + (1 - weight) * slow
-            return (mix - mix[0]) / (mix[-1] - mix[0])
-
-        def half_rule(weight: float) -> float:
-            g = cdf(weight)
-            at16, at24 = np.interp([_SD16, _SD24], self.t, g)
-            return (at24 - at16) - (1 - at24)
-
-        self.weight = float(brentq(half_rule, 0.0, 0.999, xtol=1e-12))
-        self.cdf = cdf(self.weight)
-
-    def mass(self, lo: float, hi: float = np.inf) -> float:
-        """Probability of a PFS in [lo, hi) days."""
-        return float(np.diff(np.interp([lo, min(hi, self.t[-1])], self.t, self.cdf))[0])
-
-    def draw(self, rng: np.random.Generator, k: int, lo: float, hi: float) -> np.ndarray:
-        """k whole-day PFS values in [lo, hi), from the distribution restricted to that range.
-
-        Stratified: one draw from each of k equal-probability slices, in random order, so the
-        pooled histogram follows the distribution without sampling noise.
-        """
-        a, b = np.interp([lo, hi], self.t, self.cdf)
-        u = (rng.permutation(k) + rng.random(k)) / max(k, 1)
-        days = np.floor(np.interp(a + u * (b - a), self.cdf, self.t))
-        return np.clip(days, lo, hi - 1)
-
-
-_SD_PFS = _SmoothPFS()
-
-
-def _pick_keys(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
-    """Random keys that sort heavier weights last more often (Efraimidis-Spirakis)."""
-    return np.log(rng.random(len(weights))) / np.maximum(weights, 1e-9)
 
 
 def _plan(n_eval: int, n_treated: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -284,26 +178,26 @@ def _plan(n_eval: int, n_treated: int, rng: np.random.Generator) -> pd.DataFrame
     staged = np.isin(kind, ["failed", "stage2"])  # stage 2 reached, at most 4 of 24 with benefit
     lo, hi = np.where(staged, np.minimum(1, size), lo), np.where(staged, np.minimum(4, size), hi)
     cb = np.rint(plan["cb"].to_numpy() * scale)
-    cb = _adjust(cb, _half_up(n_eval * _CB / _EVALUABLE), lo, hi, size)
+    cb = adjust(cb, half_up(n_eval * _CB / _EVALUABLE), lo, hi, size)
     orr = np.minimum(np.rint(plan["orr"].to_numpy() * scale), cb)
-    orr = _adjust(orr, _half_up(n_eval * _ORR / _EVALUABLE), np.zeros_like(cb), cb, cb + 0.01)
+    orr = adjust(orr, half_up(n_eval * _ORR / _EVALUABLE), np.zeros_like(cb), cb, cb + 0.01)
     plan["cb"], plan["orr"] = cb, orr
     share = plan["rare"].to_numpy()
     mixed = (share > 0) & (share < 1)
     rare = np.rint(share * size).astype(np.int64)
-    target = _half_up(n_eval * _RARE / _EVALUABLE) - int(rare[~mixed].sum())
-    rare[mixed] = _adjust(rare[mixed], target, np.zeros(mixed.sum(), np.int64), size[mixed],
+    target = half_up(n_eval * _RARE / _EVALUABLE) - int(rare[~mixed].sum())
+    rare[mixed] = adjust(rare[mixed], target, np.zeros(mixed.sum(), np.int64), size[mixed],
                           size[mixed] * share[mixed] * (1 - share[mixed]))
     plan["n_rare"] = rare
     # Clinical benefit among rare cancers: as frequent as among common cancers.
     cb_rare = np.where(share >= 1, cb, 0)
     lo_r, hi_r = np.maximum(0, cb - (size - rare)), np.minimum(cb, rare)
-    want = _half_up(int(cb.sum()) * int(rare.sum()) / max(n_eval, 1)) - int(cb_rare.sum())
-    cb_rare[mixed] = _adjust(np.rint(cb * rare / size)[mixed], want, lo_r[mixed], hi_r[mixed],
+    want = half_up(int(cb.sum()) * int(rare.sum()) / max(n_eval, 1)) - int(cb_rare.sum())
+    cb_rare[mixed] = adjust(np.rint(cb * rare / size)[mixed], want, lo_r[mixed], hi_r[mixed],
                              (cb * rare / size)[mixed] + 0.01)
     plan["cb_rare"] = cb_rare
     weights = size * rng.uniform(0.5, 1.5, len(plan))
-    plan["n_ne"] = _apportion(n_treated - n_eval, weights, size)
+    plan["n_ne"] = apportion(n_treated - n_eval, weights, size)
     suffix = np.where(plan["block"] > 0, " (series " + (plan["block"] + 1).astype(str) + ")", "")
     plan["tumour"] = plan["tumour"] + suffix
     plan["cohort_id"] = [default_cohort_id(d, t, a) for d, t, a in
@@ -319,7 +213,7 @@ def _partial_block(rest: int, block: int) -> list[tuple[int, int, int]]:
     chosen: list[int] = []
     for kind in _KINDS:
         members = list(np.flatnonzero(_TEMPLATE["kind"].to_numpy() == kind))
-        chosen += members[: _half_up(len(members) * frac)]
+        chosen += members[: half_up(len(members) * frac)]
     sizes = _TEMPLATE["size"].to_numpy()
     fixed = [i for i in chosen if _TEMPLATE.at[i, "kind"] != "expanded"]
     expansions = [i for i in chosen if _TEMPLATE.at[i, "kind"] == "expanded"]
@@ -328,7 +222,7 @@ def _partial_block(rest: int, block: int) -> list[tuple[int, int, int]]:
     left = rest - int(sum(sizes[fixed]))
     rows = [(block, i, int(sizes[i])) for i in fixed]
     if expansions and left >= 25 * len(expansions):
-        extra = _apportion(left - 25 * len(expansions), sizes[expansions], np.full(
+        extra = apportion(left - 25 * len(expansions), sizes[expansions], np.full(
             len(expansions), left))
         return rows + [(block, i, 25 + int(e)) for i, e in zip(expansions, extra, strict=True)]
     pending = list(np.flatnonzero(_TEMPLATE["kind"].to_numpy() == "stage1"))
@@ -392,18 +286,6 @@ def _enrol(plan: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray
     return out
 
 
-def _km_median(time: np.ndarray, event: np.ndarray) -> tuple[float, bool]:
-    """Kaplan-Meier median (first time S <= 0.5) and whether S is exactly 0.5 there."""
-    order = np.argsort(time, kind="stable")
-    t, e = time[order], event[order].astype(float)
-    uniq, first = np.unique(t, return_index=True)
-    surv = np.cumprod(1 - np.add.reduceat(e, first) / (len(t) - first))
-    hit = np.flatnonzero(surv <= 0.5 + 1e-12)
-    if not len(hit):
-        return float("inf"), False
-    return float(uniq[hit[0]]), bool(abs(surv[hit[0]] - 0.5) < 1e-12)
-
-
 def _outcomes(p: dict[str, np.ndarray], plan: pd.DataFrame,
               rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Best response, PFS, OS and response times, calibrated to the pooled targets."""
@@ -415,19 +297,19 @@ def _outcomes(p: dict[str, np.ndarray], plan: pd.DataFrame,
     fu = (DATA_CUTOFF - FIRST_START).days - p["day"]
     cls = np.full(n, NONEVAL)
     cls[orr] = PR
-    cls[_pick(rng, orr, strength, _half_up(n_orr * _CR_OF_RESPONDERS))] = CR
+    cls[pick(rng, orr, strength, half_up(n_orr * _CR_OF_RESPONDERS))] = CR
     cls[cb & ~orr] = SD16
-    cls[_pick(rng, cb & ~orr, sd24 / (1 - sd24), _half_up((n_cb - n_orr) / 2))] = SD24
+    cls[pick(rng, cb & ~orr, sd24 / (1 - sd24), half_up((n_cb - n_orr) / 2))] = SD24
     rest = ev & ~cb
     cls[rest] = PD
-    cls[_pick(rng, rest, strength, _half_up(n_eval * _UPR / _EVALUABLE))] = UPR
-    cls[_pick(rng, cls == PD, 1.0, _half_up(n_eval * _NE_EVALUABLE / _EVALUABLE))] = NE
+    cls[pick(rng, rest, strength, half_up(n_eval * _UPR / _EVALUABLE))] = UPR
+    cls[pick(rng, cls == PD, 1.0, half_up(n_eval * _NE_EVALUABLE / _EVALUABLE))] = NE
     # As many short SD as the stable-disease distribution has below 16 weeks.
-    n_short = _half_up((n_cb - n_orr) * _SD_PFS.mass(_SD_FIRST, _SD16) / _SD_PFS.mass(_SD16))
-    cls[_pick(rng, cls == PD, 1.0, n_short)] = SD_SHORT
+    n_short = half_up((n_cb - n_orr) * _SD_PFS.mass(_SD_FIRST, _SD16) / _SD_PFS.mass(_SD16))
+    cls[pick(rng, cls == PD, 1.0, n_short)] = SD_SHORT
     eligible = ((cls == PR) | (cls == SD24)) & (fu >= _MIN_EXCEPTIONAL_FOLLOWUP)
-    n_long = _half_up(n_eval * _EXCEPTIONAL) - int((cls == CR).sum())
-    long_pfs = _pick(rng, eligible, strength, n_long)
+    n_long = half_up(n_eval * _EXCEPTIONAL) - int((cls == CR).sum())
+    long_pfs = pick(rng, eligible, strength, n_long)
 
     # PFS, drawn by class. Stable disease of all three lengths comes from one smooth
     # distribution (_SD_PFS), split at 16 and 24 weeks in proportion to its own mass there, so
@@ -437,46 +319,52 @@ def _outcomes(p: dict[str, np.ndarray], plan: pd.DataFrame,
     pfs[short] = _SD_PFS.draw(rng, int(short.sum()), _SD_FIRST, _SD16)
     pfs[sd_16] = _SD_PFS.draw(rng, int(sd_16.sum()), _SD16, _SD24)
     durable = np.sort(_SD_PFS.draw(rng, int(sd_24.sum()), _SD24, _CAP))
-    by_strength = np.argsort(_pick_keys(rng, strength[sd_24]), kind="stable")
+    by_strength = np.argsort(pick_keys(rng, strength[sd_24]), kind="stable")
     pfs[np.flatnonzero(sd_24)[by_strength]] = durable
-    # Progressive disease is found at the first assessment (~8 weeks, at most 12) or earlier,
-    # clinically; without a response assessment, progression or death comes at any time.
+    # Progressive disease is found at the first assessment (~8 weeks, at most 12) or, for a
+    # quarter, clinically before it; a non-evaluable assessment (NE) leaves PFS open.
     at_scan = rng.random(n) < 0.75
     pd_days = np.where(at_scan, np.clip(rng.normal(57, 8, n), 42, _PD_LAST), rng.uniform(14, 49, n))
     pfs[cls == PD] = np.floor(pd_days)[cls == PD]
-    pfs[cls == NE] = np.floor(_trunc_lognormal(rng, np.full(n, 70.0), 0.6, 14, 400))[cls == NE]
+    pfs[cls == NE] = np.floor(trunc_lognormal(rng, np.full(n, 70.0), 0.6, 14, 400))[cls == NE]
     # Responses are seen at an assessment; an unconfirmed one is followed by progression at
     # the confirmation scan, a confirmed one lasts at least until the next assessment.
     scan = rng.choice([56, 112, 168], n, p=[0.7, 0.25, 0.05]) + rng.integers(-7, 8, n)
     response = np.where(cls == UPR, 56 + rng.integers(-7, 8, n), scan).astype(float)
     pfs = np.where(cls == UPR, np.minimum(response + rng.integers(21, 50, n), _SD16 - 1), pfs)
     gap_lo = np.maximum(56, _SD16 - response)
-    pr_days = response + _trunc_lognormal(rng, 230 * strength, 0.75, gap_lo, _CAP - response)
-    cr_days = response + _trunc_lognormal(rng, np.full(n, 650.0), 0.8, gap_lo, 2600 - response)
-    long_days = _trunc_lognormal(rng, np.full(n, 1000.0), 0.5, _LONG_PFS, 2600)
+    pr_days = response + trunc_lognormal(rng, 230 * strength, 0.75, gap_lo, _CAP - response)
+    cr_days = response + trunc_lognormal(rng, np.full(n, 650.0), 0.8, gap_lo, 2600 - response)
+    long_days = trunc_lognormal(rng, np.full(n, 1000.0), 0.5, _LONG_PFS, 2600)
     pfs = np.select([long_pfs, cls == PR, cls == CR], [long_days, pr_days, cr_days], pfs)
     pfs = np.floor(pfs)
-    # Without a response assessment (stopped early: toxicity, decline, withdrawal) progression
-    # or death comes at any time; their median is the one free scale, set by bisection so that
-    # the Kaplan-Meier median PFS of all treated patients is PFS_MEDIAN_DAYS.
+    # Patients without a response assessment (stopped early for toxicity or decline, or no
+    # measurable disease) progress or die at any time; their median PFS is the one free scale,
+    # set by bisection so that the Kaplan-Meier median PFS of all treated is PFS_MEDIAN_DAYS.
     noneval, u_ne = cls == NONEVAL, rng.random(n)
 
     def with_noneval(median: float) -> np.ndarray:
-        days = _lognormal_quantile(u_ne, np.full(n, median), 0.8, 7, _CAP)
+        days = lognormal_quantile(u_ne, np.full(n, median), 0.8, 7, _CAP)
         return np.where(noneval, np.floor(days), pfs)
 
+    def pfs_median(median: float) -> tuple[float, bool]:
+        trial = with_noneval(median)
+        return km_median(np.minimum(trial, fu), trial <= fu)
+
     lo_m, hi_m = _NONEVAL_PFS_RANGE
-    for _ in range(30):
+    while hi_m - lo_m > 0.01:
         mid = (lo_m + hi_m) / 2
-        trial = with_noneval(mid)
-        median, _ = _km_median(np.minimum(trial, fu), trial <= fu)
-        lo_m, hi_m = (mid, hi_m) if median < PFS_MEDIAN_DAYS else (lo_m, mid)
+        lo_m, hi_m = (mid, hi_m) if pfs_median(mid)[0] < PFS_MEDIAN_DAYS else (lo_m, mid)
+    for _ in range(20):  # avoid an exact 0.5 plateau, where conventions for the median differ
+        if not pfs_median(hi_m)[1]:
+            break
+        hi_m *= 1.001
     pfs = with_noneval(hi_m)
     response = np.where(np.isin(cls, [UPR, PR, CR]), response, np.nan)
 
     # OS: progression, then post-progression survival scaled to the Kaplan-Meier median.
     death_first = rng.random(n) < _DEATH_BEFORE_PROGRESSION[cls]
-    pps = _trunc_lognormal(rng, np.where(long_pfs, 700.0, _PPS_MEDIAN[cls] * np.sqrt(
+    pps = trunc_lognormal(rng, np.where(long_pfs, 700.0, _PPS_MEDIAN[cls] * np.sqrt(
         np.where(cb, strength, 1.0))), 1.0, 1, 3650)
     lost = (rng.random(n) < 0.03) & ~death_first
     lost_at = np.where(lost, pfs + rng.integers(30, 900, n), np.inf)
@@ -489,11 +377,11 @@ def _outcomes(p: dict[str, np.ndarray], plan: pd.DataFrame,
     lo_s, hi_s = 0.05, 20.0
     for _ in range(40):
         mid = (lo_s + hi_s) / 2
-        median, _ = _km_median(*observe(mid))
+        median, _ = km_median(*observe(mid))
         lo_s, hi_s = (mid, hi_s) if median < OS_MEDIAN_DAYS else (lo_s, mid)
     scale = hi_s
     for _ in range(20):  # avoid an exact 0.5 plateau, where conventions for the median differ
-        if not _km_median(*observe(scale))[1]:
+        if not km_median(*observe(scale))[1]:
             break
         scale *= 1.001
     os_days, os_event = observe(scale)
@@ -506,18 +394,18 @@ def _history(p: dict[str, np.ndarray], o: dict[str, np.ndarray],
              rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Worst treatment-related AE grade, prior lines and prior PFS."""
     n, cb = len(p["cohort"]), p["cb"]
-    n_g3 = _half_up(_G3_TRAE * n)
+    n_g3 = half_up(_G3_TRAE * n)
     fatal = (o["death_first"] & (o["os_event"] == 1) & (o["os"] <= 150) & ~cb)
-    g5 = _pick(rng, fatal, 1.0, min(_half_up(_G5_TRAE * n), n_g3))
-    g34 = _pick(rng, ~g5, np.where(p["evaluable"], 1.0, 2.0), n_g3 - int(g5.sum()))
-    g4 = _pick(rng, g34, 1.0, _half_up(_G4_SHARE * n))
+    g5 = pick(rng, fatal, 1.0, min(half_up(_G5_TRAE * n), n_g3))
+    g34 = pick(rng, ~g5, np.where(p["evaluable"], 1.0, 2.0), n_g3 - int(g5.sum()))
+    g4 = pick(rng, g34, 1.0, half_up(_G4_SHARE * n))
     grade = rng.choice([0, 1, 2], n, p=[0.18, 0.40, 0.42])
     grade = np.select([g5, g4, g34], [5, 4, 3], grade)
     lines = np.where(cb, rng.choice(7, n, p=[.16, .33, .26, .14, .07, .03, .01]),
                      rng.choice(7, n, p=[.07, .22, .28, .21, .12, .06, .04]))
-    prior = np.rint(_trunc_lognormal(rng, np.full(n, 150.0), 0.8, 14, 1800))
+    prior = np.rint(trunc_lognormal(rng, np.full(n, 150.0), 0.8, 14, 1800))
     missing = lines == 0
-    missing |= _pick(rng, ~missing, 1.0, _half_up(0.15 * n) - int(missing.sum()))
+    missing |= pick(rng, ~missing, 1.0, half_up(0.15 * n) - int(missing.sum()))
     return {"grade": grade, "lines": lines, "prior_pfs": np.where(missing, np.nan, prior)}
 
 
@@ -538,7 +426,7 @@ def demo_registry(n_patients: int = _TREATED,
             or n_patients < 1:
         raise ValueError(f"n_patients must be a whole number >= 1, got {n_patients!r}")
     rng = np.random.default_rng(seed)
-    n_eval = max(1, _half_up(n_patients * _EVALUABLE / _TREATED))
+    n_eval = max(1, half_up(n_patients * _EVALUABLE / _TREATED))
     plan = _plan(n_eval, int(n_patients), rng)
     p = _enrol(plan, rng)
     o = _outcomes(p, plan, rng)
