@@ -7,10 +7,16 @@ one tumour type x one alteration run as a two-stage design (8 evaluable, then 24
 expansion) with 14 cohorts passing stage 2. The pooled figures are built in, not hoped for:
 exact counts of clinical benefit (476, 34.9%), confirmed response (214, 15.7%), grade >= 3
 treatment-related adverse events (28.4% of treated) and exceptional responders (95, 7.0% of
-evaluable; complete response or PFS beyond 24 months) are placed first, times drawn after;
-the Kaplan-Meier median PFS is fixed at 102 days (3.4 months) by construction and the
-post-progression survival is scaled until the Kaplan-Meier median OS is 250 days (8.2 months).
-Among patients with stable disease of at least 16 weeks, half last 24 weeks.
+evaluable; complete response or PFS beyond 24 months) are placed first, times drawn after, each
+consistent with its patient's best response: progressive disease is found by the first
+assessment (PFS <= 12 weeks), stable disease lasts at least to it (>= 7 weeks), responses come
+before progression. Stable disease of every length comes from one smooth distribution, so no
+patients pile up on either side of the 16- and 24-week thresholds; among those with 16 weeks,
+half last 24. The Kaplan-Meier median PFS is 88 days (2.9 months, inside the published 95% CI
+2.8-3.5; the published 3.4 months needs about half of all patients progression-free at 103
+days, which a registry that counts stable disease from 112 days and has 34.9% clinical benefit
+reaches only by piling stable disease up just under 16 weeks). Post-progression survival is
+scaled until the Kaplan-Meier median OS is 250 days (8.2 months).
 
 Other sizes scale the registry: whole copies of the cohort template (tumour types marked
 "(series k)") plus a proportional part, so pooled rates stay close for large N; the two-stage
@@ -28,9 +34,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from scipy.special import ndtr, ndtri
 
 from dossier.atomic import check_targets, write_files_atomic
+from dossier.registry.demo_sampling import (
+    SmoothPFS,
+    adjust,
+    apportion,
+    half_up,
+    km_median,
+    lognormal_quantile,
+    pick,
+    pick_keys,
+    trunc_lognormal,
+)
 from dossier.registry.schema import COHORT_COLUMNS, default_cohort_id
 
 __all__ = ["DATA_CUTOFF", "DEMO_SEED", "demo_registry", "write_demo"]
@@ -50,11 +66,15 @@ _G3_TRAE, _G5_TRAE, _G4_SHARE = 0.284, 0.005, 0.04
 _EXCEPTIONAL = 0.0697  # 95 of 1,363 evaluable: complete response or PFS > 24 months
 # Breakdown chosen for the default: 30 complete responses, 25 unconfirmed PR, 8 evaluable NE.
 _CR_OF_RESPONDERS, _UPR, _NE_EVALUABLE = 30 / 214, 25, 8
-_SD_SHORT_SHARE = 0.43  # stable disease < 16 weeks among the rest of non-benefit patients
-PFS_MEDIAN_DAYS = 102  # 3.35 months
-OS_MEDIAN_DAYS = 250  # 8.21 months
 _SD16, _SD24, _LONG_PFS, _CAP = 112, 168, 740, 720  # days; PFS > 730.5 days is "24 months"
+_SD_FIRST, _PD_LAST = 49, 84  # days: SD holds at the first assessment; PD is found by it
+_SD_SCAN = (100.0, 20.0)  # days: mean and sd of progression found around the 16-week assessment
+_SD_SLOW = (250.0, 0.8)  # slowly growing tumours: 42 days + log-normal (median days, sigma)
+_NONEVAL_PFS_RANGE = (30.0, 150.0)  # days: where the median PFS of non-evaluable patients lies
+PFS_MEDIAN_DAYS = 88  # 2.89 months; the module docstring says why not the published 3.4
+OS_MEDIAN_DAYS = 250  # 8.21 months
 _MIN_EXCEPTIONAL_FOLLOWUP = 760
+_SD_PFS = SmoothPFS(_SD_FIRST, _SD_SCAN, _SD_SLOW, (_SD16, _SD24))
 
 # One archetype cohort per line: kind (expanded beyond 24 / passed stage 2 / failed stage 2 /
 # closed after stage 1 / still recruiting in stage2 or stage1), drug, tumour type, alteration,
@@ -137,66 +157,6 @@ _PPS_MEDIAN = np.array([45, 60, 110, 150, 170, 190, 240, 300, 1000], float)  # d
 _DEATH_BEFORE_PROGRESSION = np.array([.35, .4, 0, .04, 0, .03, .03, .02, .02])
 
 
-def _half_up(x: float) -> int:
-    return int(np.floor(x + 0.5))
-
-
-def _apportion(total: int, weights: np.ndarray, room: np.ndarray) -> np.ndarray:
-    """Integers 0 <= x <= room summing to ``total`` (or to sum(room)), largest remainder."""
-    room = np.asarray(room, np.int64)
-    x = np.zeros(len(room), np.int64)
-    need = min(int(total), int(room.sum()))
-    w = np.asarray(weights, float)
-    while need > 0:
-        free = room - x > 0
-        ww = np.where(free, np.maximum(w, 0), 0.0)
-        ww = ww if ww.sum() > 0 else free.astype(float)
-        quota = need * ww / ww.sum()
-        add = np.minimum(np.floor(quota).astype(np.int64), room - x)
-        if add.sum() == 0:
-            order = np.argsort(-(quota - np.floor(quota)), kind="stable")
-            add[order[free[order]][:need]] = 1
-        x += add
-        need -= int(add.sum())
-    return x
-
-
-def _adjust(values: np.ndarray, total: int, lo: np.ndarray, hi: np.ndarray,
-            weights: np.ndarray) -> np.ndarray:
-    """Move integer ``values`` within [lo, hi] so that they sum to ``total`` where possible."""
-    values = np.clip(values, lo, hi).astype(np.int64)
-    gap = int(total) - int(values.sum())
-    if gap >= 0:
-        return values + _apportion(gap, weights, hi - values)
-    return values - _apportion(-gap, weights, values - lo)
-
-
-def _pick(rng: np.random.Generator, mask: np.ndarray, weights: np.ndarray | float,
-          k: int) -> np.ndarray:
-    """Choose k of the patients in ``mask`` without replacement, weighted (Efraimidis-Spirakis)."""
-    idx = np.flatnonzero(mask)
-    out = np.zeros(len(mask), bool)
-    k = max(0, min(int(k), len(idx)))
-    if k == 0:
-        return out
-    w = np.broadcast_to(np.asarray(weights, float), mask.shape)[idx]
-    keys = np.log(rng.random(len(idx))) / np.maximum(w, 1e-9)
-    out[idx[np.argpartition(-keys, k - 1)[:k]]] = True
-    return out
-
-
-def _trunc_lognormal(rng: np.random.Generator, median: np.ndarray, sigma: float,
-                     lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Log-normal draws truncated to [lo, hi] by inverse CDF (bounds hold exactly)."""
-    median = np.asarray(median, float)
-
-    def cdf(v: np.ndarray) -> np.ndarray:
-        return ndtr((np.log(np.maximum(np.asarray(v, float), 1e-9)) - np.log(median)) / sigma)
-
-    a, b = cdf(lo), cdf(hi)
-    u = a + rng.random(median.shape) * (b - a)
-    x = median * np.exp(sigma * ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
-    return np.clip(x, lo, hi)
 
 
 def _plan(n_eval: int, n_treated: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -217,26 +177,26 @@ def _plan(n_eval: int, n_treated: int, rng: np.random.Generator) -> pd.DataFrame
     staged = np.isin(kind, ["failed", "stage2"])  # stage 2 reached, at most 4 of 24 with benefit
     lo, hi = np.where(staged, np.minimum(1, size), lo), np.where(staged, np.minimum(4, size), hi)
     cb = np.rint(plan["cb"].to_numpy() * scale)
-    cb = _adjust(cb, _half_up(n_eval * _CB / _EVALUABLE), lo, hi, size)
+    cb = adjust(cb, half_up(n_eval * _CB / _EVALUABLE), lo, hi, size)
     orr = np.minimum(np.rint(plan["orr"].to_numpy() * scale), cb)
-    orr = _adjust(orr, _half_up(n_eval * _ORR / _EVALUABLE), np.zeros_like(cb), cb, cb + 0.01)
+    orr = adjust(orr, half_up(n_eval * _ORR / _EVALUABLE), np.zeros_like(cb), cb, cb + 0.01)
     plan["cb"], plan["orr"] = cb, orr
     share = plan["rare"].to_numpy()
     mixed = (share > 0) & (share < 1)
     rare = np.rint(share * size).astype(np.int64)
-    target = _half_up(n_eval * _RARE / _EVALUABLE) - int(rare[~mixed].sum())
-    rare[mixed] = _adjust(rare[mixed], target, np.zeros(mixed.sum(), np.int64), size[mixed],
+    target = half_up(n_eval * _RARE / _EVALUABLE) - int(rare[~mixed].sum())
+    rare[mixed] = adjust(rare[mixed], target, np.zeros(mixed.sum(), np.int64), size[mixed],
                           size[mixed] * share[mixed] * (1 - share[mixed]))
     plan["n_rare"] = rare
     # Clinical benefit among rare cancers: as frequent as among common cancers.
     cb_rare = np.where(share >= 1, cb, 0)
     lo_r, hi_r = np.maximum(0, cb - (size - rare)), np.minimum(cb, rare)
-    want = _half_up(int(cb.sum()) * int(rare.sum()) / max(n_eval, 1)) - int(cb_rare.sum())
-    cb_rare[mixed] = _adjust(np.rint(cb * rare / size)[mixed], want, lo_r[mixed], hi_r[mixed],
+    want = half_up(int(cb.sum()) * int(rare.sum()) / max(n_eval, 1)) - int(cb_rare.sum())
+    cb_rare[mixed] = adjust(np.rint(cb * rare / size)[mixed], want, lo_r[mixed], hi_r[mixed],
                              (cb * rare / size)[mixed] + 0.01)
     plan["cb_rare"] = cb_rare
     weights = size * rng.uniform(0.5, 1.5, len(plan))
-    plan["n_ne"] = _apportion(n_treated - n_eval, weights, size)
+    plan["n_ne"] = apportion(n_treated - n_eval, weights, size)
     suffix = np.where(plan["block"] > 0, " (series " + (plan["block"] + 1).astype(str) + ")", "")
     plan["tumour"] = plan["tumour"] + suffix
     plan["cohort_id"] = [default_cohort_id(d, t, a) for d, t, a in
@@ -252,7 +212,7 @@ def _partial_block(rest: int, block: int) -> list[tuple[int, int, int]]:
     chosen: list[int] = []
     for kind in _KINDS:
         members = list(np.flatnonzero(_TEMPLATE["kind"].to_numpy() == kind))
-        chosen += members[: _half_up(len(members) * frac)]
+        chosen += members[: half_up(len(members) * frac)]
     sizes = _TEMPLATE["size"].to_numpy()
     fixed = [i for i in chosen if _TEMPLATE.at[i, "kind"] != "expanded"]
     expansions = [i for i in chosen if _TEMPLATE.at[i, "kind"] == "expanded"]
@@ -261,7 +221,7 @@ def _partial_block(rest: int, block: int) -> list[tuple[int, int, int]]:
     left = rest - int(sum(sizes[fixed]))
     rows = [(block, i, int(sizes[i])) for i in fixed]
     if expansions and left >= 25 * len(expansions):
-        extra = _apportion(left - 25 * len(expansions), sizes[expansions], np.full(
+        extra = apportion(left - 25 * len(expansions), sizes[expansions], np.full(
             len(expansions), left))
         return rows + [(block, i, 25 + int(e)) for i, e in zip(expansions, extra, strict=True)]
     pending = list(np.flatnonzero(_TEMPLATE["kind"].to_numpy() == "stage1"))
@@ -325,18 +285,6 @@ def _enrol(plan: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray
     return out
 
 
-def _km_median(time: np.ndarray, event: np.ndarray) -> tuple[float, bool]:
-    """Kaplan-Meier median (first time S <= 0.5) and whether S is exactly 0.5 there."""
-    order = np.argsort(time, kind="stable")
-    t, e = time[order], event[order].astype(float)
-    uniq, first = np.unique(t, return_index=True)
-    surv = np.cumprod(1 - np.add.reduceat(e, first) / (len(t) - first))
-    hit = np.flatnonzero(surv <= 0.5 + 1e-12)
-    if not len(hit):
-        return float("inf"), False
-    return float(uniq[hit[0]]), bool(abs(surv[hit[0]] - 0.5) < 1e-12)
-
-
 def _outcomes(p: dict[str, np.ndarray], plan: pd.DataFrame,
               rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Best response, PFS, OS and response times, calibrated to the pooled targets."""
@@ -348,61 +296,74 @@ def _outcomes(p: dict[str, np.ndarray], plan: pd.DataFrame,
     fu = (DATA_CUTOFF - FIRST_START).days - p["day"]
     cls = np.full(n, NONEVAL)
     cls[orr] = PR
-    cls[_pick(rng, orr, strength, _half_up(n_orr * _CR_OF_RESPONDERS))] = CR
+    cls[pick(rng, orr, strength, half_up(n_orr * _CR_OF_RESPONDERS))] = CR
     cls[cb & ~orr] = SD16
-    cls[_pick(rng, cb & ~orr, sd24 / (1 - sd24), _half_up((n_cb - n_orr) / 2))] = SD24
+    cls[pick(rng, cb & ~orr, sd24 / (1 - sd24), half_up((n_cb - n_orr) / 2))] = SD24
     rest = ev & ~cb
     cls[rest] = PD
-    cls[_pick(rng, rest, strength, _half_up(n_eval * _UPR / _EVALUABLE))] = UPR
-    cls[_pick(rng, cls == PD, 1.0, _half_up(n_eval * _NE_EVALUABLE / _EVALUABLE))] = NE
-    pd_ = cls == PD
-    cls[_pick(rng, pd_, 1.0, _half_up(pd_.sum() * _SD_SHORT_SHARE))] = SD_SHORT
+    cls[pick(rng, rest, strength, half_up(n_eval * _UPR / _EVALUABLE))] = UPR
+    cls[pick(rng, cls == PD, 1.0, half_up(n_eval * _NE_EVALUABLE / _EVALUABLE))] = NE
+    # As many short SD as the stable-disease distribution has below 16 weeks.
+    n_short = half_up((n_cb - n_orr) * _SD_PFS.mass(_SD_FIRST, _SD16) / _SD_PFS.mass(_SD16))
+    cls[pick(rng, cls == PD, 1.0, n_short)] = SD_SHORT
     eligible = ((cls == PR) | (cls == SD24)) & (fu >= _MIN_EXCEPTIONAL_FOLLOWUP)
-    n_long = _half_up(n_eval * _EXCEPTIONAL) - int((cls == CR).sum())
-    long_pfs = _pick(rng, eligible, strength, n_long)
+    n_long = half_up(n_eval * _EXCEPTIONAL) - int((cls == CR).sum())
+    long_pfs = pick(rng, eligible, strength, n_long)
 
-    # PFS: the Kaplan-Meier median is PFS_MEDIAN_DAYS by construction (no censoring before it):
-    # (n - 1) // 2 patients progress earlier, at least three on that day, the rest later.
-    m = PFS_MEDIAN_DAYS
-    sd_hi = _pick(rng, cls == SD_SHORT, 1.0, int(np.ceil(0.65 * (cls == SD_SHORT).sum())))
-    pd_hi = _pick(rng, cls == PD, 1.0, int(np.ceil(0.25 * (cls == PD).sum())))
-    rank = np.select([cls == UPR, sd_hi, pd_hi, cls == SD_SHORT, cls == PD, cls == NE], range(6),
-                     6).astype(float) + rng.random(n)
-    rank[cb] = np.inf
-    n_above = max(0, n - (n - 1) // 2 - n_cb)
-    above = np.zeros(n, bool)
-    above[np.argsort(rank, kind="stable")[:n_above]] = True
-    above &= ~cb
+    # PFS, drawn by class. Stable disease of all three lengths comes from one smooth
+    # distribution (_SD_PFS), split at 16 and 24 weeks in proportion to its own mass there, so
+    # the pooled histogram has no step at either threshold; durable SD goes to strong cohorts.
     pfs = np.zeros(n, float)
-    top = np.select([cls == PD, cls == NE, cls == NONEVAL], [200, 150, 150], _SD16 - 1)
-    pfs[above] = rng.integers(m, top[above] + 1)
-    ties = np.flatnonzero(above)[np.argsort(rank[above], kind="stable")][:3]
-    pfs[ties] = m
-    below = ~cb & ~above
-    early = np.where(rng.random(n) < 0.7, np.rint(rng.normal(56, 6, n)),
-                     np.where(rng.random(n) < 2 / 3, rng.integers(14, 43, n),
-                              rng.integers(57, m, n)))
-    draws = np.select([cls == NONEVAL, cls == NE, cls == PD],
-                      [3 + np.floor((m - 3) * rng.beta(1.2, 2.0, n)), rng.integers(14, m, n),
-                       np.clip(early, 14, m - 1)], rng.integers(50, m, n))
-    pfs[below] = draws[below]
+    short, sd_16, sd_24 = cls == SD_SHORT, cls == SD16, (cls == SD24) & ~long_pfs
+    pfs[short] = _SD_PFS.draw(rng, int(short.sum()), _SD_FIRST, _SD16)
+    pfs[sd_16] = _SD_PFS.draw(rng, int(sd_16.sum()), _SD16, _SD24)
+    durable = np.sort(_SD_PFS.draw(rng, int(sd_24.sum()), _SD24, _CAP))
+    by_strength = np.argsort(pick_keys(rng, strength[sd_24]), kind="stable")
+    pfs[np.flatnonzero(sd_24)[by_strength]] = durable
+    # Progressive disease is found at the first assessment (~8 weeks, at most 12) or, for a
+    # quarter, clinically before it; a non-evaluable assessment (NE) leaves PFS open.
+    at_scan = rng.random(n) < 0.75
+    pd_days = np.where(at_scan, np.clip(rng.normal(57, 8, n), 42, _PD_LAST), rng.uniform(14, 49, n))
+    pfs[cls == PD] = np.floor(pd_days)[cls == PD]
+    pfs[cls == NE] = np.floor(trunc_lognormal(rng, np.full(n, 70.0), 0.6, 14, 400))[cls == NE]
+    # Responses are seen at an assessment; an unconfirmed one is followed by progression at
+    # the confirmation scan, a confirmed one lasts at least until the next assessment.
     scan = rng.choice([56, 112, 168], n, p=[0.7, 0.25, 0.05]) + rng.integers(-7, 8, n)
-    response = np.where(cls == UPR, np.minimum(56 + rng.integers(-7, 8, n), pfs - 14), scan)
-    response = np.maximum(response, 42).astype(float)
+    response = np.where(cls == UPR, 56 + rng.integers(-7, 8, n), scan).astype(float)
+    pfs = np.where(cls == UPR, np.minimum(response + rng.integers(21, 50, n), _SD16 - 1), pfs)
     gap_lo = np.maximum(56, _SD16 - response)
-    sd16_days = rng.integers(_SD16, _SD24, n)
-    sd24_days = _SD24 + _trunc_lognormal(rng, 110 * strength, 0.9, 0, _CAP - _SD24)
-    pr_days = response + _trunc_lognormal(rng, 230 * strength, 0.75, gap_lo, _CAP - response)
-    cr_days = response + _trunc_lognormal(rng, np.full(n, 650.0), 0.8, gap_lo, 2600 - response)
-    long_days = _trunc_lognormal(rng, np.full(n, 1000.0), 0.5, _LONG_PFS, 2600)
-    pfs = np.select([long_pfs, cls == SD16, cls == SD24, cls == PR, cls == CR],
-                    [long_days, sd16_days, sd24_days, pr_days, cr_days], pfs)
-    pfs = np.rint(pfs)
+    pr_days = response + trunc_lognormal(rng, 230 * strength, 0.75, gap_lo, _CAP - response)
+    cr_days = response + trunc_lognormal(rng, np.full(n, 650.0), 0.8, gap_lo, 2600 - response)
+    long_days = trunc_lognormal(rng, np.full(n, 1000.0), 0.5, _LONG_PFS, 2600)
+    pfs = np.select([long_pfs, cls == PR, cls == CR], [long_days, pr_days, cr_days], pfs)
+    pfs = np.floor(pfs)
+    # Patients without a response assessment (stopped early for toxicity or decline, or no
+    # measurable disease) progress or die at any time; their median PFS is the one free scale,
+    # set by bisection so that the Kaplan-Meier median PFS of all treated is PFS_MEDIAN_DAYS.
+    noneval, u_ne = cls == NONEVAL, rng.random(n)
+
+    def with_noneval(median: float) -> np.ndarray:
+        days = lognormal_quantile(u_ne, np.full(n, median), 0.8, 7, _CAP)
+        return np.where(noneval, np.floor(days), pfs)
+
+    def pfs_median(median: float) -> tuple[float, bool]:
+        trial = with_noneval(median)
+        return km_median(np.minimum(trial, fu), trial <= fu)
+
+    lo_m, hi_m = _NONEVAL_PFS_RANGE
+    while hi_m - lo_m > 0.01:
+        mid = (lo_m + hi_m) / 2
+        lo_m, hi_m = (mid, hi_m) if pfs_median(mid)[0] < PFS_MEDIAN_DAYS else (lo_m, mid)
+    for _ in range(20):  # avoid an exact 0.5 plateau, where conventions for the median differ
+        if not pfs_median(hi_m)[1]:
+            break
+        hi_m *= 1.001
+    pfs = with_noneval(hi_m)
     response = np.where(np.isin(cls, [UPR, PR, CR]), response, np.nan)
 
     # OS: progression, then post-progression survival scaled to the Kaplan-Meier median.
     death_first = rng.random(n) < _DEATH_BEFORE_PROGRESSION[cls]
-    pps = _trunc_lognormal(rng, np.where(long_pfs, 700.0, _PPS_MEDIAN[cls] * np.sqrt(
+    pps = trunc_lognormal(rng, np.where(long_pfs, 700.0, _PPS_MEDIAN[cls] * np.sqrt(
         np.where(cb, strength, 1.0))), 1.0, 1, 3650)
     lost = (rng.random(n) < 0.03) & ~death_first
     lost_at = np.where(lost, pfs + rng.integers(30, 900, n), np.inf)
@@ -415,11 +376,11 @@ def _outcomes(p: dict[str, np.ndarray], plan: pd.DataFrame,
     lo_s, hi_s = 0.05, 20.0
     for _ in range(40):
         mid = (lo_s + hi_s) / 2
-        median, _ = _km_median(*observe(mid))
+        median, _ = km_median(*observe(mid))
         lo_s, hi_s = (mid, hi_s) if median < OS_MEDIAN_DAYS else (lo_s, mid)
     scale = hi_s
     for _ in range(20):  # avoid an exact 0.5 plateau, where conventions for the median differ
-        if not _km_median(*observe(scale))[1]:
+        if not km_median(*observe(scale))[1]:
             break
         scale *= 1.001
     os_days, os_event = observe(scale)
@@ -432,18 +393,18 @@ def _history(p: dict[str, np.ndarray], o: dict[str, np.ndarray],
              rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Worst treatment-related AE grade, prior lines and prior PFS."""
     n, cb = len(p["cohort"]), p["cb"]
-    n_g3 = _half_up(_G3_TRAE * n)
+    n_g3 = half_up(_G3_TRAE * n)
     fatal = (o["death_first"] & (o["os_event"] == 1) & (o["os"] <= 150) & ~cb)
-    g5 = _pick(rng, fatal, 1.0, min(_half_up(_G5_TRAE * n), n_g3))
-    g34 = _pick(rng, ~g5, np.where(p["evaluable"], 1.0, 2.0), n_g3 - int(g5.sum()))
-    g4 = _pick(rng, g34, 1.0, _half_up(_G4_SHARE * n))
+    g5 = pick(rng, fatal, 1.0, min(half_up(_G5_TRAE * n), n_g3))
+    g34 = pick(rng, ~g5, np.where(p["evaluable"], 1.0, 2.0), n_g3 - int(g5.sum()))
+    g4 = pick(rng, g34, 1.0, half_up(_G4_SHARE * n))
     grade = rng.choice([0, 1, 2], n, p=[0.18, 0.40, 0.42])
     grade = np.select([g5, g4, g34], [5, 4, 3], grade)
     lines = np.where(cb, rng.choice(7, n, p=[.16, .33, .26, .14, .07, .03, .01]),
                      rng.choice(7, n, p=[.07, .22, .28, .21, .12, .06, .04]))
-    prior = np.rint(_trunc_lognormal(rng, np.full(n, 150.0), 0.8, 14, 1800))
+    prior = np.rint(trunc_lognormal(rng, np.full(n, 150.0), 0.8, 14, 1800))
     missing = lines == 0
-    missing |= _pick(rng, ~missing, 1.0, _half_up(0.15 * n) - int(missing.sum()))
+    missing |= pick(rng, ~missing, 1.0, half_up(0.15 * n) - int(missing.sum()))
     return {"grade": grade, "lines": lines, "prior_pfs": np.where(missing, np.nan, prior)}
 
 
@@ -464,7 +425,7 @@ def demo_registry(n_patients: int = _TREATED,
             or n_patients < 1:
         raise ValueError(f"n_patients must be a whole number >= 1, got {n_patients!r}")
     rng = np.random.default_rng(seed)
-    n_eval = max(1, _half_up(n_patients * _EVALUABLE / _TREATED))
+    n_eval = max(1, half_up(n_patients * _EVALUABLE / _TREATED))
     plan = _plan(n_eval, int(n_patients), rng)
     p = _enrol(plan, rng)
     o = _outcomes(p, plan, rng)
