@@ -98,8 +98,8 @@ class ClauseDecision:
     """A clause "value <direction> threshold" decided on its estimate and its CI.
 
     ``lower``/``upper`` are the limits as used for the decision: ``math.inf`` is a limit that is
-    not reached (a median's upper limit), None a limit that is undefined (then the interval is
-    taken as open on that side: it can never be said to clear or miss the threshold there).
+    not reached (a median's upper limit), None a limit that is undefined (the interval is then
+    taken as unbounded on that side).
     """
 
     estimate: float | None
@@ -183,7 +183,8 @@ def decide(
       clause) and crosses it for ">" and "<";
     * ``math.inf`` / ``-math.inf`` are limits beyond every threshold (a median's "not reached"
       upper limit is ``math.inf``); None or NaN is an undefined limit, read as unbounded on that
-      side, so it never makes the clause certain on that side;
+      side (a CI with an undefined lower limit can never be said to clear ">= threshold", nor
+      one with an undefined upper limit to miss it);
     * without an estimate (None or NaN) the state is ``NOT_ESTIMABLE``, whatever the limits;
     * ``tolerance`` >= 0: estimate and limits within it of the threshold count as equal to it
       (R's median rule uses sqrt(machine eps)); 0, the default, compares exactly.
