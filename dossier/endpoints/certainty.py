@@ -193,6 +193,7 @@ def decide(
     raises ValueError.
     """
     _check_direction(direction)
+    level = _check_level(level)
     threshold = _number(threshold, "threshold", allow_none=False)
     if math.isinf(threshold):
         raise ValueError(f"threshold must be finite; got {threshold}")
@@ -223,7 +224,7 @@ def decide(
         else:
             state = ClauseState.NOT_MET if none_meet else ClauseState.NOT_MET_UNCERTAIN
     return ClauseDecision(estimate=est, lower=lo, upper=hi, threshold=threshold,
-                          direction=direction, state=state, level=float(level))
+                          direction=direction, state=state, level=level)
 
 
 # ---------------------------------------------------------------------------------------- rates

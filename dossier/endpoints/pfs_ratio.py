@@ -141,7 +141,8 @@ def pfs_ratio_from_outcomes(
 
     ``outcomes`` must come from ``derive_outcomes(patients, parameters)`` with these very
     ``parameters`` (its success flags use their threshold); ``pfs_event`` is the patients'
-    ``pfs_event`` column (1 progression or death, 0 censored), aligned with ``outcomes``.
+    ``pfs_event`` column (1 progression or death, 0 censored), aligned with ``outcomes``; any
+    other value (missing) counts as censored, i.e. the ratio as a lower bound.
     """
     n = len(outcomes)
     mask = np.ones(n, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
