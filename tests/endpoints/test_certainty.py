@@ -349,3 +349,11 @@ def test_oracle_regenerates_expected_json_byte_for_byte(tmp_path):
     subprocess.run(["Rscript", str(script)], check=True, capture_output=True)
     produced = (tmp_path / "certainty_expected.json").read_bytes()
     assert produced == (REFERENCE / "certainty_expected.json").read_bytes()
+
+
+@pytest.mark.parametrize("level", [0, 1, 1.5, True])
+def test_confidence_level_must_lie_between_zero_and_one(level):
+    with pytest.raises(ValueError, match="confidence level"):
+        decide(1, 0, 2, 1, level=level)
+    with pytest.raises(ValueError, match="confidence level"):
+        median_threshold(kaplan_meier([1, 2], [1, 0]), 1, level=level)
