@@ -34,7 +34,8 @@ from dossier.endpoints.certainty import (
     rate_threshold,
 )
 from dossier.endpoints.rates import Rate, clopper_pearson
-from dossier.endpoints.response import PatientOutcomes, ResponseParameters, derive_outcomes
+from dossier.endpoints.parameters import EndpointParameters
+from dossier.endpoints.response import PatientOutcomes, derive_outcomes
 
 __all__ = [
     "MedianInterval",
@@ -130,7 +131,7 @@ class PfsRatioComparison:
 def pfs_ratio_from_outcomes(
     outcomes: PatientOutcomes,
     pfs_event: ArrayLike,
-    parameters: ResponseParameters,
+    parameters: EndpointParameters,
     rows: ArrayLike | None = None,
     *,
     share_threshold: float | None = None,
@@ -182,7 +183,7 @@ def pfs_ratio_from_outcomes(
 
 def pfs_ratio_comparison(
     patients: pd.DataFrame,
-    parameters: ResponseParameters | None = None,
+    parameters: EndpointParameters | None = None,
     *,
     share_threshold: float | None = None,
     level: float = 0.95,
@@ -194,7 +195,7 @@ def pfs_ratio_comparison(
     them with :func:`pfs_ratio_from_outcomes`; the threshold is ``parameters.
     pfs_ratio_threshold`` (DRUP default 1.3, configurable in dossier.toml).
     """
-    parameters = parameters or ResponseParameters()
+    parameters = parameters or EndpointParameters()
     outcomes = derive_outcomes(patients, parameters)
     return pfs_ratio_from_outcomes(outcomes, patients["pfs_event"].to_numpy(), parameters,
                                    share_threshold=share_threshold, level=level, prior=prior)
