@@ -33,8 +33,8 @@ from dossier.endpoints.certainty import (
     decide,
     rate_threshold,
 )
-from dossier.endpoints.rates import Rate, clopper_pearson
 from dossier.endpoints.parameters import EndpointParameters
+from dossier.endpoints.rates import Rate, clopper_pearson
 from dossier.endpoints.response import PatientOutcomes, derive_outcomes
 
 __all__ = [
