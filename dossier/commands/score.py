@@ -24,6 +24,7 @@ from dossier.commands.common import (
     settings_of,
 )
 from dossier.config import Settings
+from dossier.endpoints.parameters import EndpointParameters
 from dossier.errors import DossierError
 from dossier.scoring.engine import score_cohorts
 from dossier.scoring.metrics import MetricValueError
@@ -34,7 +35,6 @@ from dossier.scoring.verdicts import MET, NOT_ASSESSABLE, Verdict
 from dossier.yamlfile import FileCheckError
 
 FORMATS = ("table", "json")
-DRUP_SD_WEEKS = 16.0
 
 CRITERIA_HELP = (
     "Criteria id to apply, or a rule/override file or folder to add (repeatable). "
@@ -67,9 +67,10 @@ def _registry_metrics(settings: Settings, data: Path | None, cohorts: Path | Non
     from dossier.build import cohort_metrics as metrics_of
 
     registry = load_for_command(settings, data, cohorts, adam, adam_map)
-    if settings.sd_weeks != DRUP_SD_WEEKS:
+    protocol_weeks = EndpointParameters().sd_weeks  # DRUP's own definition is the default
+    if settings.sd_weeks != protocol_weeks:
         error_console.print(f"note: clinical benefit uses SD >= {settings.sd_weeks:g} weeks "
-                            f"(settings); DRUP's rule counts SD >= {DRUP_SD_WEEKS:g} weeks",
+                            f"(settings); DRUP's rule counts SD >= {protocol_weeks:g} weeks",
                             highlight=False)
     label = str(data or adam or settings.data or settings.adam or "demo registry")
     try:

@@ -11,12 +11,13 @@ import pytest
 from scipy import stats
 
 from dossier.endpoints.certainty import ClauseState
+from dossier.endpoints.parameters import EndpointParameters
 from dossier.endpoints.pfs_ratio import (
     median_order_statistic_ci,
     pfs_ratio_comparison,
     pfs_ratio_from_outcomes,
 )
-from dossier.endpoints.response import ResponseParameters, derive_outcomes
+from dossier.endpoints.response import derive_outcomes
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 EXPECTED = json.loads((REFERENCE / "certainty_expected.json").read_text(encoding="utf-8"))
@@ -47,7 +48,7 @@ def approx(value):
 def test_pfs_ratio_comparison_equals_r(case_id):
     case = RATIO_CASES[case_id]
     frame = patients(case["pfs_days"], case["prior_pfs_days"], case["pfs_event"])
-    params = ResponseParameters(pfs_ratio_threshold=case["threshold"])
+    params = EndpointParameters(pfs_ratio_threshold=case["threshold"])
     got = pfs_ratio_comparison(frame, params, share_threshold=case["share_threshold"],
                                level=case["level"])
     assert got.threshold == case["threshold"]
@@ -77,7 +78,7 @@ def test_ratios_come_from_derive_outcomes():
 def test_group_mask_selects_patients():
     case = RATIO_CASES["twenty_four"]
     frame = patients(case["pfs_days"], case["prior_pfs_days"], case["pfs_event"])
-    params = ResponseParameters()
+    params = EndpointParameters()
     outcomes = derive_outcomes(frame, params)
     rows = np.arange(len(frame)) < 10
     part = pfs_ratio_from_outcomes(outcomes, frame["pfs_event"], params, rows)
