@@ -65,9 +65,11 @@ def test_restore_undoes_neutralise_exactly_and_the_result_is_never_a_formula(tex
 # ------------------------------------------------------------------------- the results table
 def _table() -> pd.DataFrame:
     rows = [("cohort_id", name, "orr", "rate", None, 0.25, -0.5, 1.0, 1.0, 4.0, "proportion",
-             "evaluable", "ok", "clopper-pearson", "conf=0.95") for name in HOSTILE]
+             "evaluable", "ok", "clopper-pearson", "conf=0.95", "ORR", "evaluable patients")
+            for name in HOSTILE]
     rows.append(("cohort_id", "'=already quoted", "orr", "rate", None, -0.5, None, None, None,
-                 None, "proportion", "evaluable", "ok", "-method", "@param"))
+                 None, "proportion", "evaluable", "ok", "-method", "@param", "=label",
+                 "+denominator"))
     return results_frame(rows)
 
 
