@@ -361,7 +361,8 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
         "title": settings.title, "data source": data_name, "data SHA-256": registry.sha256,
         "build date": build_time.date().isoformat(), "software": f"dossier {__version__}",
         "criteria": ", ".join(f"{r.id} ({r.version})" for r in analysis.rules.rule_sets),
-        "patient identifiers": identifiers,
+        # the sheet names the field; the sentence without its own "Patient identifiers:" lead
+        "patient identifiers": identifiers.partition(": ")[2],
     }
     context = None
     if {"pdf", "docx", "qmd"} & set(formats) or engine == "quarto":
