@@ -21,6 +21,17 @@ VERDICTS = (MET, NOT_MET, PENDING, IMMATURE, NOT_ASSESSABLE, NOT_APPLICABLE)
 CLAUSE_STATES = ("held", "not held", "pending", "immature", "missing", "applies", "does not apply")
 """The last two are for applicability gates (one clause per gate): the gate applies or not."""
 
+CERTAINTY_STATES = ("met", "met, uncertain", "not met, uncertain", "not met", "not estimable")
+"""A clause decided with its 95% CI (see :mod:`dossier.endpoints.certainty`)."""
+
+ROBUST = "robust"
+UNCERTAIN = "uncertain"
+INSUFFICIENT = "insufficient evidence"
+VERDICT_CERTAINTY = (ROBUST, UNCERTAIN, INSUFFICIENT)
+"""How certain a verdict is: its deciding clauses clear their thresholds with the whole CI
+(robust), one of them has a CI spanning its threshold (uncertain), or too few patients
+(insufficient evidence). Empty for verdicts not decided on data (not applicable)."""
+
 
 @dataclass(frozen=True)
 class ClauseResult:
@@ -47,6 +58,16 @@ class ClauseResult:
     rule: str = ""
     grade: int | None = None
     note: str = ""
+    ci_lower: float | None = None
+    """Lower limit of the 95% CI of the observed value (None when the clause has no CI)."""
+    ci_upper: float | None = None
+    ci_text: str = ""
+    """The CI as the reader sees it (``95% CI 1.0 to NR``); empty when there is none."""
+    certainty: str = ""
+    """One of :data:`CERTAINTY_STATES` when decided with its CI, else empty (counts, yes/no)."""
+    probability: float | None = None
+    """Posterior probability that the true value meets the threshold (None when not computed)."""
+    probability_method: str = ""
 
     @property
     def text(self) -> str:
@@ -61,7 +82,9 @@ class ClauseResult:
             "observed_text": self.observed_text, "op": self.op, "threshold": self.threshold,
             "threshold_text": self.threshold_text, "unit": self.unit, "held": self.held,
             "state": self.state, "status": self.status, "source": self.source,
-            "note": self.note,
+            "note": self.note, "ci_lower": self.ci_lower, "ci_upper": self.ci_upper,
+            "ci_text": self.ci_text, "certainty": self.certainty,
+            "probability": self.probability, "probability_method": self.probability_method,
         }
 
 
@@ -120,6 +143,10 @@ class Verdict:
     notes: tuple[str, ...] = ()
     ours: bool = False
     statuses: tuple[str, ...] = field(default=())
+    certainty: str = ""
+    """One of :data:`VERDICT_CERTAINTY`, or empty when the verdict is not decided on data."""
+    certainty_reason: str = ""
+    """Why (``the CI of median PFS (1.0 to NR) spans 6 months``)."""
 
     @property
     def grade_text(self) -> str:
@@ -157,5 +184,7 @@ class Verdict:
             "reasons": list(self.reasons),
             "notes": list(self.notes),
             "statuses": list(self.statuses),
+            "certainty": self.certainty,
+            "certainty_reason": self.certainty_reason,
             "clauses": [c.to_dict() for c in self.clauses],
         }
