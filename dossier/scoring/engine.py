@@ -19,10 +19,12 @@ from dossier.scoring.applicability import applicability as _applicability
 from dossier.scoring.applicability import base_verdict as _base
 from dossier.scoring.applicability import eval_context as _ctx
 from dossier.scoring.applicability import stratum_rules as _stratum_rules
+from dossier.scoring.clause_certainty import with_certainty
 from dossier.scoring.evaluation import (
     Evaluation,
     evaluate,
 )
+from dossier.scoring.evidence import CohortEvidence
 from dossier.scoring.grammar import (
     Bar,
     Condition,
@@ -32,9 +34,18 @@ from dossier.scoring.grammar import (
     thresholds_of,
 )
 from dossier.scoring.metrics import MetricSpec, MetricValueError, Observed, observe
+from dossier.scoring.minimum_evidence import (
+    ResolvedMinimum,
+    closed_at_stage,
+    designs_in,
+    insufficient,
+    insufficient_reason,
+    resolve,
+)
 from dossier.scoring.rulebook import RuleBook
 from dossier.scoring.rules import Adjustment, Rule, RuleSet, used_metrics
 from dossier.scoring.staged import staged
+from dossier.scoring.verdict_certainty import with_verdict_certainty
 from dossier.scoring.verdicts import (
     IMMATURE,
     MET,
@@ -447,8 +458,15 @@ def _graded_distance(awarded: Sequence[Rule], evaluations: Mapping[str, Evaluati
 # --------------------------------------------------------------------------- public API
 
 
-def score(rule_set: RuleSet, metrics: Mapping[str, object], cohort_id: str = "") -> Verdict:
+def score(rule_set: RuleSet, metrics: Mapping[str, object], cohort_id: str = "", *,
+          evidence: CohortEvidence | None = None, minimum: ResolvedMinimum | None = None,
+          design_verdict: Verdict | None = None, grade_closed: bool = False) -> Verdict:
     """Score one cohort's (or published study's) metrics against one rule file.
+
+    ``evidence`` (x of n, S(T) with CIs, from the results table) adds to every rate and median
+    clause its CI, certainty state and posterior, and to the verdict its certainty. ``minimum``
+    is the rule file's resolved minimum-evidence rule, judged with the design's verdict on the
+    cohort (``design_verdict``); ``grade_closed`` grades a cohort the design closed anyway.
 
     Raises
     ------
@@ -463,7 +481,8 @@ def score(rule_set: RuleSet, metrics: Mapping[str, object], cohort_id: str = "")
     if verdict is not None:
         return verdict
     if rule_set.outcome.scale == "staged":
-        return staged(rule_set, values, cohort_id, clauses)
+        return with_verdict_certainty(staged(rule_set, values, cohort_id, clauses), rule_set,
+                                      (), {})
     verdict, rules, stratum, clauses = _stratum_rules(rule_set, values, cohort_id, clauses)
     if verdict is not None:
         return verdict
@@ -473,12 +492,91 @@ def score(rule_set: RuleSet, metrics: Mapping[str, object], cohort_id: str = "")
         result = _graded(rule_set, rules, values, cohort_id, clauses, stratum)
     extra = [f"{o.name}: {o.note}" for o in values.values() if o.note and o.state != "missing"]
     extra += [f"rules from override file {p}" for p in rule_set.overrides]
-    return replace(result, notes=result.notes + tuple(dict.fromkeys(extra)))
+    result = replace(result, notes=result.notes + tuple(dict.fromkeys(extra)))
+    result = _with_clause_certainty(result, evidence, rule_set)
+    truths = {r.id: _evaluate_rule(rule_set, r, values).truth for r in rules}
+    result = with_verdict_certainty(result, rule_set, rules, truths)
+    return _minimum_evidence(result, minimum, metrics, design_verdict, grade_closed)
+
+
+def _with_clause_certainty(verdict: Verdict, evidence: CohortEvidence | None,
+                           rule_set: RuleSet) -> Verdict:
+    if evidence is None:
+        return verdict
+    specs = rule_set.specs
+    clauses = tuple(with_certainty(c, evidence, specs) for c in verdict.clauses)
+    adjustments = tuple(replace(a, clauses=tuple(with_certainty(c, evidence, specs)
+                                                 for c in a.clauses))
+                        for a in verdict.adjustments)
+    return replace(verdict, clauses=clauses, adjustments=adjustments)
+
+
+def _minimum_evidence(verdict: Verdict, minimum: ResolvedMinimum | None,
+                      metrics: Mapping[str, object], design_verdict: Verdict | None,
+                      grade_closed: bool) -> Verdict:
+    if minimum is None:
+        return verdict
+    evaluable = metrics.get("n_evaluable")
+    reason = insufficient_reason(minimum, evaluable, design_verdict, grade_closed)
+    if reason:
+        return insufficient(verdict, reason)
+    notes = list(verdict.notes)
+    if not isinstance(evaluable, int | float) or isinstance(evaluable, bool):
+        notes.append(f"minimum evidence ({minimum.patients} evaluable patients) not checked: "
+                     "the number of evaluable patients is not given")
+    if grade_closed and closed_at_stage(design_verdict, minimum.closed_at):
+        notes.append(f"graded on request although the cohort was closed at "
+                     f"{minimum.closed_label.lower()} of its design")
+    return replace(verdict, notes=tuple(notes))
+
+
+def _resolved_minimums(rule_sets: Sequence[RuleSet]) -> dict[str, ResolvedMinimum]:
+    """Each rule file's minimum-evidence rule with the stage sizes of its design's rule file
+    (the one in use, else the bundled one)."""
+    wanted = [r for r in rule_sets if r.minimum_evidence is not None]
+    if not wanted:
+        return {}
+    designs = designs_in(rule_sets)
+    if any(r.minimum_evidence.design not in designs for r in wanted):  # type: ignore[union-attr]
+        from dossier.scoring.rulebook import load_rulebook  # the bundled designs
+
+        designs = {**designs_in(load_rulebook().rule_sets), **designs}
+    return {r.id: resolve(r.path, r.minimum_evidence, designs)  # type: ignore[arg-type]
+            for r in wanted}
 
 
 def score_cohorts(rules: RuleBook | Iterable[RuleSet],
-                  metrics_by_cohort: Mapping[str, Mapping[str, object]]) -> list[Verdict]:
-    """Every cohort against every rule file: one verdict per cohort x rule file, cohort-major."""
+                  metrics_by_cohort: Mapping[str, Mapping[str, object]],
+                  evidence_by_cohort: Mapping[str, CohortEvidence] | None = None, *,
+                  grade_closed_cohorts: bool = False) -> list[Verdict]:
+    """Every cohort against every rule file: one verdict per cohort x rule file, cohort-major.
+
+    With ``evidence_by_cohort`` (:func:`~dossier.scoring.evidence.evidence_from_results`) the
+    clauses carry their CIs and the verdicts their certainty; rule files with a minimum-evidence
+    rule withhold the grade from cohorts below it (``grade_closed_cohorts``: grade cohorts their
+    design closed anyway).
+    """
     rule_sets = rules.rule_sets if isinstance(rules, RuleBook) else tuple(rules)
-    return [score(rule_set, metrics, cohort_id)
-            for cohort_id, metrics in metrics_by_cohort.items() for rule_set in rule_sets]
+    minimums = _resolved_minimums(rule_sets)
+    designs: dict[str, RuleSet] = {}
+    if minimums:
+        loaded = designs_in(rule_sets)
+        needed = {m.design_id for m in minimums.values()}
+        if not needed <= set(loaded):
+            from dossier.scoring.rulebook import load_rulebook
+
+            loaded = {**designs_in(load_rulebook().rule_sets), **loaded}
+        designs = {k: v for k, v in loaded.items() if k in needed}  # type: ignore[misc]
+    evidence_by_cohort = evidence_by_cohort or {}
+    out: list[Verdict] = []
+    for cohort_id, metrics in metrics_by_cohort.items():
+        evidence = evidence_by_cohort.get(cohort_id)
+        design_verdicts = {ident: score(design, metrics, cohort_id)
+                           for ident, design in designs.items()}
+        for rule_set in rule_sets:
+            minimum = minimums.get(rule_set.id)
+            out.append(score(rule_set, metrics, cohort_id, evidence=evidence, minimum=minimum,
+                             design_verdict=design_verdicts.get(minimum.design_id)
+                             if minimum else None,
+                             grade_closed=grade_closed_cohorts))
+    return out

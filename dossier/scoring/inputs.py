@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from dossier.scoring.grammar import thresholds_of
 from dossier.scoring.metrics import NOT_REACHED, is_absent
 from dossier.scoring.rules import RuleSet, used_metrics
 
@@ -80,9 +81,30 @@ def landmark_months(metric: str) -> float | None:
     return float(count) * (12.0 if unit == "y" else 1.0)
 
 
+MEDIAN_THRESHOLD_METRICS = frozenset({"pfs_median_months", "os_median_months",
+                                      "dor_median_months"})
+"""Medians whose thresholds are decided through the Kaplan-Meier S(T) at the threshold time."""
+
+
+def median_threshold_times(rule_sets: Sequence[RuleSet]) -> tuple[float, ...]:
+    """Every time T a rule file compares a median with ("median PFS >= 6 months": 6)."""
+    conditions = []
+    for rule_set in rule_sets:
+        conditions += [g.when for g in rule_set.gates]
+        conditions += [s.when for s in rule_set.strata]
+        conditions += [r.when for r in rule_set.all_rules if r.when is not None]
+        conditions += [a.when for a in rule_set.adjustments]
+    times = {float(t) for condition in conditions
+             for metric, found in thresholds_of(condition).items()
+             if metric in MEDIAN_THRESHOLD_METRICS for t in found}
+    return tuple(sorted(t for t in times if math.isfinite(t) and t > 0))
+
+
 def needed_landmarks(rule_sets: Sequence[RuleSet]) -> tuple[float, ...]:
-    """The landmark times (months) the rule files read (PASKWIL 2024's os_landmark_3y: 36)."""
+    """The landmark times (months) the rule files read: their landmark metrics (PASKWIL 2024's
+    os_landmark_3y: 36) and the threshold times of their median clauses (decided via S(T))."""
     months = {landmark_months(name) for rule_set in rule_sets for name in used_metrics(rule_set)}
+    months |= set(median_threshold_times(rule_sets))
     return tuple(sorted(m for m in months if m is not None))
 
 

@@ -22,6 +22,7 @@ from dossier.scoring.grammar import (
     parse_condition,
 )
 from dossier.scoring.metrics import KINDS, METRICS, UNIT_OF_KIND, MetricSpec
+from dossier.scoring.minimum_evidence import parse_minimum_evidence
 from dossier.scoring.rules import (
     GATE_IF_UNKNOWN,
     GATE_ON_FAIL,
@@ -55,7 +56,7 @@ _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 TOP_KEYS = ("id", "title", "short", "framework", "version", "effective", "issuer", "ours",
             "applies_to", "sources", "inputs", "outcome", "gates", "strata", "rules", "stages",
-            "adjustments", "notes")
+            "adjustments", "notes", "minimum_evidence")
 OVERRIDE_KEYS = ("override", "title", "sources", "rules", "notes")
 
 
@@ -451,6 +452,10 @@ def parse_rule_file(doc: object, path: Path) -> RuleSet:
     if not isinstance(ours, bool):
         log.add(doc.line_of("ours"), f"ours must be true or false, not {ours!r}")
     notes = _notes(reader, doc)
+    minimum = parse_minimum_evidence(doc, log)
+    if minimum is not None and outcome is not None and outcome.scale == "staged":
+        log.add(minimum.line, "minimum_evidence is for graded and binary rule files; a staged "
+                              "file is the design it refers to")
     log.raise_if_any()
     return RuleSet(
         id=ident, title=title, framework=framework, version=version, effective=effective,
@@ -458,6 +463,7 @@ def parse_rule_file(doc: object, path: Path) -> RuleSet:
         short=short, issuer=issuer, ours=bool(ours),
         applies_to=tuple((str(k), str(v)) for k, v in applies.items()), gates=gates,
         strata=strata, rules=rules, stages=stages, adjustments=adjustments, notes=notes,
+        minimum_evidence=minimum,
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dossier.scoring.grammar import Condition, metrics_of
 from dossier.scoring.metrics import METRICS, MetricSpec
+from dossier.scoring.minimum_evidence import MinimumEvidence
 from dossier.yamlfile import LineList
 
 SCALES = ("binary", "graded", "staged")
@@ -154,6 +155,8 @@ class RuleSet:
     adjustments: tuple[Adjustment, ...] = ()
     notes: tuple[str, ...] = ()
     overrides: tuple[str, ...] = ()
+    minimum_evidence: MinimumEvidence | None = None
+    """No grade from fewer evaluable patients / for a closed cohort (see minimum_evidence.py)."""
 
     @property
     def specs(self) -> dict[str, MetricSpec]:

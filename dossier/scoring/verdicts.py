@@ -15,7 +15,10 @@ PENDING = "pending"
 IMMATURE = "immature"
 NOT_ASSESSABLE = "not assessable"
 NOT_APPLICABLE = "not applicable"
-VERDICTS = (MET, NOT_MET, PENDING, IMMATURE, NOT_ASSESSABLE, NOT_APPLICABLE)
+INSUFFICIENT = "insufficient evidence"
+"""Too few evaluable patients, or a cohort its design closed: the minimum-evidence rule of the
+rule file (:mod:`dossier.scoring.minimum_evidence`) withholds the grade."""
+VERDICTS = (MET, NOT_MET, PENDING, IMMATURE, NOT_ASSESSABLE, INSUFFICIENT, NOT_APPLICABLE)
 """Every verdict a rule file can give, best first."""
 
 CLAUSE_STATES = ("held", "not held", "pending", "immature", "missing", "applies", "does not apply")
@@ -26,7 +29,6 @@ CERTAINTY_STATES = ("met", "met, uncertain", "not met, uncertain", "not met", "n
 
 ROBUST = "robust"
 UNCERTAIN = "uncertain"
-INSUFFICIENT = "insufficient evidence"
 VERDICT_CERTAINTY = (ROBUST, UNCERTAIN, INSUFFICIENT)
 """How certain a verdict is: its deciding clauses clear their thresholds with the whole CI
 (robust), one of them has a CI spanning its threshold (uncertain), or too few patients
