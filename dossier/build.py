@@ -38,6 +38,7 @@ from dossier.render.ownership import check_destination
 from dossier.render.staging import stop_cleanly_on_signals
 from dossier.resources import drup_stage_sizes
 from dossier.scoring.engine import score_cohorts
+from dossier.scoring.evidence import CohortEvidence, evidence_from_results
 from dossier.scoring.inputs import metrics_from_results, needed_landmarks
 from dossier.scoring.readiness import Readiness, readiness
 from dossier.scoring.rulebook import RuleBook, resolve_criteria
@@ -116,6 +117,13 @@ def cohort_metrics(settings: Settings, registry: Registry,
     return metrics_from_results(endpoint_results(settings, registry, rules), registry.cohorts)
 
 
+def cohort_inputs(settings: Settings, registry: Registry, rules: RuleBook | None = None
+                  ) -> tuple[dict[str, dict[str, object]], dict[str, CohortEvidence]]:
+    """Every cohort's metrics and the evidence behind them (x of n, S(T) with CIs)."""
+    results = endpoint_results(settings, registry, rules)
+    return metrics_from_results(results, registry.cohorts), evidence_from_results(results)
+
+
 def analyse(settings: Settings, registry: Registry, criteria: Sequence[str] = (),
             data_name: str = DEMO_NAME) -> Analysis:
     """Endpoints for every cohort, then every cohort scored against the chosen rule files."""
@@ -128,7 +136,8 @@ def analyse(settings: Settings, registry: Registry, criteria: Sequence[str] = ()
     timings["endpoints"] = time.perf_counter() - start
     start = time.perf_counter()
     metrics = metrics_from_results(results, registry.cohorts)
-    verdicts = tuple(score_cohorts(chosen, metrics))
+    verdicts = tuple(score_cohorts(chosen, metrics, evidence_from_results(results),
+                                   grade_closed_cohorts=settings.grade_closed_cohorts))
     timings["scoring"] = time.perf_counter() - start
     sizes = stage_sizes(chosen.rule_sets) or drup_stage_sizes()
     return Analysis(registry, results, chosen, verdicts, tuple(readiness(verdicts)), data_name,

@@ -47,6 +47,9 @@ class Settings:
     """The endpoint parameters ([endpoints] of dossier.toml): their one home."""
     by: tuple[str, ...] = ()
     patient_ids: str = PATIENT_ID_CHOICES[0]
+    grade_closed_cohorts: bool = False
+    """Grade (ESMO, PASKWIL) cohorts DRUP closed at stage 1 too ([criteria] grade_closed_cohorts,
+    ``--grade-closed-cohorts``); by default they get "insufficient evidence"."""
     source: Path | None = None  # the dossier.toml this came from, if any
 
     def __getattr__(self, name: str) -> Any:
@@ -69,7 +72,7 @@ _LAYOUT: dict[str, dict[str, str]] = {
     "study": {"title": "title", "data": "data", "cohorts": "cohorts", "adam": "adam",
               "adam_map": "adam_map", "out": "out", "sheet": "sheet",
               "patient_ids": "patient_ids"},
-    "criteria": {"apply": "criteria"},
+    "criteria": {"apply": "criteria", "grade_closed_cohorts": "grade_closed_cohorts"},
     "endpoints": {**{name: name for name in PARAMETER_NAMES}, "by": "by"},
 }
 _PATH_FIELDS = {"data", "cohorts", "adam", "adam_map", "out"}
@@ -106,6 +109,9 @@ def _settings(base: Settings, values: dict[str, Any], source: Path | None) -> Se
         endpoints = replace(base.endpoints, **parameters) if parameters else base.endpoints
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}{exc}") from exc
+    if not isinstance(rest.get("grade_closed_cohorts", False), bool):
+        raise ConfigError(f"{where}grade_closed_cohorts must be true or false, not "
+                          f"{rest['grade_closed_cohorts']!r}")
     settings = replace(base, endpoints=endpoints, **rest)
     if settings.patient_ids not in PATIENT_ID_CHOICES:
         raise ConfigError(f"{where}patient_ids must be one of {', '.join(PATIENT_ID_CHOICES)}, "

@@ -16,6 +16,7 @@ from dossier.commands.common import (
     fail,
     settings_of,
 )
+from dossier.commands.score import GRADE_CLOSED_OPTION
 
 
 def build(
@@ -54,6 +55,7 @@ def build(
         help="Patient identifiers in the outputs: pseudonymise (default: sequential codes "
              "P0001, ... by cohort, treatment start and id), keep (as in the registry) or omit "
              "(no identifier column, unlabelled figures). dossier.toml: [study] patient_ids."),
+    grade_closed: bool = GRADE_CLOSED_OPTION,
     patient_key: Path = typer.Option(
         None, "--patient-key", metavar="FILE", show_default=False,
         help="Also write the key from codes to registry ids (CSV) to FILE, outside --out; "
@@ -68,7 +70,8 @@ def build(
 
     try:
         settings = settings_of(ctx).with_overrides(
-            sheet=sheet, patient_ids=patient_ids.strip().lower() if patient_ids else None)
+            sheet=sheet, patient_ids=patient_ids.strip().lower() if patient_ids else None,
+            grade_closed_cohorts=grade_closed or None)
     except ConfigError as exc:
         raise fail(escape(str(exc).replace("patient_ids", "--patient-ids", 1))) from exc
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())

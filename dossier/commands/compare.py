@@ -30,6 +30,7 @@ from dossier.scoring.readiness import LINE_RULES, Readiness, by_distance, readin
 from dossier.scoring.rulebook import RuleBook
 from dossier.scoring.verdicts import (
     IMMATURE,
+    INSUFFICIENT,
     MET,
     NOT_APPLICABLE,
     NOT_ASSESSABLE,
@@ -39,7 +40,7 @@ from dossier.scoring.verdicts import (
 )
 
 SHORT = {MET: "met", NOT_MET: "not met", PENDING: "pending", IMMATURE: "immature",
-         NOT_ASSESSABLE: "n/assess", NOT_APPLICABLE: "n/a"}
+         NOT_ASSESSABLE: "n/assess", INSUFFICIENT: "insuff.", NOT_APPLICABLE: "n/a"}
 
 
 def _cell(verdict: Verdict | None) -> str:
@@ -87,8 +88,9 @@ def compare(
     settings = settings_of(ctx).with_overrides(sheet=sheet)
     fmt = check_format(fmt)
     book = selected_rules(settings, criteria)
-    metrics, label = cohort_metrics(settings, book, data, summary, cohorts, adam, adam_map)
-    verdicts = run_scoring(book, metrics)
+    metrics, label, evidence = cohort_metrics(settings, book, data, summary, cohorts, adam,
+                                              adam_map)
+    verdicts = run_scoring(book, metrics, evidence, settings.grade_closed_cohorts)
     rows = by_distance(readiness(verdicts))
     if fmt == "json":
         payload = {"source": label, "criteria": book.ids(), "payer_line": list(LINE_RULES),

@@ -27,6 +27,7 @@ from dossier.config import Settings
 from dossier.endpoints.parameters import EndpointParameters
 from dossier.errors import DossierError
 from dossier.scoring.engine import score_cohorts
+from dossier.scoring.evidence import CohortEvidence
 from dossier.scoring.metrics import MetricValueError
 from dossier.scoring.readiness import NOT_PAYER_READY, readiness
 from dossier.scoring.rulebook import CriteriaError, RuleBook, resolve_criteria
@@ -46,6 +47,10 @@ DATA_ARGUMENT = typer.Argument(None, help="Patient file (.csv, .xlsx, .parquet);
 SUMMARY_OPTION = typer.Option(None, "--summary", "-s",
                               help="Summary file (YAML or CSV) of published results.")
 CRITERIA_OPTION = typer.Option(None, "--criteria", "-c", help=CRITERIA_HELP)
+GRADE_CLOSED_OPTION = typer.Option(
+    False, "--grade-closed-cohorts",
+    help="Grade (ESMO-MCBS, PASKWIL) cohorts DRUP closed at stage 1 too; by default they get "
+         "'insufficient evidence'. dossier.toml: [criteria] grade_closed_cohorts = true.")
 COHORTS_OPTION = typer.Option(None, "--cohorts", help="Cohort metadata (YAML or CSV).")
 FORMAT_OPTION = typer.Option("table", "--format", "-f", help="table or json.")
 
@@ -63,8 +68,8 @@ def selected_rules(settings: Settings, criteria: Sequence[str] | None) -> RuleBo
 
 def _registry_metrics(settings: Settings, data: Path | None, cohorts: Path | None,
                       adam: Path | None, adam_map: Path | None, book: RuleBook | None = None,
-                      ) -> tuple[dict[str, dict[str, object]], str]:
-    from dossier.build import cohort_metrics as metrics_of
+                      ) -> tuple[dict[str, dict[str, object]], str, dict[str, CohortEvidence]]:
+    from dossier.build import cohort_inputs
 
     registry = load_for_command(settings, data, cohorts, adam, adam_map)
     protocol_weeks = EndpointParameters().sd_weeks  # DRUP's own definition is the default
@@ -74,16 +79,17 @@ def _registry_metrics(settings: Settings, data: Path | None, cohorts: Path | Non
                             highlight=False)
     label = str(data or adam or settings.data or settings.adam or "demo registry")
     try:
-        metrics = metrics_of(settings, registry, book)
+        metrics, evidence = cohort_inputs(settings, registry, book)
     except DossierError as exc:  # only what the user can fix; a bug surfaces as one
         raise fail(f"{label}: {exc}", exc.exit_code) from exc
-    return metrics, label
+    return metrics, label, evidence
 
 
 def cohort_metrics(settings: Settings, book: RuleBook, data: Path | None, summary: Path | None,
                    cohorts: Path | None, adam: Path | None = None, adam_map: Path | None = None,
-                   ) -> tuple[dict[str, dict[str, object]], str]:
-    """Metrics per cohort from DATA or --adam (or the demo), or per entry of a summary file."""
+                   ) -> tuple[dict[str, dict[str, object]], str, dict[str, CohortEvidence]]:
+    """Metrics per cohort from DATA or --adam (or the demo), or per entry of a summary file,
+    with the evidence behind them (none for a summary file: its values carry no CI)."""
     if (data is not None or adam is not None) and summary is not None:
         raise fail("give either DATA (a patient file or --adam DIR) or --summary (published "
                    "results), not both")
@@ -95,13 +101,15 @@ def cohort_metrics(settings: Settings, book: RuleBook, data: Path | None, summar
         entries = read_summary(summary, book.metric_specs())
     except FileCheckError as exc:
         raise fail(str(exc)) from exc
-    return {e.id: e.metrics for e in entries}, str(summary)
+    return {e.id: e.metrics for e in entries}, str(summary), {}
 
 
-def run_scoring(book: RuleBook, metrics: dict[str, dict[str, object]]) -> list[Verdict]:
+def run_scoring(book: RuleBook, metrics: dict[str, dict[str, object]],
+                evidence: dict[str, CohortEvidence] | None = None,
+                grade_closed: bool = False) -> list[Verdict]:
     """Score, turning a bad metric value into a clean error."""
     try:
-        return score_cohorts(book, metrics)
+        return score_cohorts(book, metrics, evidence, grade_closed_cohorts=grade_closed)
     except MetricValueError as exc:
         raise fail(str(exc)) from exc
 
@@ -148,13 +156,16 @@ def score(
     adam_map: Path = ADAM_MAP_OPTION,
     sheet: str = SHEET_OPTION,
     fmt: str = FORMAT_OPTION,
+    grade_closed: bool = GRADE_CLOSED_OPTION,
 ) -> None:
     """Score each cohort against the criteria: verdict, grade and the clauses that decided it."""
-    settings = settings_of(ctx).with_overrides(sheet=sheet)
+    settings = settings_of(ctx).with_overrides(sheet=sheet,
+                                               grade_closed_cohorts=grade_closed or None)
     fmt = check_format(fmt)
     book = selected_rules(settings, criteria)
-    metrics, label = cohort_metrics(settings, book, data, summary, cohorts, adam, adam_map)
-    verdicts = run_scoring(book, metrics)
+    metrics, label, evidence = cohort_metrics(settings, book, data, summary, cohorts, adam,
+                                              adam_map)
+    verdicts = run_scoring(book, metrics, evidence, settings.grade_closed_cohorts)
     ready = readiness(verdicts)
     if fmt == "json":
         payload = {"source": label, "criteria": book.ids(),

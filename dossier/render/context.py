@@ -45,6 +45,7 @@ from dossier.render.methods_text import (
 from dossier.render.reference import published_rows, reference_lines
 from dossier.render.report_figures import forest_figures, km_axis
 from dossier.render.results_index import ResultsIndex, row_parameters
+from dossier.render.verdict_certainty import certainty_table, methods_paragraph
 from dossier.render.verdict_views import (
     metric_labels,
     plain_words,
@@ -381,10 +382,14 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
                     "counts": verdict_counts(cohorts, by_cohort, infos),
                     "met_legend": [f"{i['short']}: {i['met_note']}" for i in infos.values()
                                    if i["met_note"]],
-                    "readiness": readiness_view(cohorts, by_cohort, infos, labels)},
+                    "readiness": readiness_view(cohorts, by_cohort, infos, labels),
+                    "certainty": certainty_table(cohorts, by_cohort, infos)},
         "methods": {"endpoints": method_rows(index), "days_per_month": f"{DAYS_PER_MONTH:g}",
                     "definitions": method_definitions(parameters, cutoff),
                     "data_cutoff": cutoff,
+                    "certainty": methods_paragraph(str(parameters.get("ci") or DEFAULTS.ci),
+                                                   float(parameters.get("conf_level")  # type: ignore[arg-type]
+                                                         or DEFAULTS.conf_level)),
                     "patient_ids": patient_ids or identifiers_sentence(KEEP),
                     "row_legend": registry.report.legend(),
                     "data_mapping": [

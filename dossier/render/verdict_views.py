@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from dossier.render.verdict_certainty import clause_view, verdict_view
 from dossier.scoring.metrics import METRICS
 from dossier.scoring.readiness import (
     LINE_RULES,
@@ -103,7 +104,8 @@ def _clause(clause: ClauseResult, labels: Mapping[str, str]) -> dict[str, str]:
             "label": words(clause.label), "condition": words(clause.condition),
             "observed": words(clause.observed_text), "threshold": words(clause.threshold_text),
             "state": clause.state, "css": "s-" + clause.state.replace(" ", "-"),
-            "status": clause.status, "source": clause.source, "note": words(clause.note)}
+            "status": clause.status, "source": clause.source, "note": words(clause.note),
+            **clause_view(clause)}
 
 
 def verdict_dict(verdict: Verdict, info: Mapping[str, object] | None,
@@ -129,7 +131,7 @@ def verdict_dict(verdict: Verdict, info: Mapping[str, object] | None,
         "stratum": verdict.stratum, "ours": verdict.ours,
         "deciding": words(verdict.deciding), "distance": words(verdict.distance),
         "reasons": words(verdict.reasons), "notes": words(verdict.notes),
-        "statuses": ", ".join(verdict.statuses),
+        "statuses": ", ".join(verdict.statuses), **verdict_view(verdict),
         "clauses": [_clause(c, labels) for c in verdict.clauses],
         "adjustments": [{"label": a.label, "change": f"{a.change:+d}", "state": a.state,
                          "status": a.status} for a in verdict.adjustments],

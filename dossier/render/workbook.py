@@ -16,6 +16,11 @@ import pandas as pd
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.registry.validate import ValidationReport
 from dossier.render.tables import RATE_ENDPOINTS, TIME_TO_EVENT, group_summary
+from dossier.render.verdict_certainty import (
+    CLAUSE_CERTAINTY_COLUMNS,
+    CLAUSE_CERTAINTY_NOTE,
+    clause_certainty,
+)
 from dossier.render.xlsx import SheetSpec, write_workbook
 from dossier.scoring.grammar import condition_text
 from dossier.scoring.readiness import Readiness
@@ -182,8 +187,8 @@ def _verdicts_sheet(verdicts: Sequence[Verdict]) -> SheetSpec:
     records: list[dict[str, object]] = []
     for v in verdicts:
         base = {"cohort_id": v.cohort_id, "criteria": v.criteria_id, "verdict": v.verdict,
-                "grade": v.grade_text, "outcome": v.outcome,
-                "distance": "; ".join(v.distance)}
+                "grade": v.grade_text, "outcome": v.outcome, "certainty": v.certainty,
+                "certainty_reason": v.certainty_reason, "distance": "; ".join(v.distance)}
         clauses = [*v.clauses, *(c for a in v.adjustments for c in a.clauses)]
         if not clauses:
             records.append({**base, "clause": "", "observed": "", "threshold": "", "state": "",
@@ -191,13 +196,14 @@ def _verdicts_sheet(verdicts: Sequence[Verdict]) -> SheetSpec:
         for c in clauses:
             records.append({**base, "clause": c.label or c.metric, "observed": c.observed_text,
                             "threshold": c.threshold_text, "state": c.state,
-                            "source_status": c.status, "why": c.note})
-    columns = ["cohort_id", "criteria", "verdict", "grade", "outcome", "clause", "observed",
-               "threshold", "state", "source_status", "why", "distance"]
+                            "source_status": c.status, "why": c.note, **clause_certainty(c)})
+    columns = ["cohort_id", "criteria", "verdict", "grade", "outcome", "certainty",
+               "certainty_reason", "clause", "observed", "threshold", "state",
+               *CLAUSE_CERTAINTY_COLUMNS, "source_status", "why", "distance"]
     return SheetSpec("Verdicts", pd.DataFrame.from_records(records, columns=columns),
-                     verdict_columns=("verdict",),
+                     verdict_columns=("verdict",), percent_columns=("probability",),
                      notes=("One row per clause of every verdict: the observed value, the "
-                            "threshold and whether it held.",))
+                            "threshold and whether it held.", CLAUSE_CERTAINTY_NOTE))
 
 
 def _validation_sheet(report: ValidationReport) -> SheetSpec:
