@@ -139,6 +139,21 @@ def _survival_side(point: SurvivalPoint, op: str, p: float) -> _Side:
     return _Side(op, p, decision, posterior)
 
 
+def _median_side(point: SurvivalPoint, op: str, months: float,
+                 median: MedianEvidence | None) -> _Side:
+    """S(T) op 1/2 on S(T)'s CI; where that CI is undefined (S(T) of 0 or 1, as in R) the
+    median's own Brookmeyer-Crowley CI decides the state (no posterior then)."""
+    if point.estimate is None or (point.lower is not None and point.upper is not None) \
+            or median is None:
+        return _survival_side(point, op, 0.5)
+    reached = not median.not_reached and median.estimate is not None
+    estimate = median.estimate if reached else math.inf
+    upper = math.inf if median.upper is None else median.upper
+    lower = median.lower if median.lower is not None else (None if reached else math.inf)
+    decision = decide(estimate, lower, upper, months, op, level=median.level)  # type: ignore[arg-type]
+    return _Side(op, months, decision, None)
+
+
 def _survival_words(point: SurvivalPoint) -> str:
     if point.estimate is None:
         return f"S({point.months:g} months) not estimable"
@@ -165,7 +180,8 @@ def _median_clause(clause: ClauseResult, sides: list[tuple[str, float]], endpoin
     if any(p is None for p in points):
         return clause  # the rows lack S(T): computed without the rule files' landmarks
     # median op T  <=>  S(T) op 1/2 (the operator carries over, see docs/certainty.md)
-    decided = [_survival_side(p, op, 0.5) for (op, _), p in zip(sides, points, strict=True)
+    median = evidence.medians.get(endpoint)
+    decided = [_median_side(p, op, t, median) for (op, t), p in zip(sides, points, strict=True)
                if p is not None]
     state = _combine(clause.held, decided)
     if clause.held is None and state is not ClauseState.NOT_ESTIMABLE:
@@ -244,6 +260,3 @@ def spans_text(clause: ClauseResult, specs: Mapping[str, MetricSpec], verb: str 
     return f"{what} ({limits or ci}) {verb} {edge_text(clause, specs)}"
 
 
-def is_finite_number(value: object) -> bool:
-    """A real, finite number (for JSON and workbook cells)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
