@@ -65,8 +65,9 @@ def parse_minimum_evidence(doc: LineDict, log: ProblemLog) -> MinimumEvidence | 
                                        f"{', '.join(KEYS)}")
     design = node.get("design")
     if not isinstance(design, str) or not design.strip():
-        log.add(node.lines.get("design", line), "minimum_evidence needs design: the id of the staged "
-                                        "rule file its stage sizes come from (drup-two-stage)")
+        log.add(node.lines.get("design", line),
+                "minimum_evidence needs design: the id of the staged rule file its stage sizes "
+                "come from (drup-two-stage)")
         design = ""
     patients = node.get("evaluable_patients")
     if isinstance(patients, bool) or not (
