@@ -34,14 +34,7 @@ from dossier.scoring.grammar import (
     thresholds_of,
 )
 from dossier.scoring.metrics import MetricSpec, MetricValueError, Observed, observe
-from dossier.scoring.minimum_evidence import (
-    ResolvedMinimum,
-    closed_at_stage,
-    designs_in,
-    insufficient,
-    insufficient_reason,
-    resolve,
-)
+from dossier.scoring.minimum_evidence import ResolvedMinimum, apply_minimum, resolved_minimums
 from dossier.scoring.rulebook import RuleBook
 from dossier.scoring.rules import Adjustment, Rule, RuleSet, used_metrics
 from dossier.scoring.staged import staged
@@ -496,7 +489,7 @@ def score(rule_set: RuleSet, metrics: Mapping[str, object], cohort_id: str = "",
     result = _with_clause_certainty(result, evidence, rule_set)
     truths = {r.id: _evaluate_rule(rule_set, r, values).truth for r in rules}
     result = with_verdict_certainty(result, rule_set, rules, truths)
-    return _minimum_evidence(result, minimum, metrics, design_verdict, grade_closed)
+    return apply_minimum(result, minimum, metrics, design_verdict, grade_closed)
 
 
 def _with_clause_certainty(verdict: Verdict, evidence: CohortEvidence | None,
@@ -511,40 +504,6 @@ def _with_clause_certainty(verdict: Verdict, evidence: CohortEvidence | None,
     return replace(verdict, clauses=clauses, adjustments=adjustments)
 
 
-def _minimum_evidence(verdict: Verdict, minimum: ResolvedMinimum | None,
-                      metrics: Mapping[str, object], design_verdict: Verdict | None,
-                      grade_closed: bool) -> Verdict:
-    if minimum is None:
-        return verdict
-    evaluable = metrics.get("n_evaluable")
-    reason = insufficient_reason(minimum, evaluable, design_verdict, grade_closed)
-    if reason:
-        return insufficient(verdict, reason)
-    notes = list(verdict.notes)
-    if not isinstance(evaluable, int | float) or isinstance(evaluable, bool):
-        notes.append(f"minimum evidence ({minimum.patients} evaluable patients) not checked: "
-                     "the number of evaluable patients is not given")
-    if grade_closed and closed_at_stage(design_verdict, minimum.closed_at):
-        notes.append(f"graded on request although the cohort was closed at "
-                     f"{minimum.closed_label.lower()} of its design")
-    return replace(verdict, notes=tuple(notes))
-
-
-def _resolved_minimums(rule_sets: Sequence[RuleSet]) -> dict[str, ResolvedMinimum]:
-    """Each rule file's minimum-evidence rule with the stage sizes of its design's rule file
-    (the one in use, else the bundled one)."""
-    wanted = [r for r in rule_sets if r.minimum_evidence is not None]
-    if not wanted:
-        return {}
-    designs = designs_in(rule_sets)
-    if any(r.minimum_evidence.design not in designs for r in wanted):  # type: ignore[union-attr]
-        from dossier.scoring.rulebook import load_rulebook  # the bundled designs
-
-        designs = {**designs_in(load_rulebook().rule_sets), **designs}
-    return {r.id: resolve(r.path, r.minimum_evidence, designs)  # type: ignore[arg-type]
-            for r in wanted}
-
-
 def score_cohorts(rules: RuleBook | Iterable[RuleSet],
                   metrics_by_cohort: Mapping[str, Mapping[str, object]],
                   evidence_by_cohort: Mapping[str, CohortEvidence] | None = None, *,
@@ -557,16 +516,7 @@ def score_cohorts(rules: RuleBook | Iterable[RuleSet],
     design closed anyway).
     """
     rule_sets = rules.rule_sets if isinstance(rules, RuleBook) else tuple(rules)
-    minimums = _resolved_minimums(rule_sets)
-    designs: dict[str, RuleSet] = {}
-    if minimums:
-        loaded = designs_in(rule_sets)
-        needed = {m.design_id for m in minimums.values()}
-        if not needed <= set(loaded):
-            from dossier.scoring.rulebook import load_rulebook
-
-            loaded = {**designs_in(load_rulebook().rule_sets), **loaded}
-        designs = {k: v for k, v in loaded.items() if k in needed}  # type: ignore[misc]
+    minimums, designs = resolved_minimums(rule_sets)
     evidence_by_cohort = evidence_by_cohort or {}
     out: list[Verdict] = []
     for cohort_id, metrics in metrics_by_cohort.items():
@@ -574,6 +524,9 @@ def score_cohorts(rules: RuleBook | Iterable[RuleSet],
         design_verdicts = {ident: score(design, metrics, cohort_id)
                            for ident, design in designs.items()}
         for rule_set in rule_sets:
+            if rule_set.id in design_verdicts:  # a staged design: scored once, above
+                out.append(design_verdicts[rule_set.id])
+                continue
             minimum = minimums.get(rule_set.id)
             out.append(score(rule_set, metrics, cohort_id, evidence=evidence, minimum=minimum,
                              design_verdict=design_verdicts.get(minimum.design_id)

@@ -15,13 +15,17 @@ to be graded anyway (``--grade-closed-cohorts`` / ``grade_closed_cohorts`` in do
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dossier.errors import CriteriaFileError
 from dossier.scoring.verdicts import INSUFFICIENT, NOT_MET, Verdict
 from dossier.yamlfile import LineDict, ProblemLog
+
+if TYPE_CHECKING:  # rules.py imports this module
+    from dossier.scoring.rules import RuleSet
 
 KEYS = ("design", "evaluable_patients", "closed_at", "note")
 
@@ -149,9 +153,8 @@ def insufficient_reason(resolved: ResolvedMinimum, evaluable: object,
 
 
 def insufficient(verdict: Verdict, reason: str) -> Verdict:
-    """The verdict "insufficient evidence" with its reason, no grade, no clauses decided."""
-    from dataclasses import replace
-
+    """The verdict "insufficient evidence" with its reason and no grade; its clauses stay, so
+    the reader sees what the few patients showed."""
     return replace(verdict, verdict=INSUFFICIENT, outcome=f"insufficient evidence: {reason}",
                    preliminary_grade=None, grade=None, grade_range=None, indicative_grade=None,
                    adjustments=(), deciding=(), distance=(), reasons=(reason,),
@@ -161,3 +164,42 @@ def insufficient(verdict: Verdict, reason: str) -> Verdict:
 def designs_in(rule_sets: Iterable[object]) -> dict[str, object]:
     """Staged rule sets by id."""
     return {r.id: r for r in rule_sets if getattr(r, "stages", ())}  # type: ignore[attr-defined]
+
+
+def resolved_minimums(rule_sets: Sequence[RuleSet]
+                      ) -> tuple[dict[str, ResolvedMinimum], dict[str, RuleSet]]:
+    """Each rule file's minimum-evidence rule with its design's stage sizes, and the designs
+    to score each cohort on (the rule files in use, else the bundled ones of that id)."""
+    wanted = [r for r in rule_sets if r.minimum_evidence is not None]
+    if not wanted:
+        return {}, {}
+    designs = designs_in(rule_sets)
+    if any(r.minimum_evidence.design not in designs for r in wanted):  # type: ignore[union-attr]
+        from dossier.scoring.rulebook import load_rulebook  # the bundled designs
+
+        designs = {**designs_in(load_rulebook().rule_sets), **designs}
+    resolved = {r.id: resolve(r.path, r.minimum_evidence, designs)  # type: ignore[arg-type]
+                for r in wanted}
+    needed = {m.design_id for m in resolved.values()}
+    return resolved, {k: v for k, v in designs.items() if k in needed}  # type: ignore[misc]
+
+
+def apply_minimum(verdict: Verdict, minimum: ResolvedMinimum | None,
+                  metrics: Mapping[str, object], design_verdict: Verdict | None,
+                  grade_closed: bool) -> Verdict:
+    """The verdict, or "insufficient evidence" when the rule withholds it (with notes when the
+    check cannot be made, or a closed cohort is graded on request)."""
+    if minimum is None:
+        return verdict
+    evaluable = metrics.get("n_evaluable")
+    reason = insufficient_reason(minimum, evaluable, design_verdict, grade_closed)
+    if reason:
+        return insufficient(verdict, reason)
+    notes = list(verdict.notes)
+    if not isinstance(evaluable, int | float) or isinstance(evaluable, bool):
+        notes.append(f"minimum evidence ({minimum.patients} evaluable patients) not checked: "
+                     "the number of evaluable patients is not given")
+    if grade_closed and closed_at_stage(design_verdict, minimum.closed_at):
+        notes.append(f"graded on request although the cohort was closed at "
+                     f"{minimum.closed_label.lower()} of its design")
+    return replace(verdict, notes=tuple(notes))
