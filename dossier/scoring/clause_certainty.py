@@ -163,8 +163,8 @@ def _survival_words(point: SurvivalPoint) -> str:
 
 def _median_text(median: MedianEvidence | None, spec: MetricSpec) -> tuple[
         float | None, float | None, str]:
-    if median is None:
-        return None, None, ""
+    if median is None or (median.estimate is None and not median.not_reached):
+        return None, None, ""  # no patients or not estimable: no CI to show
     def shown(value: float | None, upper: bool) -> str:
         if value is None:
             return "NR" if (upper or median.not_reached) else "NE"

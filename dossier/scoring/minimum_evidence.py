@@ -155,7 +155,7 @@ def insufficient_reason(resolved: ResolvedMinimum, evaluable: object,
 def insufficient(verdict: Verdict, reason: str) -> Verdict:
     """The verdict "insufficient evidence" with its reason and no grade; its clauses stay, so
     the reader sees what the few patients showed."""
-    return replace(verdict, verdict=INSUFFICIENT, outcome=f"insufficient evidence: {reason}",
+    return replace(verdict, verdict=INSUFFICIENT, outcome="no grade",
                    preliminary_grade=None, grade=None, grade_range=None, indicative_grade=None,
                    adjustments=(), deciding=(), distance=(), reasons=(reason,),
                    statuses=(), certainty=INSUFFICIENT, certainty_reason=reason)
