@@ -270,3 +270,45 @@ def test_the_closure_is_read_from_the_bundled_drup_file_when_it_is_not_in_use():
     metrics, evidence = closed_cohort()
     (esmo,) = score_cohorts([builtin_book().get(FORM3)], {"c": metrics}, {"c": evidence})
     assert esmo.verdict == INSUFFICIENT
+
+
+LANDMARK_RULE = """\
+id: my-landmark
+title: One-year OS
+framework: Mine
+version: "1"
+effective: "2026-01"
+sources:
+  - id: src
+    url: https://example.org/rule
+    status: verified
+inputs:
+  os_landmark_3y: fraction
+outcome:
+  scale: binary
+rules:
+  - id: r1
+    when: {metric: os_landmark_3y, op: ">=", value: 0.4}
+    status: verified
+    source: src
+"""
+
+
+def test_a_landmark_clause_is_decided_on_s_at_its_time_with_the_log_log_posterior(tmp_path):
+    from dossier.scoring.rulefile import load_rule_file
+
+    path = tmp_path / "landmark.yaml"
+    path.write_text(LANDMARK_RULE, encoding="utf-8")
+    km = kaplan_meier(3 * np.array(MONTHS), np.array(EVENTS))  # to 42 months
+    (s12,) = km_at_times(km, [36.0])
+    se = greenwood_se(s12.surv, s12.lower, s12.upper, "log-log", 0.95)
+    evidence = CohortEvidence(survival={("os", 36.0): SurvivalPoint(
+        "os", 36.0, s12.surv, s12.lower, s12.upper, se, "log-log", 0.95)})
+    verdict = score(load_rule_file(path), {"os_landmark_3y": s12.surv}, "c", evidence=evidence)
+    (c,) = verdict.clauses
+    assert (c.ci_lower, c.ci_upper) == (s12.lower, s12.upper)
+    assert c.certainty == ("met, uncertain" if s12.surv >= 0.4 else "not met, uncertain")
+    se_eta = s12.se / (s12.surv * abs(math.log(s12.surv)))
+    expected = stats.norm.cdf((math.log(-math.log(0.4)) - math.log(-math.log(s12.surv)))
+                              / se_eta)
+    assert c.probability == pytest.approx(expected, abs=1e-12)
