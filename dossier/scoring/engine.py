@@ -486,9 +486,10 @@ def score(rule_set: RuleSet, metrics: Mapping[str, object], cohort_id: str = "",
     extra = [f"{o.name}: {o.note}" for o in values.values() if o.note and o.state != "missing"]
     extra += [f"rules from override file {p}" for p in rule_set.overrides]
     result = replace(result, notes=result.notes + tuple(dict.fromkeys(extra)))
-    result = _with_clause_certainty(result, evidence, rule_set)
-    truths = {r.id: _evaluate_rule(rule_set, r, values).truth for r in rules}
-    result = with_verdict_certainty(result, rule_set, rules, truths)
+    if evidence is not None:  # values without their data (a summary file): no certainty
+        result = _with_clause_certainty(result, evidence, rule_set)
+        truths = {r.id: _evaluate_rule(rule_set, r, values).truth for r in rules}
+        result = with_verdict_certainty(result, rule_set, rules, truths)
     return apply_minimum(result, minimum, metrics, design_verdict, grade_closed)
 
 

@@ -85,7 +85,7 @@ def _routes_met(rule_set: RuleSet, rules: Sequence[Rule], truths: Mapping[str, b
     holding = [r for r in rules if truths.get(r.id) and (r.status in awarded
                                                          or r.requires_override)]
     if rule_set.outcome.scale == "graded":
-        top = verdict.preliminary_grade
+        top = verdict.preliminary_grade or max((r.grade or 0 for r in holding), default=0)
         holding = [r for r in holding if r.grade == top]
     return holding
 

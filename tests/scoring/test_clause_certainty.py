@@ -123,6 +123,7 @@ def test_without_evidence_clauses_carry_no_certainty():
     metrics, _ = rate_cohort(7, 10)
     verdict = form3(metrics, None)
     assert all(c.certainty == "" for c in verdict.clauses)
+    assert verdict.certainty == "" and "uncertain" not in verdict.outcome
 
 
 # ------------------------------------------------------------------------------------ medians
