@@ -23,6 +23,8 @@ from dossier.endpoints.parameters import EndpointParameters
 from dossier.endpoints.results import results_bytes
 from dossier.errors import ConfigurationError
 from dossier.registry.adam import registry_from_options
+from dossier.registry.comparators import Comparators, read_comparators
+from dossier.registry.load import DEMO_NAME as DEMO_REGISTRY
 from dossier.registry.load import Registry, sidecar_metadata
 from dossier.registry.pseudonyms import (
     PSEUDONYMISE,
@@ -36,8 +38,9 @@ from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.render.bundle import DossierBundle, build_timestamp, safe_file_name
 from dossier.render.ownership import check_destination
 from dossier.render.staging import stop_cleanly_on_signals
-from dossier.resources import drup_stage_sizes
+from dossier.resources import drup_stage_sizes, resource_dir
 from dossier.scoring.engine import score_cohorts
+from dossier.scoring.external_control import label_verdicts, with_cohort_context
 from dossier.scoring.inputs import metrics_from_results, needed_landmarks
 from dossier.scoring.readiness import Readiness, readiness
 from dossier.scoring.rulebook import RuleBook, resolve_criteria
@@ -51,6 +54,8 @@ ENGINES = ("weasyprint", "quarto")
 QUARTO_FOLDER = "quarto"
 """Where the Quarto project goes inside the dossier folder (``--format qmd``)."""
 DEMO_NAME = "demo"
+DEMO_COMPARATORS = "comparators/demo-comparators.yaml"
+"""The bundled example comparators file (under criteria/) the demo build uses."""
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as each stage (and each cohort PDF) completes."""
@@ -72,6 +77,8 @@ class Analysis:
     data_name: str
     parameters: dict[str, object]
     timings: dict[str, float] = field(default_factory=dict)
+    comparators: Comparators | None = None
+    """The external controls read (the bundled example file for the demo), if any."""
 
 
 def endpoint_parameters(settings: Settings,
@@ -110,10 +117,38 @@ def endpoint_results(settings: Settings, registry: Registry,
     return results
 
 
+def comparators_of(settings: Settings, registry: Registry) -> Comparators | None:
+    """The comparators file of the settings (--comparators, dossier.toml), read and checked;
+    the demo registry without one uses the bundled example file (illustrative figures marked)."""
+    path = settings.comparators
+    if path is None and str(registry.source) == DEMO_REGISTRY:
+        path = resource_dir("criteria") / DEMO_COMPARATORS
+    return None if path is None else read_comparators(path)
+
+
 def cohort_metrics(settings: Settings, registry: Registry,
-                   rules: RuleBook | None = None) -> dict[str, dict[str, object]]:
-    """The scoring metrics of every cohort (the names rule files use), from its endpoints."""
-    return metrics_from_results(endpoint_results(settings, registry, rules), registry.cohorts)
+                   rules: RuleBook | None = None,
+                   comparators: Comparators | None = None) -> dict[str, dict[str, object]]:
+    """The scoring metrics of every cohort (the names rule files use), from its endpoints,
+    with its external control (``comparators``, else the settings') and Form 3 justification.
+
+    Score them with :func:`score_registry`, which labels comparisons with an external control.
+    """
+    results = endpoint_results(settings, registry, rules)
+    return _with_context(settings, registry, results, comparators or comparators_of(
+        settings, registry))
+
+
+def _with_context(settings: Settings, registry: Registry, results: pd.DataFrame,
+                  comparators: Comparators | None) -> dict[str, dict[str, object]]:
+    return with_cohort_context(metrics_from_results(results, registry.cohorts), results,
+                               registry.patients, registry.cohorts, comparators,
+                               level=settings.endpoints.conf_level)
+
+
+def score_registry(rules: RuleBook, metrics: dict[str, dict[str, object]]) -> list[Verdict]:
+    """Every cohort against every rule file, comparisons with an external control labelled."""
+    return label_verdicts(score_cohorts(rules, metrics), rules.rule_sets, metrics)
 
 
 def analyse(settings: Settings, registry: Registry, criteria: Sequence[str] = (),
@@ -127,13 +162,14 @@ def analyse(settings: Settings, registry: Registry, criteria: Sequence[str] = ()
     results = endpoint_results(settings, registry, chosen)
     timings["endpoints"] = time.perf_counter() - start
     start = time.perf_counter()
-    metrics = metrics_from_results(results, registry.cohorts)
-    verdicts = tuple(score_cohorts(chosen, metrics))
+    comparators = comparators_of(settings, registry)
+    metrics = _with_context(settings, registry, results, comparators)
+    verdicts = tuple(score_registry(chosen, metrics))
     timings["scoring"] = time.perf_counter() - start
     sizes = stage_sizes(chosen.rule_sets) or drup_stage_sizes()
     return Analysis(registry, results, chosen, verdicts, tuple(readiness(verdicts)), data_name,
                     {**endpoint_parameters(settings, run_parameters(settings, chosen)),
-                     "stage_sizes": list(sizes)}, timings)
+                     "stage_sizes": list(sizes)}, timings, comparators)
 
 
 def _only(analysis: Analysis, only: Sequence[str]) -> list[str] | None:
@@ -235,6 +271,8 @@ def input_files(settings: Settings, registry: Registry, *, templates: Path | Non
             found.append((_SOURCE_ROLES.get(source.role, "adam_dataset"), Path(source.path)))
     if settings.source is not None and Path(settings.source).is_file():
         found.append(("config", Path(settings.source)))
+    if settings.comparators is not None and Path(settings.comparators).is_file():
+        found.append(("comparators", Path(settings.comparators)))
     if docx_reference is not None:
         found.append(("docx_reference", Path(docx_reference)))
     found += [("template", p) for p in _files_under(templates)]
@@ -248,7 +286,8 @@ def _named_inputs(settings: Settings, data: Path | None, cohorts: Path | None,
                   templates: Path | None, docx_reference: Path | None) -> list[Path]:
     """The files and folders a build will read, as known before reading (never replaced)."""
     named = [data, cohorts, adam, adam_map, settings.data, settings.cohorts, settings.adam,
-             settings.adam_map, settings.source, templates, docx_reference]
+             settings.adam_map, settings.source, settings.comparators, templates,
+             docx_reference]
     named += [Path(c) for c in criteria if Path(c).exists()]
     for path in (data, settings.data):
         if path is not None:

@@ -16,6 +16,7 @@ from rich.table import Table
 from dossier.commands.common import (
     ADAM_MAP_OPTION,
     ADAM_OPTION,
+    COMPARATORS_OPTION,
     SHEET_OPTION,
     console,
     error_console,
@@ -26,7 +27,6 @@ from dossier.commands.common import (
 from dossier.config import Settings
 from dossier.endpoints.parameters import EndpointParameters
 from dossier.errors import DossierError
-from dossier.scoring.engine import score_cohorts
 from dossier.scoring.metrics import MetricValueError
 from dossier.scoring.readiness import NOT_PAYER_READY, readiness
 from dossier.scoring.rulebook import CriteriaError, RuleBook, resolve_criteria
@@ -99,9 +99,12 @@ def cohort_metrics(settings: Settings, book: RuleBook, data: Path | None, summar
 
 
 def run_scoring(book: RuleBook, metrics: dict[str, dict[str, object]]) -> list[Verdict]:
-    """Score, turning a bad metric value into a clean error."""
+    """Score (comparisons with an external control labelled), turning a bad metric value into
+    a clean error."""
+    from dossier.build import score_registry
+
     try:
-        return score_cohorts(book, metrics)
+        return score_registry(book, metrics)
     except MetricValueError as exc:
         raise fail(str(exc)) from exc
 
@@ -148,9 +151,13 @@ def score(
     adam_map: Path = ADAM_MAP_OPTION,
     sheet: str = SHEET_OPTION,
     fmt: str = FORMAT_OPTION,
+    comparators: Path = COMPARATORS_OPTION,
 ) -> None:
     """Score each cohort against the criteria: verdict, grade and the clauses that decided it."""
-    settings = settings_of(ctx).with_overrides(sheet=sheet)
+    if comparators is not None and summary is not None:
+        raise fail("--comparators goes with patient data, not with --summary (a summary "
+                   "file gives its control figures itself)")
+    settings = settings_of(ctx).with_overrides(sheet=sheet, comparators=comparators)
     fmt = check_format(fmt)
     book = selected_rules(settings, criteria)
     metrics, label = cohort_metrics(settings, book, data, summary, cohorts, adam, adam_map)
