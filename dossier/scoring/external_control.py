@@ -275,6 +275,25 @@ def _gate_metrics(rule_set: RuleSet) -> set[str]:
     return {name for gate in rule_set.gates for name in metrics_of(gate.when)}
 
 
+def _unchecked_context(verdict: Verdict, rule_set: RuleSet, values: Mapping[str, object]
+                       ) -> Verdict:
+    """A note when a Form 3 style gate (one a justification can open) could not be checked
+    because the cohort's context is not given, so the rules were applied without it."""
+    for gate in rule_set.gates:
+        names = [n for n in metrics_of(gate.when) if n != JUSTIFICATION_METRIC]
+        if JUSTIFICATION_METRIC not in metrics_of(gate.when) or values.get(JUSTIFICATION_KEY):
+            continue
+        if any(values.get(n) is True for n in names):
+            continue
+        missing = [rule_set.specs[n].label if n in rule_set.specs else n for n in names
+                   if values.get(n) is None]
+        if missing:
+            note = (f"applicability ({gate.id}) not checked: {' and '.join(missing)} not given "
+                    "in the cohort metadata; the rules were applied without that check")
+            verdict = replace(verdict, notes=(*verdict.notes, note))
+    return verdict
+
+
 def label_verdicts(verdicts: Iterable[Verdict], rule_sets: Iterable[RuleSet],
                    metrics: Mapping[str, Mapping[str, object]]) -> list[Verdict]:
     """Label every comparative verdict made against an external control, and say when a
@@ -295,6 +314,8 @@ def label_verdicts(verdicts: Iterable[Verdict], rule_sets: Iterable[RuleSet],
             verdict = replace(verdict, comparator=control.label,
                               comparator_caveat=UNANCHORED_CAVEAT,
                               notes=verdict.notes + control.notes())
+        if rule_set is not None and verdict.verdict != NOT_APPLICABLE:
+            verdict = _unchecked_context(verdict, rule_set, values)
         text = values.get(JUSTIFICATION_KEY)
         decisive = not any(values.get(m) is True
                            for m in ("rare_indication", "no_effective_treatment"))
