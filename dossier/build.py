@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +40,12 @@ from dossier.render.ownership import check_destination
 from dossier.render.staging import stop_cleanly_on_signals
 from dossier.resources import drup_stage_sizes, resource_dir
 from dossier.scoring.engine import score_cohorts
-from dossier.scoring.external_control import label_verdicts, with_cohort_context
+from dossier.scoring.external_control import (
+    ExternalControl,
+    external_controls,
+    label_verdicts,
+    with_cohort_context,
+)
 from dossier.scoring.inputs import metrics_from_results, needed_landmarks
 from dossier.scoring.readiness import Readiness, readiness
 from dossier.scoring.rulebook import RuleBook, resolve_criteria
@@ -79,6 +84,8 @@ class Analysis:
     timings: dict[str, float] = field(default_factory=dict)
     comparators: Comparators | None = None
     """The external controls read (the bundled example file for the demo), if any."""
+    controls: Mapping[str, ExternalControl] = field(default_factory=dict)
+    """Each cohort's external control account, by cohort id."""
 
 
 def endpoint_parameters(settings: Settings,
@@ -169,7 +176,8 @@ def analyse(settings: Settings, registry: Registry, criteria: Sequence[str] = ()
     sizes = stage_sizes(chosen.rule_sets) or drup_stage_sizes()
     return Analysis(registry, results, chosen, verdicts, tuple(readiness(verdicts)), data_name,
                     {**endpoint_parameters(settings, run_parameters(settings, chosen)),
-                     "stage_sizes": list(sizes)}, timings, comparators)
+                     "stage_sizes": list(sizes)}, timings, comparators,
+                    external_controls(metrics))
 
 
 def _only(analysis: Analysis, only: Sequence[str]) -> list[str] | None:
@@ -413,7 +421,8 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
             rule_files=analysis.rules.rule_sets, parameters=analysis.parameters,
             title=settings.title, build_time=build_time, software_version=__version__,
             data_sha256=registry.sha256, data_name=data_name, only=chosen,
-            patient_ids=identifiers)
+            patient_ids=identifiers, comparators=analysis.comparators,
+            controls=analysis.controls)
         timings["context"] = time.perf_counter() - start
     earlier_qmd = target / QUARTO_FOLDER / "dossier.qmd"  # its narrative is carried over
     weasy_pdfs = "pdf" in formats and engine == "weasyprint"

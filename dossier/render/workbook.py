@@ -183,7 +183,8 @@ def _verdicts_sheet(verdicts: Sequence[Verdict]) -> SheetSpec:
     for v in verdicts:
         base = {"cohort_id": v.cohort_id, "criteria": v.criteria_id, "verdict": v.verdict,
                 "grade": v.grade_text, "outcome": v.outcome,
-                "distance": "; ".join(v.distance)}
+                "distance": "; ".join(v.distance), "comparator": v.comparator,
+                "comparator_caveat": v.comparator_caveat}
         clauses = [*v.clauses, *(c for a in v.adjustments for c in a.clauses)]
         if not clauses:
             records.append({**base, "clause": "", "observed": "", "threshold": "", "state": "",
@@ -193,7 +194,8 @@ def _verdicts_sheet(verdicts: Sequence[Verdict]) -> SheetSpec:
                             "threshold": c.threshold_text, "state": c.state,
                             "source_status": c.status, "why": c.note})
     columns = ["cohort_id", "criteria", "verdict", "grade", "outcome", "clause", "observed",
-               "threshold", "state", "source_status", "why", "distance"]
+               "threshold", "state", "source_status", "why", "distance", "comparator",
+               "comparator_caveat"]
     return SheetSpec("Verdicts", pd.DataFrame.from_records(records, columns=columns),
                      verdict_columns=("verdict",),
                      notes=("One row per clause of every verdict: the observed value, the "

@@ -41,7 +41,7 @@ COMPARATIVE_METRICS = frozenset({
 comparative."""
 
 FROM_METADATA = "cohort metadata"
-FROM_FILE = "comparators file"
+FROM_FILE = "external-control file"
 HR_METHOD = (
     "approximated under an exponential model: HR = control median / cohort median, 95% CI "
     "exp(log HR +- 1.96 / sqrt(events)) from the cohort's number of events with the control "
