@@ -237,9 +237,7 @@ def median_ratio_row(group_by: str, group: str, ratios: np.ndarray,
     threshold = float(parameters.pfs_ratio_threshold)
     reached = int(np.sum(ratios >= threshold * (1 - RELATIVE_TOLERANCE)))
     nan = math.nan
-    params = parameters_json({"threshold": threshold, "lower_rank": median.lower_rank or 0,
-                              "upper_rank": median.upper_rank or 0,
-                              "coverage": round(median.coverage, 6) if median.coverage else 0})
+    params = parameters_json({"threshold": threshold})
     return (group_by, group, MEDIAN_RATIO_ENDPOINT, "median", nan,
             nan if median.estimate is None else median.estimate,
             nan if median.lower is None else median.lower,

@@ -74,7 +74,7 @@ class Evidence(Enum):
             "published_trial": "published standard-of-care trial",
             "registry": "registry",
             "expert_estimate": "expert estimate",
-            "illustrative": "illustrative figure (not evidence)",
+            "illustrative": "illustrative figure, not evidence",
         }[self.value]
 
     @property

@@ -44,6 +44,7 @@ from dossier.render.methods_text import (
     method_rows,
     parameter_rows,
 )
+from dossier.render.pfs_ratio_view import median_ratio_rows
 from dossier.render.reference import published_rows, reference_lines
 from dossier.render.report_figures import forest_figures, km_axis
 from dossier.render.results_index import ResultsIndex, row_parameters
@@ -116,6 +117,8 @@ def endpoint_rows(index: ResultsIndex, group: tuple[str, str]) -> list[dict[str,
         out.append({"label": str(row["label"]), "value": rate_text(row),
                     "count": fraction_text(row), "denominator": _denominator_text(row),
                     "kind": "rate"})
+        if endpoint == "pfs_ratio":  # the within-patient comparator: its median beside it
+            out += median_ratio_rows(index, group)
     for endpoint, landmarks in TIME_ROWS:
         n_row = index.get(group, endpoint, "n")
         median = index.get(group, endpoint, "median")

@@ -65,8 +65,9 @@ def external_controls_view(comparators: Comparators | None, controls: Mapping[st
         "caveat": UNANCHORED_CAVEAT, "hr_method": f"Hazard ratios against an external control "
         f"are {HR_METHOD}.", "origin": origin, "illustrative": illustrative,
         "from_metadata": from_metadata, "n_cohorts": len(controls),
-        "cover": (f"{len(controls)} cohorts are compared with an external control "
-                  f"({UNANCHORED_LABEL})"
+        "cover": (f"{len(controls)} cohorts are also compared with an external control for "
+                  "their tumour type and line of therapy: unanchored, naive comparisons that "
+                  "the EU HTA methodological guidance restricts"
                   + (f"; {illustrative} of the {len(rows)} controls used are illustrative "
                      "figures, not evidence" if illustrative else "") + "."
                   if controls else ""),

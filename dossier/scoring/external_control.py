@@ -79,8 +79,9 @@ class ExternalControl:
         parts = []
         if entry is not None and FROM_FILE in self.sources.values():
             what = entry.treatment or "standard of care"
-            parts.append(f"{what}, {entry.tumour_type.lower()}, line {entry.lines.label} "
-                         f"({entry.evidence.label}; {FROM_FILE})")
+            line = "any line" if entry.lines.any else f"line {entry.lines.label}"
+            parts.append(f"{what}, {entry.tumour_type.lower()}, {line}; {entry.evidence.label}; "
+                         f"from the {FROM_FILE}")
         if FROM_METADATA in self.sources.values():
             parts.append(f"figures given in the {FROM_METADATA}")
         return "; ".join(parts)
@@ -134,9 +135,9 @@ def _finite(value: object) -> float | None:
 
 
 def _limits(lower: float | None, upper: float | None, shift: float, scale: float = 1.0,
-            unit: str = "") -> str:
-    low = "NE" if lower is None else f"{scale * (lower - shift):.2f}"
-    high = "NR" if upper is None else f"{scale * (upper - shift):.2f}"
+            unit: str = "", places: int = 2) -> str:
+    low = "NE" if lower is None else f"{scale * (lower - shift):.{places}f}"
+    high = "NR" if upper is None else f"{scale * (upper - shift):.{places}f}"
     return f"95% CI {low} to {high}{unit}"
 
 
@@ -235,10 +236,12 @@ def add_external_controls(metrics: Mapping[str, Mapping[str, object]], results: 
             estimate = _finite(orr["estimate"]) if orr is not None else None
             if estimate is not None:
                 control = figures["control_orr_percent"] / 100.0
+                limits = _limits(_finite(orr["lower"]), _finite(orr["upper"]), control, 100.0,
+                                 places=1)
                 comparisons.append(
                     f"ORR {100 * estimate:.1f}% vs control {figures['control_orr_percent']:g}%: "
                     f"difference {100 * (estimate - control):.1f} percentage points "
-                    f"({_limits(_finite(orr['lower']), _finite(orr['upper']), control, 100.0)} "
+                    f"({limits} "
                     "points: the cohort's CI minus the control ORR)")
         controls[cohort_id] = ExternalControl(cohort_id, cohort, figures, sources,
                                               tuple(comparisons))
