@@ -154,7 +154,8 @@ class Comparator:
 class ComparatorFileError(InputError):
     """A comparators file with problems: the first one as the message, all in ``problems``."""
 
-    def __init__(self, problems: Sequence[InputError]) -> None:
+    def __init__(self, problems: Sequence[InputError], unit: str = "row") -> None:
+        self.unit = unit  # "line" and "key" for YAML; "row" and "column" for CSV
         first = problems[0]
         more = len(problems) - 1
         hint = first.hint if not more else (
@@ -162,6 +163,16 @@ class ComparatorFileError(InputError):
         super().__init__(first.message, file=first.file, row=first.row, column=first.column,
                          hint=hint)
         self.problems = tuple(problems)
+
+    @property
+    def where(self) -> str:
+        """'file, line 4, key median_pfs_months' (YAML) or 'file, row 4, column ...' (CSV)."""
+        parts = [self.file] if self.file else []
+        if self.row is not None:
+            parts.append(f"{self.unit} {self.row}")
+        if self.column:
+            parts.append(f"{'key' if self.unit == 'line' else 'column'} {self.column!r}")
+        return ", ".join(parts)
 
 
 def normalise_tumour_type(name: str) -> str:
@@ -253,7 +264,7 @@ class _Problems:
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise ComparatorFileError(self.items)
+            raise ComparatorFileError(self.items, self.unit)
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,7 @@ def test_error_message_names_file_line_key_and_how_many_more(tmp_path):
     with pytest.raises(ComparatorFileError) as info:
         read_comparators(path)
     text = str(info.value)
-    assert text.startswith("comparators.yaml, row 3, column 'line': line must be")
+    assert text.startswith("comparators.yaml, line 3, key 'line': line must be")
     assert "1 more problem in this file" in text
 
 
