@@ -179,3 +179,13 @@ def test_score_takes_the_comparators_from_dossier_toml(tmp_path):
     verdicts = {v["criteria"]: v for v in json.loads(result.output)["verdicts"]}
     assert verdicts["paskwil-2016"]["verdict"] == "met"
     assert verdicts["paskwil-2016"]["comparator"].startswith(UNANCHORED_LABEL)
+
+
+def test_comparators_go_with_patient_data_not_with_a_summary_file(tmp_path):
+    _, controls = write_inputs(tmp_path)
+    summary = tmp_path / "studies.yaml"
+    summary.write_text("studies:\n  - id: s\n    orr: 0.3\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["score", "--summary", str(summary), "--comparators",
+                                      str(controls)])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "--comparators goes with patient data, not with --summary" in result.output
