@@ -249,6 +249,8 @@ def _results_json(analysis: Analysis, only: list[str] | None) -> dict[str, objec
         "results": json.loads(results_bytes(results.reset_index(drop=True), ".json")),
         "verdicts": [v.to_dict() for v in verdicts],
         "readiness": [r.to_dict() for r in flags],
+        "external_controls": [c.record() for cid, c in analysis.controls.items()
+                              if only is None or cid in only],
     }
 
 

@@ -189,3 +189,37 @@ def test_comparators_go_with_patient_data_not_with_a_summary_file(tmp_path):
                                       str(controls)])
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "--comparators goes with patient data, not with --summary" in result.output
+
+
+def test_results_json_lists_each_cohorts_control_and_where_each_figure_came_from(
+        dossier_folder):
+    payload = json.loads((dossier_folder / "results.json").read_text(encoding="utf-8"))
+    [control] = payload["external_controls"]
+    assert control["cohort_id"] == "H1" and control["line"] == 2
+    assert control["line_source"] == "median of the patients' prior lines + 1"
+    assert control["figures"] == {"control_pfs_median_months": 3.0,
+                                  "control_os_median_months": 6.0, "control_orr_percent": 10.0}
+    assert control["sources"]["control_pfs_median_months"] == "external-control file"
+    assert control["sources"]["hr_pfs"] == "approximation"
+    assert control["entry"]["url"] == "https://example.org/control"
+    assert control["label"] == UNANCHORED_LABEL
+
+
+def test_cohort_metadata_figures_take_precedence_over_the_file_figure_by_figure(tmp_path):
+    data, controls = write_inputs(tmp_path)
+    meta = tmp_path / "hand.cohorts.yaml"
+    meta.write_text(meta.read_text(encoding="utf-8") + "    control_pfs_median_months: 4.5\n",
+                    encoding="utf-8")
+    result = CliRunner().invoke(app, ["score", str(data), "--comparators", str(controls),
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    verdicts = {v["criteria"]: v for v in json.loads(result.output)["verdicts"]}
+    form2b = verdicts["esmo-mcbs-v1.1-form2b"]
+    notes = " ".join(form2b["notes"])
+    assert "median PFS 4.5 months (cohort metadata), median OS 6 months (external-control file)" \
+        in notes
+    assert clause(form2b, "pfs_gain_months", "le6-g3")["observed"] == pytest.approx(
+        MEDIAN - 4.5, abs=1e-9)
+    assert clause(form2b, "hr_pfs_lower95", "le6-g3")["observed"] == pytest.approx(
+        4.5 / MEDIAN * math.exp(-norm.ppf(0.975) / math.sqrt(len(PFS_DAYS))), rel=1e-9)
+    assert "figures given in the cohort metadata" in form2b["comparator"]
