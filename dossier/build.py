@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,8 @@ from dossier.endpoints.parameters import EndpointParameters
 from dossier.endpoints.results import results_bytes
 from dossier.errors import ConfigurationError
 from dossier.registry.adam import registry_from_options
+from dossier.registry.comparators import Comparators, read_comparators
+from dossier.registry.load import DEMO_NAME as DEMO_REGISTRY
 from dossier.registry.load import Registry, sidecar_metadata
 from dossier.registry.pseudonyms import (
     PSEUDONYMISE,
@@ -36,9 +38,15 @@ from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.render.bundle import DossierBundle, build_timestamp, safe_file_name
 from dossier.render.ownership import check_destination
 from dossier.render.staging import stop_cleanly_on_signals
-from dossier.resources import drup_stage_sizes
+from dossier.resources import drup_stage_sizes, resource_dir
 from dossier.scoring.engine import score_cohorts
 from dossier.scoring.evidence import CohortEvidence, evidence_from_results
+from dossier.scoring.external_control import (
+    ExternalControl,
+    external_controls,
+    label_verdicts,
+    with_cohort_context,
+)
 from dossier.scoring.inputs import metrics_from_results, needed_landmarks
 from dossier.scoring.readiness import Readiness, readiness
 from dossier.scoring.rulebook import RuleBook, resolve_criteria
@@ -52,6 +60,8 @@ ENGINES = ("weasyprint", "quarto")
 QUARTO_FOLDER = "quarto"
 """Where the Quarto project goes inside the dossier folder (``--format qmd``)."""
 DEMO_NAME = "demo"
+DEMO_COMPARATORS = "comparators/demo-comparators.yaml"
+"""The bundled example comparators file (under criteria/) the demo build uses."""
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as each stage (and each cohort PDF) completes."""
@@ -73,6 +83,10 @@ class Analysis:
     data_name: str
     parameters: dict[str, object]
     timings: dict[str, float] = field(default_factory=dict)
+    comparators: Comparators | None = None
+    """The external controls read (the bundled example file for the demo), if any."""
+    controls: Mapping[str, ExternalControl] = field(default_factory=dict)
+    """Each cohort's external control account, by cohort id."""
 
 
 def endpoint_parameters(settings: Settings,
@@ -111,17 +125,51 @@ def endpoint_results(settings: Settings, registry: Registry,
     return results
 
 
+def comparators_of(settings: Settings, registry: Registry) -> Comparators | None:
+    """The comparators file of the settings (--comparators, dossier.toml), read and checked;
+    the demo registry without one uses the bundled example file (illustrative figures marked)."""
+    path = settings.comparators
+    if path is None and str(registry.source) == DEMO_REGISTRY:
+        path = resource_dir("criteria") / DEMO_COMPARATORS
+    return None if path is None else read_comparators(path)
+
+
 def cohort_metrics(settings: Settings, registry: Registry,
-                   rules: RuleBook | None = None) -> dict[str, dict[str, object]]:
-    """The scoring metrics of every cohort (the names rule files use), from its endpoints."""
-    return metrics_from_results(endpoint_results(settings, registry, rules), registry.cohorts)
+                   rules: RuleBook | None = None,
+                   comparators: Comparators | None = None) -> dict[str, dict[str, object]]:
+    """The scoring metrics of every cohort (the names rule files use), from its endpoints,
+    with its external control (``comparators``, else the settings') and Form 3 justification.
+
+    Score them with :func:`score_registry`, which labels comparisons with an external control.
+    """
+    results = endpoint_results(settings, registry, rules)
+    return _with_context(settings, registry, results, comparators or comparators_of(
+        settings, registry))
+
+
+def _with_context(settings: Settings, registry: Registry, results: pd.DataFrame,
+                  comparators: Comparators | None) -> dict[str, dict[str, object]]:
+    return with_cohort_context(metrics_from_results(results, registry.cohorts), results,
+                               registry.patients, registry.cohorts, comparators,
+                               level=settings.endpoints.conf_level)
+
+
+def score_registry(rules: RuleBook, metrics: dict[str, dict[str, object]],
+                   evidence: dict[str, CohortEvidence] | None = None, *,
+                   grade_closed_cohorts: bool = False) -> list[Verdict]:
+    """Every cohort against every rule file (clauses decided with their CIs when ``evidence``
+    is given), comparisons with an external control labelled."""
+    verdicts = score_cohorts(rules, metrics, evidence,
+                             grade_closed_cohorts=grade_closed_cohorts)
+    return label_verdicts(verdicts, rules.rule_sets, metrics)
 
 
 def cohort_inputs(settings: Settings, registry: Registry, rules: RuleBook | None = None
                   ) -> tuple[dict[str, dict[str, object]], dict[str, CohortEvidence]]:
     """Every cohort's metrics and the evidence behind them (x of n, S(T) with CIs)."""
     results = endpoint_results(settings, registry, rules)
-    return metrics_from_results(results, registry.cohorts), evidence_from_results(results)
+    metrics = _with_context(settings, registry, results, comparators_of(settings, registry))
+    return metrics, evidence_from_results(results)
 
 
 def analyse(settings: Settings, registry: Registry, criteria: Sequence[str] = (),
@@ -135,14 +183,16 @@ def analyse(settings: Settings, registry: Registry, criteria: Sequence[str] = ()
     results = endpoint_results(settings, registry, chosen)
     timings["endpoints"] = time.perf_counter() - start
     start = time.perf_counter()
-    metrics = metrics_from_results(results, registry.cohorts)
-    verdicts = tuple(score_cohorts(chosen, metrics, evidence_from_results(results),
-                                   grade_closed_cohorts=settings.grade_closed_cohorts))
+    comparators = comparators_of(settings, registry)
+    metrics = _with_context(settings, registry, results, comparators)
+    verdicts = tuple(score_registry(chosen, metrics, evidence_from_results(results),
+                                    grade_closed_cohorts=settings.grade_closed_cohorts))
     timings["scoring"] = time.perf_counter() - start
     sizes = stage_sizes(chosen.rule_sets) or drup_stage_sizes()
     return Analysis(registry, results, chosen, verdicts, tuple(readiness(verdicts)), data_name,
                     {**endpoint_parameters(settings, run_parameters(settings, chosen)),
-                     "stage_sizes": list(sizes)}, timings)
+                     "stage_sizes": list(sizes)}, timings, comparators,
+                    external_controls(metrics))
 
 
 def _only(analysis: Analysis, only: Sequence[str]) -> list[str] | None:
@@ -214,6 +264,8 @@ def _results_json(analysis: Analysis, only: list[str] | None) -> dict[str, objec
         "results": json.loads(results_bytes(results.reset_index(drop=True), ".json")),
         "verdicts": [v.to_dict() for v in verdicts],
         "readiness": [r.to_dict() for r in flags],
+        "external_controls": [c.record() for cid, c in analysis.controls.items()
+                              if only is None or cid in only],
     }
 
 
@@ -244,6 +296,8 @@ def input_files(settings: Settings, registry: Registry, *, templates: Path | Non
             found.append((_SOURCE_ROLES.get(source.role, "adam_dataset"), Path(source.path)))
     if settings.source is not None and Path(settings.source).is_file():
         found.append(("config", Path(settings.source)))
+    if settings.comparators is not None and Path(settings.comparators).is_file():
+        found.append(("comparators", Path(settings.comparators)))
     if docx_reference is not None:
         found.append(("docx_reference", Path(docx_reference)))
     found += [("template", p) for p in _files_under(templates)]
@@ -257,7 +311,8 @@ def _named_inputs(settings: Settings, data: Path | None, cohorts: Path | None,
                   templates: Path | None, docx_reference: Path | None) -> list[Path]:
     """The files and folders a build will read, as known before reading (never replaced)."""
     named = [data, cohorts, adam, adam_map, settings.data, settings.cohorts, settings.adam,
-             settings.adam_map, settings.source, templates, docx_reference]
+             settings.adam_map, settings.source, settings.comparators, templates,
+             docx_reference]
     named += [Path(c) for c in criteria if Path(c).exists()]
     for path in (data, settings.data):
         if path is not None:
@@ -383,7 +438,8 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
             rule_files=analysis.rules.rule_sets, parameters=analysis.parameters,
             title=settings.title, build_time=build_time, software_version=__version__,
             data_sha256=registry.sha256, data_name=data_name, only=chosen,
-            patient_ids=identifiers)
+            patient_ids=identifiers, comparators=analysis.comparators,
+            controls=analysis.controls)
         timings["context"] = time.perf_counter() - start
     earlier_qmd = target / QUARTO_FOLDER / "dossier.qmd"  # its narrative is carried over
     weasy_pdfs = "pdf" in formats and engine == "weasyprint"

@@ -39,6 +39,9 @@ class Settings:
     cohorts: Path | None = None
     adam: Path | None = None
     adam_map: Path | None = None
+    comparators: Path | None = None
+    """External controls per tumour type and line (docs/comparators.md); the demo uses the
+    bundled example file."""
     sheet: str | None = None  # the workbook sheet holding the patients (.xlsx data)
     criteria: tuple[str, ...] = ()
     out: Path = Path("output")
@@ -71,11 +74,12 @@ class Settings:
 _LAYOUT: dict[str, dict[str, str]] = {
     "study": {"title": "title", "data": "data", "cohorts": "cohorts", "adam": "adam",
               "adam_map": "adam_map", "out": "out", "sheet": "sheet",
+              "comparators": "comparators",
               "patient_ids": "patient_ids"},
     "criteria": {"apply": "criteria", "grade_closed_cohorts": "grade_closed_cohorts"},
     "endpoints": {**{name: name for name in PARAMETER_NAMES}, "by": "by"},
 }
-_PATH_FIELDS = {"data", "cohorts", "adam", "adam_map", "out"}
+_PATH_FIELDS = {"data", "cohorts", "adam", "adam_map", "out", "comparators"}
 _TUPLE_FIELDS = {"criteria", "by"}
 
 

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from dossier.commands.common import (
     ADAM_MAP_OPTION,
     ADAM_OPTION,
+    COMPARATORS_OPTION,
     SHEET_OPTION,
     console,
     fail,
@@ -28,6 +29,7 @@ def build(
     adam: Path = ADAM_OPTION,
     adam_map: Path = ADAM_MAP_OPTION,
     sheet: str = SHEET_OPTION,
+    comparators: Path = COMPARATORS_OPTION,
     only: list[str] = typer.Option(
         None, "--only", help="Build only this cohort (repeatable; the cohort id)."),
     out: Path = typer.Option(
@@ -70,7 +72,8 @@ def build(
 
     try:
         settings = settings_of(ctx).with_overrides(
-            sheet=sheet, patient_ids=patient_ids.strip().lower() if patient_ids else None,
+            sheet=sheet, comparators=comparators,
+            patient_ids=patient_ids.strip().lower() if patient_ids else None,
             grade_closed_cohorts=grade_closed or None)
     except ConfigError as exc:
         raise fail(escape(str(exc).replace("patient_ids", "--patient-ids", 1))) from exc

@@ -81,6 +81,11 @@ ADAM_MAP_HELP = (
 ADAM_OPTION = typer.Option(None, "--adam", metavar="DIR", help=ADAM_HELP, show_default=False)
 ADAM_MAP_OPTION = typer.Option(None, "--adam-map", metavar="FILE", help=ADAM_MAP_HELP,
                                show_default=False)
+COMPARATORS_OPTION = typer.Option(
+    None, "--comparators", metavar="FILE", show_default=False,
+    help="External controls per tumour type and line of therapy (YAML or CSV, see "
+    "docs/comparators.md); comparisons with them are labelled unanchored. Default: dossier.toml's "
+    "study section; the demo registry uses the bundled example file.")
 SHEET_OPTION = typer.Option(
     None, "--sheet", metavar="NAME", show_default=False,
     help="Workbook sheet holding the patients (.xlsx). Default: sheet in dossier.toml's study "

@@ -16,6 +16,7 @@ from rich.table import Table
 from dossier.commands.common import (
     ADAM_MAP_OPTION,
     ADAM_OPTION,
+    COMPARATORS_OPTION,
     SHEET_OPTION,
     console,
     error_console,
@@ -26,7 +27,6 @@ from dossier.commands.common import (
 from dossier.config import Settings
 from dossier.endpoints.parameters import EndpointParameters
 from dossier.errors import DossierError
-from dossier.scoring.engine import score_cohorts
 from dossier.scoring.evidence import CohortEvidence
 from dossier.scoring.metrics import MetricValueError
 from dossier.scoring.readiness import NOT_PAYER_READY, readiness
@@ -107,9 +107,12 @@ def cohort_metrics(settings: Settings, book: RuleBook, data: Path | None, summar
 def run_scoring(book: RuleBook, metrics: dict[str, dict[str, object]],
                 evidence: dict[str, CohortEvidence] | None = None,
                 grade_closed: bool = False) -> list[Verdict]:
-    """Score, turning a bad metric value into a clean error."""
+    """Score (clauses decided with their CIs, comparisons with an external control labelled),
+    turning a bad metric value into a clean error."""
+    from dossier.build import score_registry
+
     try:
-        return score_cohorts(book, metrics, evidence, grade_closed_cohorts=grade_closed)
+        return score_registry(book, metrics, evidence, grade_closed_cohorts=grade_closed)
     except MetricValueError as exc:
         raise fail(str(exc)) from exc
 
@@ -157,9 +160,13 @@ def score(
     sheet: str = SHEET_OPTION,
     fmt: str = FORMAT_OPTION,
     grade_closed: bool = GRADE_CLOSED_OPTION,
+    comparators: Path = COMPARATORS_OPTION,
 ) -> None:
     """Score each cohort against the criteria: verdict, grade and the clauses that decided it."""
-    settings = settings_of(ctx).with_overrides(sheet=sheet,
+    if comparators is not None and summary is not None:
+        raise fail("--comparators goes with patient data, not with --summary (a summary "
+                   "file gives its control figures itself)")
+    settings = settings_of(ctx).with_overrides(sheet=sheet, comparators=comparators,
                                                grade_closed_cohorts=grade_closed or None)
     fmt = check_format(fmt)
     book = selected_rules(settings, criteria)

@@ -24,6 +24,7 @@ from dossier.config import ConfigError
 from dossier.endpoints.km import kaplan_meier, km_at_times, km_quantile, median_followup
 from dossier.endpoints.labels import PATIENT_LABELS, denominator_label, time_to_event_label
 from dossier.endpoints.parameters import EndpointParameters, number_text
+from dossier.endpoints.pfs_ratio import median_ratio_method, median_ratio_row, ratios_by_group
 from dossier.endpoints.rates import Rate, clopper_pearson
 from dossier.endpoints.response import (
     PatientOutcomes,
@@ -460,12 +461,15 @@ class _Engine:
             "dor": _split(codes[dor], size, o.dor_days[dor], o.dor_event[dor]),
         }
         gb = grouping.name
+        ratios = ratios_by_group(codes, size, o.pfs_ratio, o.with_prior_pfs)
+        ratio_method = median_ratio_method(self.p)
         for index, g in enumerate(grouping.labels):
             self.patients(gb, g, int(treated[index]), int(evaluable[index]), int(rare[index]),
                           int(rare_evaluable[index]))
             for definition, x, n in rate_counts:
                 self.rate(gb, g, definition, int(x[index]), int(n[index]),
                           definition.cohort_only and bool(order_unknown[index]))
+            self.rows.append(median_ratio_row(gb, g, ratios[index], self.p, ratio_method))
             for endpoint in ("pfs", "os", "dor"):
                 time, event = slices[endpoint](index)
                 self.time_to_event(gb, g, endpoint, time, event)

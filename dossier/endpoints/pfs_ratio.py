@@ -18,6 +18,7 @@ there are is reported (``n_censored_below``) so the reader can judge.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,9 +34,10 @@ from dossier.endpoints.certainty import (
     decide,
     rate_threshold,
 )
-from dossier.endpoints.parameters import EndpointParameters
+from dossier.endpoints.labels import denominator_label
+from dossier.endpoints.parameters import EndpointParameters, number_text
 from dossier.endpoints.rates import Rate, clopper_pearson
-from dossier.endpoints.response import PatientOutcomes, derive_outcomes
+from dossier.endpoints.response import PatientOutcomes, derive_outcomes, parameters_json
 
 __all__ = [
     "MedianInterval",
@@ -200,3 +202,45 @@ def pfs_ratio_comparison(
     return pfs_ratio_from_outcomes(outcomes, patients["pfs_event"].to_numpy(), parameters,
                                    share_threshold=share_threshold, level=level, prior=prior)
 
+
+
+# ------------------------------------------------------------------ rows of the results table
+
+MEDIAN_RATIO_ENDPOINT = "pfs_ratio_median"
+"""Endpoint id of the median-ratio row (``pfs_ratio`` rows are the share >= threshold)."""
+MEDIAN_RATIO_LABEL = "Median PFS ratio (trial / prior line)"
+
+
+def ratios_by_group(codes: np.ndarray, size: int, ratio: np.ndarray, known: np.ndarray
+                    ) -> list[np.ndarray]:
+    """The known PFS ratios of each of ``size`` groups (``codes`` 0..size-1), in one pass."""
+    picked = np.flatnonzero(np.asarray(known, dtype=bool))
+    order = picked[np.argsort(codes[picked], kind="stable")]
+    bounds = np.searchsorted(codes[order], np.arange(size + 1), side="left")
+    return [ratio[order[bounds[i]:bounds[i + 1]]] for i in range(size)]
+
+
+def median_ratio_method(parameters: EndpointParameters) -> str:
+    """The method of the median-ratio row, in words."""
+    percent = f"{number_text(parameters.conf_level * 100)}%"
+    return (f"median of the per-patient PFS ratios (PFS on trial / PFS on the prior line) among "
+            f"patients with a prior PFS > 0 days; exact distribution-free {percent} CI by order "
+            "statistics X(k) to X(n - k + 1), k the largest rank whose coverage 1 - 2 P(Binomial"
+            "(n, 1/2) <= k - 1) is at least the level (no interval for 5 or fewer patients at "
+            "95%); a censored PFS on trial counts at its censored time (a lower bound)")
+
+
+def median_ratio_row(group_by: str, group: str, ratios: np.ndarray,
+                     parameters: EndpointParameters, method: str) -> tuple:
+    """The ``pfs_ratio | median`` row of one group (contract D), x = ratios >= threshold."""
+    median = median_order_statistic_ci(ratios, parameters.conf_level)
+    threshold = float(parameters.pfs_ratio_threshold)
+    reached = int(np.sum(ratios >= threshold * (1 - RELATIVE_TOLERANCE)))
+    nan = math.nan
+    params = parameters_json({"threshold": threshold})
+    return (group_by, group, MEDIAN_RATIO_ENDPOINT, "median", nan,
+            nan if median.estimate is None else median.estimate,
+            nan if median.lower is None else median.lower,
+            nan if median.upper is None else median.upper, float(reached), float(median.n),
+            "ratio", "with_prior_pfs", "ok" if median.n else "no_patients", method, params,
+            MEDIAN_RATIO_LABEL, denominator_label("with_prior_pfs", parameters))

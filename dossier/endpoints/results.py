@@ -51,7 +51,7 @@ DTYPES: dict[str, str] = {c: ("float64" if c in FLOAT_COLUMNS else "object") for
 """float64 for numbers (NaN = not available), object holding Python str for text."""
 
 STATUSES = ("ok", "not_reached", "no_patients", "not_estimable")
-UNITS = ("proportion", "months", "patients")
+UNITS = ("proportion", "months", "patients", "ratio")
 DENOMINATORS = ("evaluable", "treated", "responders", "sd_benefit_window", "with_prior_pfs",
                 "stage1_evaluable", "stage2_evaluable", "")
 """Denominators of the rows; a staged rule file with k stages gives ``stage1_evaluable`` to

@@ -22,10 +22,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dossier.errors import InputError
 from dossier.registry.readers import closest_name
+from dossier.yamlfile import FileCheckError, LineDict, LineList, line_of, load_yaml
 
 __all__ = [
     "UNANCHORED_CAVEAT",
@@ -75,7 +74,7 @@ class Evidence(Enum):
             "published_trial": "published standard-of-care trial",
             "registry": "registry",
             "expert_estimate": "expert estimate",
-            "illustrative": "illustrative figure (not evidence)",
+            "illustrative": "illustrative figure, not evidence",
         }[self.value]
 
     @property
@@ -155,7 +154,8 @@ class Comparator:
 class ComparatorFileError(InputError):
     """A comparators file with problems: the first one as the message, all in ``problems``."""
 
-    def __init__(self, problems: Sequence[InputError]) -> None:
+    def __init__(self, problems: Sequence[InputError], unit: str = "row") -> None:
+        self.unit = unit  # "line" and "key" for YAML; "row" and "column" for CSV
         first = problems[0]
         more = len(problems) - 1
         hint = first.hint if not more else (
@@ -163,6 +163,16 @@ class ComparatorFileError(InputError):
         super().__init__(first.message, file=first.file, row=first.row, column=first.column,
                          hint=hint)
         self.problems = tuple(problems)
+
+    @property
+    def where(self) -> str:
+        """'file, line 4, key median_pfs_months' (YAML) or 'file, row 4, column ...' (CSV)."""
+        parts = [self.file] if self.file else []
+        if self.row is not None:
+            parts.append(f"{self.unit} {self.row}")
+        if self.column:
+            parts.append(f"{'key' if self.unit == 'line' else 'column'} {self.column!r}")
+        return ", ".join(parts)
 
 
 def normalise_tumour_type(name: str) -> str:
@@ -254,30 +264,7 @@ class _Problems:
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise ComparatorFileError(self.items)
-
-
-# --- a small strict YAML loader, private to this module.
-# TO BE REPLACED by dossier's shared safe YAML loader once it lands (one place: this block and
-# its two uses in _yaml_entries). It refuses what safe_load lets through silently: duplicate
-# keys (the later value would win) and anchors/aliases (one value in two places, and the
-# "billion laughs" expansion). Values keep the line they were written on.
-
-
-class _Refused(yaml.MarkedYAMLError):
-    pass
-
-
-class _StrictLoader(yaml.SafeLoader):
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent):
-            raise _Refused(None, None, f"aliases (*{event.anchor}) are not allowed",
-                           event.start_mark)
-        if getattr(event, "anchor", None) is not None:
-            raise _Refused(None, None, f"anchors (&{event.anchor}) are not allowed",
-                           event.start_mark)
-        return super().compose_node(parent, index)
+            raise ComparatorFileError(self.items, self.unit)
 
 
 @dataclass(frozen=True)
@@ -288,49 +275,31 @@ class _At:
     line: int
 
 
-def _strict_yaml(text: str) -> _At | None:
-    loader = _StrictLoader(text)
-    try:
-        node = loader.get_single_node()
-        return None if node is None else _located(loader, node)
-    finally:
-        loader.dispose()
+def _located(value: Any, line: int) -> _At:
+    """The shared loader's LineDict / LineList tree as _At values, each at ``line``: a list
+    item where it is listed (an alias too), a plain value at its key's line, a nested block
+    where it starts."""
+    if isinstance(value, LineDict):
+        return _At({key: _located(item, item.line if isinstance(item, LineDict | LineList)
+                                  else value.line_of(key))
+                    for key, item in value.items()}, line)
+    if isinstance(value, LineList):
+        return _At([_located(item, value.line_of(i)) for i, item in enumerate(value)], line)
+    return _At(value, line)
 
 
-def _located(loader: _StrictLoader, node: yaml.Node) -> _At:
-    line = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, _At] = {}
-        for key_node, value_node in node.value:
-            key = _located(loader, key_node).value
-            if isinstance(key, dict | list):
-                raise _Refused(None, None, "a key must be a plain value", key_node.start_mark)
-            if key in out:
-                raise _Refused(None, None, f"duplicate key {key!r} (first given on line "
-                               f"{out[key].line})", key_node.start_mark)
-            value = _located(loader, value_node)
-            # a plain value is reported at its key's line; a nested block where it starts
-            nested = isinstance(value.value, dict | list)
-            out[key] = value if nested else _At(value.value, key_node.start_mark.line + 1)
-        return _At(out, line)
-    if isinstance(node, yaml.SequenceNode):
-        return _At([_located(loader, child) for child in node.value], line)
-    return _At(loader.construct_object(node, deep=True), line)
-
-
-# --- end of the loader to be replaced
 
 
 def _yaml_entries(text: str, problems: _Problems) -> list[tuple[int, dict[str, _At]]]:
     try:
-        root = _strict_yaml(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problems.add(None if mark is None else mark.line + 1, None,
-                     f"not valid YAML: {exc.problem or exc}")
+        data = load_yaml(problems.file, text)
+    except FileCheckError as exc:  # not YAML, a repeated key, an alias bomb: with its line
+        for problem in exc.problems:
+            problems.add(problem.line or None, None, problem.message)
         return []
-    if root is None:
+    if data is None:
         return []
+    root = _located(data, line_of(data) or 1)
     if not isinstance(root.value, dict) or "comparators" not in root.value:
         problems.add(root.line, None, "expected a mapping with the key 'comparators:' holding "
                      "a list of entries", hint="see docs/comparators.md")
@@ -504,7 +473,12 @@ def _check_duplicates(entries: Sequence[Comparator], problems: _Problems) -> Non
     seen: dict[tuple[str, str], Comparator] = {}
     for entry in entries:
         key = (normalise_tumour_type(entry.tumour_type), entry.lines.label)
-        if key in seen:
+        if key in seen and seen[key].where == entry.where:  # one entry listed twice via *alias
+            problems.add(entry.where, "tumour_type", f"the comparator for "
+                         f"{entry.tumour_type!r}, line {entry.lines.label}, is listed twice "
+                         "(a YAML alias repeats it)",
+                         hint="keep one entry per tumour type and line")
+        elif key in seen:
             problems.add(entry.where, "tumour_type", f"a second comparator for "
                          f"{entry.tumour_type!r}, line {entry.lines.label}: the first is at "
                          f"{problems.unit} {seen[key].where}",

@@ -36,6 +36,7 @@ import pandas as pd
 import yaml
 
 from dossier.atomic import check_targets, write_files_atomic
+from dossier.registry import demo_context
 from dossier.registry.demo_sampling import (
     SmoothPFS,
     adjust,
@@ -474,8 +475,11 @@ def _cohort_table(plan: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     table["escat_tier"] = plan["escat"]
     table["setting"] = "palliative"
     table["ema_status"] = plan["ema"]
-    table["rare_indication"] = [bool(rare[i] >= 0.5) for i in ids]
-    table["no_effective_treatment"] = True
+    table["rare_indication"] = [demo_context.rare_indication(t, rare[i])
+                                for t, i in zip(plan["tumour"], ids, strict=True)]
+    table["no_effective_treatment"] = [demo_context.no_effective_treatment(t)
+                                       for t in plan["tumour"]]
+    table["form3_justification"] = [demo_context.form3_justification(i) for i in ids]
     for col in COHORT_COLUMNS:
         if col.kind == "number":
             table[col.name] = pd.to_numeric(table[col.name]).astype("float64")

@@ -171,6 +171,12 @@ COHORT_COLUMNS: tuple[Column, ...] = (
     Column("rare_indication", "boolean", "The indication is rare (orphan / rare cancer)."),
     Column("no_effective_treatment", "boolean",
            "High unmet need: no effective standard treatment is available."),
+    Column("form3_justification", "string",
+           "Why ESMO-MCBS Form 3 applies although the cohort is neither rare nor without "
+           "effective standard treatment (shown with the verdict); blank: the gate decides."),
+    Column("line_of_therapy", "integer",
+           "Line of therapy of the cohort (1 = first line) for the comparators file; blank: "
+           "the median of the patients' prior_lines + 1.", minimum=1),
     Column("qol_improved", "boolean",
            "Quality-of-life evidence shows improvement (ESMO-MCBS +1 adjustment)."),
     Column("phase4_confirmatory", "boolean",

@@ -15,9 +15,11 @@ from typing import Any
 import pandas as pd
 
 from dossier.endpoints.parameters import EndpointParameters
+from dossier.registry.comparators import Comparators
 from dossier.registry.load import Registry
 from dossier.registry.pseudonyms import KEEP, identifiers_sentence
 from dossier.registry.schema import DAYS_PER_MONTH, DAYS_PER_WEEK
+from dossier.render.external_controls import external_controls_view
 from dossier.render.figures import (
     km_curve_data_from_results,
     km_plot_svg,
@@ -42,6 +44,7 @@ from dossier.render.methods_text import (
     method_rows,
     parameter_rows,
 )
+from dossier.render.pfs_ratio_view import median_ratio_rows
 from dossier.render.reference import published_rows, reference_lines
 from dossier.render.report_figures import forest_figures, km_axis
 from dossier.render.results_index import ResultsIndex, row_parameters
@@ -115,6 +118,8 @@ def endpoint_rows(index: ResultsIndex, group: tuple[str, str]) -> list[dict[str,
         out.append({"label": str(row["label"]), "value": rate_text(row),
                     "count": fraction_text(row), "denominator": _denominator_text(row),
                     "kind": "rate"})
+        if endpoint == "pfs_ratio":  # the within-patient comparator: its median beside it
+            out += median_ratio_rows(index, group)
     for endpoint, landmarks in TIME_ROWS:
         n_row = index.get(group, endpoint, "n")
         median = index.get(group, endpoint, "median")
@@ -295,7 +300,8 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
                   rule_files: Sequence[object], parameters: Mapping[str, object], title: str,
                   build_time: datetime, software_version: str, data_sha256: str,
                   data_name: str, only: Sequence[str] | None = None,
-                  patient_ids: str | None = None) -> dict[str, object]:
+                  patient_ids: str | None = None, comparators: Comparators | None = None,
+                  controls: Mapping[str, object] | None = None) -> dict[str, object]:
     """Everything the dossier templates show, as plain dicts, lists and formatted strings.
 
     Parameters
@@ -309,6 +315,8 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
     parameters : the analysis parameters, listed in the methods section.
     only : cohort ids to include (default all cohorts of the results table, in its order).
     patient_ids : the methods' sentence on patient identifiers (default: shown as they are).
+    comparators, controls : the external-control file read and each cohort's control account
+        (:mod:`dossier.scoring.external_control`), for the methods and the cover.
 
     Raises
     ------
@@ -397,6 +405,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
                          "text": d.text}
                         for d in getattr(registry.report, "decisions", ())]},
         "cohorts": cohorts,
+        "external_controls": external_controls_view(comparators, controls or {}, synthetic),
         "comparison": {
             "forest_cbr": forest_figures(
                 index, "cbr", forest_labels,

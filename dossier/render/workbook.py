@@ -188,7 +188,8 @@ def _verdicts_sheet(verdicts: Sequence[Verdict]) -> SheetSpec:
     for v in verdicts:
         base = {"cohort_id": v.cohort_id, "criteria": v.criteria_id, "verdict": v.verdict,
                 "grade": v.grade_text, "outcome": v.outcome, "certainty": v.certainty,
-                "certainty_reason": v.certainty_reason, "distance": "; ".join(v.distance)}
+                "certainty_reason": v.certainty_reason, "distance": "; ".join(v.distance),
+                "comparator": v.comparator, "comparator_caveat": v.comparator_caveat}
         clauses = [*v.clauses, *(c for a in v.adjustments for c in a.clauses)]
         if not clauses:
             records.append({**base, "clause": "", "observed": "", "threshold": "", "state": "",
@@ -199,7 +200,8 @@ def _verdicts_sheet(verdicts: Sequence[Verdict]) -> SheetSpec:
                             "source_status": c.status, "why": c.note, **clause_certainty(c)})
     columns = ["cohort_id", "criteria", "verdict", "grade", "outcome", "certainty",
                "certainty_reason", "clause", "observed", "threshold", "state",
-               *CLAUSE_CERTAINTY_COLUMNS, "source_status", "why", "distance"]
+               *CLAUSE_CERTAINTY_COLUMNS, "source_status", "why", "distance", "comparator",
+               "comparator_caveat"]
     return SheetSpec("Verdicts", pd.DataFrame.from_records(records, columns=columns),
                      verdict_columns=("verdict",), percent_columns=("probability",),
                      notes=("One row per clause of every verdict: the observed value, the "

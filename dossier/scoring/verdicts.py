@@ -149,6 +149,11 @@ class Verdict:
     """One of :data:`VERDICT_CERTAINTY`, or empty when the verdict is not decided on data."""
     certainty_reason: str = ""
     """Why (``the CI of median PFS (1.0 to NR) spans 6 months``)."""
+    comparator: str = ""
+    """``vs external control (unanchored, naive comparison); control: ...`` when the verdict
+    compares the cohort with an external control (:mod:`dossier.scoring.external_control`)."""
+    comparator_caveat: str = ""
+    """The standard caveat on unanchored comparisons, with ``comparator``."""
 
     @property
     def grade_text(self) -> str:
@@ -188,5 +193,7 @@ class Verdict:
             "statuses": list(self.statuses),
             "certainty": self.certainty,
             "certainty_reason": self.certainty_reason,
+            "comparator": self.comparator,
+            "comparator_caveat": self.comparator_caveat,
             "clauses": [c.to_dict() for c in self.clauses],
         }

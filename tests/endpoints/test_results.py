@@ -47,7 +47,7 @@ def test_columns_come_in_contract_order_with_fixed_dtypes(table):
 
 def test_table_uses_only_the_contract_vocabulary(table):
     assert set(table["status"]) <= {"ok", "not_reached", "no_patients", "not_estimable"}
-    assert set(table["unit"]) == {"proportion", "months", "patients"}
+    assert set(table["unit"]) == {"proportion", "months", "patients", "ratio"}
     assert set(table["denominator"]) == {
         "evaluable", "treated", "responders", "sd_benefit_window", "with_prior_pfs",
         "stage1_evaluable", "stage2_evaluable", ""}

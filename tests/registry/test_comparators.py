@@ -164,7 +164,7 @@ def test_error_message_names_file_line_key_and_how_many_more(tmp_path):
     with pytest.raises(ComparatorFileError) as info:
         read_comparators(path)
     text = str(info.value)
-    assert text.startswith("comparators.yaml, row 3, column 'line': line must be")
+    assert text.startswith("comparators.yaml, line 3, key 'line': line must be")
     assert "1 more problem in this file" in text
 
 
@@ -191,14 +191,25 @@ def test_duplicate_yaml_keys_are_refused(tmp_path):
     assert line == 4 and "duplicate key 'median_os_months' (first given on line 3)" in message
 
 
-def test_yaml_anchors_and_aliases_are_refused(tmp_path):
+def test_an_entry_repeated_through_a_yaml_alias_is_a_duplicate(tmp_path):
     path = write(tmp_path, """\
         comparators:
           - &crc {tumour_type: Colorectal cancer, median_os_months: 7, evidence: illustrative}
           - *crc
         """)
-    [(line, _, message)] = problems(path)
-    assert line == 2 and "anchors (&crc) are not allowed" in message
+    [(line, key, message)] = problems(path)
+    assert (line, key) == (2, "tumour_type")
+    assert message == ("the comparator for 'Colorectal cancer', line any, is listed twice "
+                       "(a YAML alias repeats it)")
+
+
+def test_an_alias_bomb_is_refused_by_the_shared_loader_with_its_line(tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 7)]
+    path = write(tmp_path, "\n".join(lines) + "\ncomparators: [*a6]\n")
+    [(line, key, message)] = problems(path)
+    assert key is None and line is not None and 1 <= line <= 7
+    assert "more than the 100,000 dossier accepts" in message
 
 
 def test_source_keys_must_sit_under_source_and_urls_be_web_addresses(tmp_path):
