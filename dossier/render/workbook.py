@@ -74,8 +74,8 @@ def _cohorts_sheet(results: pd.DataFrame, registry_cohorts: pd.DataFrame,
     if meta_cols:
         wide = registry_cohorts[meta_cols].merge(wide, on="cohort_id", how="right")
     flags = {r.cohort_id: r.flag for r in readiness}
-    wide["payer_readiness"] = wide["cohort_id"].map(flags).fillna("not scored")
-    verdict_columns: list[str] = ["payer_readiness"]
+    wide["payer_screen"] = wide["cohort_id"].map(flags).fillna("not scored")
+    verdict_columns: list[str] = ["payer_screen"]
     for rule_id in dict.fromkeys(v.criteria_id for v in verdicts):
         by_cohort = {v.cohort_id: v for v in verdicts if v.criteria_id == rule_id}
         column = f"{rule_id}: verdict"
