@@ -20,7 +20,7 @@ from dossier.registry.load import registry_from_frames
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.render.context import build_context, months_text, patient_listing
 from dossier.render.formatting import rate_text, survival_text
-from dossier.render.methods_text import parameters_text
+from dossier.render.methods_text import method_sentence, parameters_text
 from dossier.render.pdf import render_html
 from dossier.render.verdict_views import METRIC_LABELS, plain_words
 from dossier.scoring.engine import score_cohorts
@@ -240,11 +240,12 @@ def test_methods_quote_each_estimator_from_the_results_table(context, analysis) 
     _, results, _, _ = analysis
     pooled = results[results["group_by"] == "all"]
     shown = {m["method"] for m in context["methods"]["endpoints"]}
-    assert shown == set(pooled["method"])
+    assert shown == {method_sentence(m) for m in pooled["method"]}
+    assert all(m.endswith(".") and "NaN" not in m and "not_estimable" not in m for m in shown)
     names = {m["endpoint"] for m in context["methods"]["endpoints"]}
     assert "Clinical benefit rate (CR/PR or SD >= 16 weeks)" in names and "cbr" not in names
     params = " ".join(m["parameters"] for m in context["methods"]["endpoints"])
-    assert "{" not in params and "SD >= 16 weeks" in params
+    assert "{" not in params and "Settings used: SD >= 16 weeks." in params
     assert context["methods"]["days_per_month"] == "30.4375"
 
 
