@@ -109,7 +109,12 @@ def _adjustment(result: AdjustmentResult) -> AdjustmentLine:
         state = "applied" if result.applied else "not applied"
     decided = [f"{c.label} {c.observed_text} vs {c.threshold_text}" for c in result.clauses
                if c.held is not None]
-    reason = "; ".join(decided) if result.applied is not None and decided else result.state
+    if result.applied is not None and decided:
+        reason = "; ".join(decided)
+    elif result.state.startswith("not reported"):
+        reason = "not reported"
+    else:
+        reason = result.state
     return AdjustmentLine(result.id, result.label, result.change, state, reason)
 
 
