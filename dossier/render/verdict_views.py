@@ -51,6 +51,9 @@ def met_note(framework: str, met_at: int | None, note: str) -> str:
 _NOTES_REF = re.compile(r"^criteria\.md [0-9.]+:\s*")
 """A citation's pointer into dossier's domain notes (a file name), left out of the outputs."""
 
+_OVERRIDE_FILE = re.compile(r"rules from override file [^\s;,]+")
+"""The engine's note naming an override file's path: the PDF says what it is, not its name."""
+
 METRIC_NAME = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 
 
@@ -110,9 +113,14 @@ def _clause(clause: ClauseResult, labels: Mapping[str, str],
         return plain_ids(plain_words(text, labels), ids)
 
     rule = ids.get(clause.rule, clause.rule)
-    if clause.grade is not None and rule.startswith(f"grade {clause.grade} ("):
-        rule = rule[len(f"grade {clause.grade} ("):-1]  # the template adds "(grade N)"
-    return {"rule": rule, "grade": "" if clause.grade is None else str(clause.grade),
+    grade = "" if clause.grade is None else str(clause.grade)
+    if grade and rule.startswith(f"grade {grade} ("):
+        rule = rule[len(f"grade {grade} ("):-1]  # the template adds "(grade N)"
+    if rule == plain_words(clause.condition, labels):  # a one-clause row: say which row
+        rule, grade = (f"grade {grade}", "") if grade else ("applicability" if clause.label
+                                                            .startswith("applicability")
+                                                            else "", "")
+    return {"rule": rule, "grade": grade,
             "label": words(clause.label), "condition": words(clause.condition),
             "observed": words(clause.observed_text), "threshold": words(clause.threshold_text),
             "state": clause.state, "css": "s-" + clause.state.replace(" ", "-"),
@@ -131,7 +139,8 @@ def verdict_dict(verdict: Verdict, info: Mapping[str, object] | None,
     ids: Mapping[str, str] = info.get("words") or {}  # type: ignore[assignment]
 
     def words(texts: Sequence[str]) -> list[str]:
-        return [plain_ids(plain_words(t, labels), ids) for t in texts]
+        return [_OVERRIDE_FILE.sub("rules completed by the user's override file",
+                                   plain_ids(plain_words(t, labels), ids)) for t in texts]
 
     return {
         "met_note": str(info.get("met_note") or ""),
@@ -190,9 +199,7 @@ def readiness_view(cohorts: Sequence[dict[str, object]], by_cohort: Mapping[str,
     return {
         "line": (f"A cohort is a trial success when it meets {_short(infos, TRIAL_RULE)}; it "
                  f"meets {SCREEN_NAME} when it also meets "
-                 + " and ".join(_short(infos, r) for r in SCREEN_RULES)
-                 + ". The screen is dossier's own reading of what payers ask for, not a "
-                 "payer's rule: meeting it implies no reimbursement decision."),
+                 + " and ".join(_short(infos, r) for r in SCREEN_RULES) + "."),
         "no_decision": NO_PAYER_DECISION,
         "scored": scored > 0, "not_ready": groups[BELOW_SCREEN],
         "unresolved": groups[UNRESOLVED], "ready": groups[MEETS_SCREEN],
