@@ -153,6 +153,13 @@ def test_scorecards_sheet_equals_the_verdicts(built, pdf_text: str) -> None:
         assert [a["state"] for a in adjustments] == [
             states[a["applied"]] for a in verdict["adjustments"]]
         assert {line["evaluated"] for line in mine} == {doc_build_date(built)}
+    cards = {c["cohort_id"]: c for c in doc["scorecards"]}
+    assert set(cards) == set(form3)
+    for cohort_id, verdict in form3.items():
+        assert cards[cohort_id]["preliminary_grade"] == verdict["preliminary_grade"]
+        assert cards[cohort_id]["final_grade"] == verdict["grade"]
+        assert [a["id"] for a in cards[cohort_id]["adjustments"]] == [
+            a["id"] for a in verdict["adjustments"]]
     assert pdf_text.count("ESMO-MCBS v1.1 Form 3 scorecard") == len(form3)
     assert pdf_text.count("Date of evaluation") == len(form3)
 
