@@ -249,8 +249,13 @@ def _check_outputs(formats: Sequence[str], engine: str, templates: Path | None,
             raise BuildError(str(exc)) from exc
 
 
-def _results_json(analysis: Analysis, only: list[str] | None) -> dict[str, object]:
+def _results_json(analysis: Analysis, only: list[str] | None,
+                  evaluated: str = "") -> dict[str, object]:
     import json
+    from dataclasses import asdict
+
+    from dossier.render.methods_text import patients_cutoff
+    from dossier.render.scorecard import scorecards
 
     results = _results_of(analysis, only)
     verdicts = [v for v in analysis.verdicts if only is None or v.cohort_id in only]
@@ -266,6 +271,9 @@ def _results_json(analysis: Analysis, only: list[str] | None) -> dict[str, objec
         "readiness": [r.to_dict() for r in flags],
         "external_controls": [c.record() for cid, c in analysis.controls.items()
                               if only is None or cid in only],
+        "scorecards": [asdict(card) for card in scorecards(
+            verdicts, analysis.rules.rule_sets, evaluated,
+            patients_cutoff(analysis.registry.patients))],
     }
 
 
@@ -478,7 +486,8 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
                     cohort_file_names=file_names, progress=tick))
             if "json" in formats:
                 timed("json", lambda: bundle.write_json("results.json",
-                                                        _results_json(analysis, chosen)))
+                                                        _results_json(
+                    analysis, chosen, build_time.date().isoformat())))
                 tick("results.json")
             if "xlsx" in formats:
                 from dossier.render.workbook import write_dossier_workbook

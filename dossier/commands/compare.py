@@ -1,8 +1,8 @@
-"""``dossier compare``: all cohorts against all thresholds, nearest the payer-ready line first.
+"""``dossier compare``: all cohorts against all thresholds, nearest dossier's payer screen first.
 
-The payer-ready line is dossier's reading (ours): DRUP's two-stage success, plus the durability
-screen, plus ESMO-MCBS Form 3 grade >= 3. A trial success that misses it is flagged
-"trial success, not payer-ready".
+dossier's payer screen is dossier's reading (ours), not a payer's decision: DRUP's two-stage
+success, plus the durability screen, plus ESMO-MCBS Form 3 grade >= 3. A trial success that
+misses it is flagged "trial success, below dossier's payer screen".
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def compare(
     sheet: str = SHEET_OPTION,
     fmt: str = FORMAT_OPTION,
 ) -> None:
-    """Compare every cohort with every rule file, sorted by distance to the payer-ready line."""
+    """Compare every cohort with every rule file, sorted by distance to dossier's payer screen."""
     settings = settings_of(ctx).with_overrides(sheet=sheet)
     fmt = check_format(fmt)
     book = selected_rules(settings, criteria)
@@ -93,7 +93,7 @@ def compare(
     verdicts = run_scoring(book, metrics, evidence, settings.grade_closed_cohorts)
     rows = by_distance(readiness(verdicts))
     if fmt == "json":
-        payload = {"source": label, "criteria": book.ids(), "payer_line": list(LINE_RULES),
+        payload = {"source": label, "criteria": book.ids(), "payer_screen": list(LINE_RULES),
                    "cohorts": [{"rank": i, **row.to_dict(),
                                 "all": {v.criteria_id: v.to_dict() for v in verdicts
                                         if v.cohort_id == row.cohort_id}}
@@ -101,8 +101,8 @@ def compare(
         console.print(json.dumps(payload, indent=2, ensure_ascii=False), markup=False,
                       highlight=False)
         return
-    title = (f"{len(metrics)} cohort(s) from {label}, nearest the payer-ready line first "
-             f"({' + '.join(LINE_RULES)}; the line is ours)")
+    title = (f"{len(metrics)} cohort(s) from {label}, nearest dossier's payer screen first "
+             f"({' + '.join(LINE_RULES)}; the screen is ours, not a payer's decision)")
     console.print(compare_table(rows, verdicts, book, metrics, title))
     console.print("n/a = not applicable; n/assess = not assessable; gN = grade; distance = sum "
                   "of relative shortfalls to the line", highlight=False)

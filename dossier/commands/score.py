@@ -29,7 +29,7 @@ from dossier.endpoints.parameters import EndpointParameters
 from dossier.errors import DossierError
 from dossier.scoring.evidence import CohortEvidence
 from dossier.scoring.metrics import MetricValueError
-from dossier.scoring.readiness import NOT_PAYER_READY, readiness
+from dossier.scoring.readiness import BELOW_SCREEN, readiness
 from dossier.scoring.rulebook import CriteriaError, RuleBook, resolve_criteria
 from dossier.scoring.summary import read_summary
 from dossier.scoring.verdicts import MET, NOT_ASSESSABLE, Verdict
@@ -183,9 +183,9 @@ def score(
         return
     title = f"{len(metrics)} cohort(s) from {label} x {len(book.rule_sets)} rule file(s)"
     console.print(verdict_table(verdicts, book, title))
-    flagged = [r.cohort_id for r in ready if r.flag == NOT_PAYER_READY]
+    flagged = [r.cohort_id for r in ready if r.flag == BELOW_SCREEN]
     for cohort_id in flagged:
-        console.print(f"{cohort_id}: {NOT_PAYER_READY}", highlight=False, markup=False)
+        console.print(f"{cohort_id}: {BELOW_SCREEN}", highlight=False, markup=False)
     print_override_hint(verdicts)
 
 

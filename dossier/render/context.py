@@ -48,6 +48,7 @@ from dossier.render.pfs_ratio_view import median_ratio_rows
 from dossier.render.reference import published_rows, reference_lines
 from dossier.render.report_figures import forest_figures, km_axis
 from dossier.render.results_index import ResultsIndex, row_parameters
+from dossier.render.scorecard import cohort_scorecards
 from dossier.render.verdict_certainty import certainty_table, methods_paragraph
 from dossier.render.verdict_views import (
     metric_labels,
@@ -367,6 +368,9 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
     moment = build_time if build_time.tzinfo else build_time.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
     cutoff = data_cutoff(registry)
+    for cohort in cohorts:  # ESMO-MCBS scorecards, dated by the build (deterministic)
+        cohort["scorecards"] = cohort_scorecards(cohort, by_cohort[str(cohort["id"])],
+                                                 rule_files, moment, cutoff, labels)
     headline = headline_rows(index)
     synthetic = data_name == DEMO_DATA
     return {

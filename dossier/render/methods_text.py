@@ -64,8 +64,35 @@ STATISTIC_NAMES = {"n": "patients", "events": "events", "censored": "censored",
                    "rare": "rare cancers"}
 
 
+METHOD_WORDS = (
+    ("not reached = NaN", "a median not reached is shown as NR"),
+    ("not_estimable", "not estimable (NE)"),
+    ("(R quantile.survfit rules)", "(as R's survival package)"),
+    ("(R summary.survfit, extend = TRUE)", "(as R's survival package)"),
+)
+"""Code words of the results rows' method strings -> the words a reader of the PDF expects."""
+
+
+def method_sentence(method: str) -> str:
+    """A results row's method string as a sentence: code words in words, a closing stop."""
+    for code, words in METHOD_WORDS:
+        method = method.replace(code, words)
+    method = method.strip()
+    return method if not method or method.endswith(".") else method + "."
+
+
+def settings_sentence(params: Mapping[str, object]) -> str:
+    """``Settings used: landmark 6 months.``: the row's parameters as their own sentence."""
+    text = parameters_text(params)
+    return f"Settings used: {text}." if text else ""
+
+
 def method_rows(index: ResultsIndex) -> list[dict[str, str]]:
-    """How each endpoint is defined and estimated: the method strings of the pooled rows."""
+    """How each endpoint is defined and estimated: the method strings of the pooled rows.
+
+    The method is one sentence and the settings it was computed with another, so no parameter
+    fragment is pasted onto the end of a sentence ("... the denominator landmark 6 months").
+    """
     frame = index.frame
     pooled = frame.loc[frame["group_by"].astype(str) == POOLED[0]].drop_duplicates(
         ["endpoint", "method", "statistic", "denominator"])
@@ -84,8 +111,9 @@ def method_rows(index: ResultsIndex) -> list[dict[str, str]]:
                 entry[field].append(value)  # type: ignore[union-attr]
     return [{"endpoint": str(e["name"]),
              "statistics": ", ".join(e["statistics"]),
-             "denominators": ", ".join(e["denominators"]) or "-", "method": method,
-             "parameters": parameters_text({k: v for k, v in row_parameters(
+             "denominators": ", ".join(e["denominators"]) or "-",
+             "method": method_sentence(method),
+             "parameters": settings_sentence({k: v for k, v in row_parameters(
                  {"parameters": e["parameters"]}).items()
                  if not (k == "source" and str(v) in method)})}
             for (_, method), e in seen.items()]
@@ -120,7 +148,11 @@ def parameter_rows(parameters: Mapping[str, object]) -> list[dict[str, str]]:
 
 def data_cutoff(registry: Registry) -> str:
     """The data cut-off as the latest date in the data: max(treatment start + OS days)."""
-    patients = registry.patients
+    return patients_cutoff(registry.patients)
+
+
+def patients_cutoff(patients: pd.DataFrame) -> str:
+    """:func:`data_cutoff` of a patient frame (canonical columns)."""
     if patients.empty or "treatment_start" not in patients.columns:
         return MISSING
     starts = pd.to_datetime(patients["treatment_start"], errors="coerce")

@@ -9,18 +9,22 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from dossier.render.rule_words import plain_ids, rule_words
 from dossier.render.verdict_certainty import clause_view, verdict_view
 from dossier.scoring.metrics import METRICS
 from dossier.scoring.readiness import (
+    BELOW_SCREEN,
     LINE_RULES,
-    NOT_PAYER_READY,
+    MEETS_SCREEN,
+    NO_PAYER_DECISION,
     NOT_SCORED,
-    PAYER_READY,
-    PAYER_RULES,
+    SCREEN_NAME,
+    SCREEN_RULES,
     TRIAL_RULE,
     UNRESOLVED,
     cohort_readiness,
 )
+from dossier.scoring.rules import RuleSet
 from dossier.scoring.verdicts import NOT_APPLICABLE, VERDICTS, ClauseResult, Verdict
 
 METRIC_LABELS = {name: spec.label for name, spec in METRICS.items() if spec.label}
@@ -34,16 +38,22 @@ VERDICT_CSS = {v: "v-" + v.replace(" ", "-") for v in VERDICTS}
 def met_note(framework: str, met_at: int | None, note: str) -> str:
     """What "met" means on a graded scale, and whose line it is (the rule file's met_at_note).
 
-    A grade line the rule file marks as ours reads "met = grade >= 3, dossier's payer-ready
-    line (ours); ESMO-MCBS itself has no pass mark for this form".
+    A grade line the rule file marks as ours reads "met = grade >= 3, dossier's payer screen
+    (ours, no payer decision); ESMO-MCBS itself has no pass mark for this form".
     """
     if met_at is None:
         return ""
     if "(ours)" in note or " ours" in note:
-        return (f"met = grade >= {met_at}, dossier's payer-ready line (ours); "
+        return (f"met = grade >= {met_at}, {SCREEN_NAME} (ours, no payer decision); "
                 f"{framework or 'the framework'} itself has no pass mark for this form")
     return f"met = grade >= {met_at}" + (f" ({note.rstrip('.')})" if note else "")
 
+
+_NOTES_REF = re.compile(r"^criteria\.md [0-9.]+:\s*")
+"""A citation's pointer into dossier's domain notes (a file name), left out of the outputs."""
+
+_OVERRIDE_FILE = re.compile(r"rules from override file [^\s;,]+")
+"""The engine's note naming an override file's path: the PDF says what it is, not its name."""
 
 METRIC_NAME = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 
@@ -72,7 +82,8 @@ def rule_file_info(rule: object) -> dict[str, object]:
         sget = (source.get if isinstance(source, Mapping)
                 else lambda key, default="", s=source: getattr(s, key, default))
         sources.append({"id": str(sget("id", "") or ""),
-                        "url": str(sget("url", "") or sget("citation", "") or ""),
+                        "url": str(sget("url", "") or
+                                   _NOTES_REF.sub("", str(sget("citation", "") or ""))),
                         "status": str(sget("status", "") or "")})
     if not sources:  # a mapping that lists only {"source urls": [...]} or {id: url}
         urls = get("source_urls", None) or get("source urls", None) or ()
@@ -93,14 +104,24 @@ def rule_file_info(rule: object) -> dict[str, object]:
             "status": status, "sources": sources,
             "met_note": met_note(str(get("framework", "")), met_at, met_at_note),
             "met_at_note": met_at_note,
-            "stage_bar": (int(last.at_least), int(last.of)) if last is not None else None}
+            "stage_bar": (int(last.at_least), int(last.of)) if last is not None else None,
+            "words": rule_words(rule) if isinstance(rule, RuleSet) else {}}
 
 
-def _clause(clause: ClauseResult, labels: Mapping[str, str]) -> dict[str, str]:
+def _clause(clause: ClauseResult, labels: Mapping[str, str],
+            ids: Mapping[str, str]) -> dict[str, str]:
     def words(text: str) -> str:
-        return plain_words(text, labels)
+        return plain_ids(plain_words(text, labels), ids)
 
-    return {"rule": clause.rule, "grade": "" if clause.grade is None else str(clause.grade),
+    rule = ids.get(clause.rule, clause.rule)
+    grade = "" if clause.grade is None else str(clause.grade)
+    if grade and rule.startswith(f"grade {grade} ("):
+        rule = rule[len(f"grade {grade} ("):-1]  # the template adds "(grade N)"
+    if rule == plain_words(clause.condition, labels):  # a one-clause row: say which row
+        rule, grade = (f"grade {grade}", "") if grade else ("applicability" if clause.label
+                                                            .startswith("applicability")
+                                                            else "", "")
+    return {"rule": rule, "grade": grade,
             "label": words(clause.label), "condition": words(clause.condition),
             "observed": words(clause.observed_text), "threshold": words(clause.threshold_text),
             "state": clause.state, "css": "s-" + clause.state.replace(" ", "-"),
@@ -117,9 +138,11 @@ def verdict_dict(verdict: Verdict, info: Mapping[str, object] | None,
     """
     info = info or {}
     labels = METRIC_LABELS if labels is None else labels
+    ids: Mapping[str, str] = info.get("words") or {}  # type: ignore[assignment]
 
     def words(texts: Sequence[str]) -> list[str]:
-        return [plain_words(t, labels) for t in texts]
+        return [_OVERRIDE_FILE.sub("rules completed by the user's override file",
+                                   plain_ids(plain_words(t, labels), ids)) for t in texts]
 
     return {
         "met_note": str(info.get("met_note") or ""),
@@ -133,8 +156,9 @@ def verdict_dict(verdict: Verdict, info: Mapping[str, object] | None,
         "reasons": words(verdict.reasons), "notes": words(verdict.notes),
         "statuses": ", ".join(verdict.statuses), **verdict_view(verdict),
         "comparator": verdict.comparator, "comparator_caveat": verdict.comparator_caveat,
-        "clauses": [_clause(c, labels) for c in verdict.clauses],
-        "adjustments": [{"label": a.label, "change": f"{a.change:+d}", "state": a.state,
+        "clauses": [_clause(c, labels, ids) for c in verdict.clauses],
+        "adjustments": [{"label": a.label, "change": f"{a.change:+d}",
+                         "state": plain_words(a.state, labels),
                          "status": a.status} for a in verdict.adjustments],
     }
 
@@ -152,9 +176,9 @@ def _short(infos: Mapping[str, dict[str, object]], criteria_id: str) -> str:
 def readiness_view(cohorts: Sequence[dict[str, object]], by_cohort: Mapping[str, list[Verdict]],
                infos: Mapping[str, dict[str, object]],
                labels: Mapping[str, str] = METRIC_LABELS) -> dict[str, object]:
-    """Cohorts by their place against the payer-ready line (dossier.scoring.readiness)."""
-    groups: dict[str, list[dict[str, object]]] = {NOT_PAYER_READY: [], UNRESOLVED: [],
-                                                   PAYER_READY: []}
+    """Cohorts by their place against dossier's payer screen (dossier.scoring.readiness)."""
+    groups: dict[str, list[dict[str, object]]] = {BELOW_SCREEN: [], UNRESOLVED: [],
+                                                   MEETS_SCREEN: []}
     scored = 0
     for cohort in cohorts:
         line = cohort_readiness(str(cohort["id"]), by_cohort[str(cohort["id"])])
@@ -164,23 +188,25 @@ def readiness_view(cohorts: Sequence[dict[str, object]], by_cohort: Mapping[str,
         gaps = []
         for gap in line.gaps:
             criteria_id, _, rest = gap.partition(": ")
-            if criteria_id in PAYER_RULES:
-                gaps.append(f"{_short(infos, criteria_id)}: {plain_words(rest, labels)}")
+            if criteria_id in SCREEN_RULES:
+                ids = infos.get(criteria_id, {}).get("words") or {}
+                gaps.append(f"{_short(infos, criteria_id)}: "
+                            f"{plain_ids(plain_words(rest, labels), ids)}")  # type: ignore[arg-type]
         flow = cohort["flow"]
         groups[line.flag].append({
             "number": cohort["number"], "id": cohort["id"], "anchor": cohort["anchor"],
             "cb": f"{flow['cb']} of {flow['evaluable']}",
             "payer": "; ".join(f"{_short(infos, v.criteria_id)}: {_cell_text(v)}"
-                               for v in line.verdicts if v.criteria_id in PAYER_RULES),
+                               for v in line.verdicts if v.criteria_id in SCREEN_RULES),
             "gap": "; ".join(gaps)})
     return {
-        "line": (f"A cohort is a trial success when it meets {_short(infos, TRIAL_RULE)}; it is "
-                 "payer-ready when it also meets "
-                 + " and ".join(_short(infos, r) for r in PAYER_RULES)
-                 + " (dossier's own line, not a payer's rule)."),
-        "scored": scored > 0, "not_ready": groups[NOT_PAYER_READY],
-        "unresolved": groups[UNRESOLVED], "ready": groups[PAYER_READY],
-        "needs": ", ".join(LINE_RULES),
+        "line": (f"A cohort is a trial success when it meets {_short(infos, TRIAL_RULE)}; it "
+                 f"meets {SCREEN_NAME} when it also meets "
+                 + " and ".join(_short(infos, r) for r in SCREEN_RULES) + "."),
+        "no_decision": NO_PAYER_DECISION,
+        "scored": scored > 0, "not_ready": groups[BELOW_SCREEN],
+        "unresolved": groups[UNRESOLVED], "ready": groups[MEETS_SCREEN],
+        "needs": ", ".join(_short(infos, r) for r in LINE_RULES),
     }
 
 

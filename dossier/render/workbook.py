@@ -15,12 +15,15 @@ import pandas as pd
 
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.registry.validate import ValidationReport
+from dossier.render.methods_text import patients_cutoff
+from dossier.render.results_index import ResultsIndex
 from dossier.render.tables import RATE_ENDPOINTS, TIME_TO_EVENT, group_summary
 from dossier.render.verdict_certainty import (
     CLAUSE_CERTAINTY_COLUMNS,
     CLAUSE_CERTAINTY_NOTE,
     clause_certainty,
 )
+from dossier.render.workbook_scorecard import scorecard_sheet
 from dossier.render.xlsx import SheetSpec, write_workbook
 from dossier.scoring.grammar import condition_text
 from dossier.scoring.readiness import Readiness
@@ -79,8 +82,8 @@ def _cohorts_sheet(results: pd.DataFrame, registry_cohorts: pd.DataFrame,
     if meta_cols:
         wide = registry_cohorts[meta_cols].merge(wide, on="cohort_id", how="right")
     flags = {r.cohort_id: r.flag for r in readiness}
-    wide["payer_readiness"] = wide["cohort_id"].map(flags).fillna("not scored")
-    verdict_columns: list[str] = ["payer_readiness"]
+    wide["payer_screen"] = wide["cohort_id"].map(flags).fillna("not scored")
+    verdict_columns: list[str] = ["payer_screen"]
     for rule_id in dict.fromkeys(v.criteria_id for v in verdicts):
         by_cohort = {v.cohort_id: v for v in verdicts if v.criteria_id == rule_id}
         column = f"{rule_id}: verdict"
@@ -225,8 +228,8 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                            patients: pd.DataFrame, registry_cohorts: pd.DataFrame,
                            report: ValidationReport, build_info: Mapping[str, str],
                            created: dt.datetime, only: Sequence[str] | None = None) -> None:
-    """Write dossier.xlsx: Summary, Cohorts, Verdicts, Criteria, Endpoints, Patients,
-    Validation."""
+    """Write dossier.xlsx: Summary, Cohorts, Verdicts, Scorecards, Criteria, Endpoints,
+    Patients, Validation."""
     endpoints = results.copy()
     endpoints["time"] = endpoints["time"].astype(float)
     if only is not None:
@@ -237,6 +240,10 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
         _summary_sheet(results, build_info),
         _cohorts_sheet(results, registry_cohorts, verdicts, readiness, only),
         _verdicts_sheet([v for v in verdicts if only is None or v.cohort_id in set(only)]),
+        scorecard_sheet([v for v in verdicts if only is None or v.cohort_id in set(only)],
+                        rule_sets, [c for c in ResultsIndex(results).groups
+                                    if only is None or c in set(only)],
+                        created.date().isoformat(), patients_cutoff(patients)),
         _criteria_sheet(rule_sets),
         SheetSpec("Endpoints", endpoints, month_columns=(), integer_columns=(),
                   notes=("The long analysis-results table: one row per group x endpoint x "

@@ -58,7 +58,7 @@ VERDICT_STYLES: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("not met",), "FFFFC7CE", "FF9C0006"),                        # red
     (("pending", "immature"), "FFFFEB9C", "FF9C5700"),             # amber
     (("not assessable", "not applicable"), "FFE7E6E6", "FF3A3A3A"),  # grey
-    (("trial success, not payer-ready",), "FFF8CBAD", "FF833C0B"),  # orange
+    (("trial success, below dossier's payer screen",), "FFF8CBAD", "FF833C0B"),  # orange
 )
 """Verdict texts (matched whole, ignoring case and surrounding spaces) -> fill, font colour."""
 

@@ -17,8 +17,8 @@ from dossier.scoring.engine import score, score_cohorts
 from dossier.scoring.inputs import metrics_from_results
 from dossier.scoring.metrics import METRICS, NOT_REACHED, MetricSpec, MetricValueError
 from dossier.scoring.readiness import (
-    NOT_PAYER_READY,
-    PAYER_READY,
+    BELOW_SCREEN,
+    MEETS_SCREEN,
     Readiness,
     by_distance,
     cohort_readiness,
@@ -31,10 +31,10 @@ from dossier.scoring.summary import SummaryEntry, SummaryFileError, read_summary
 from dossier.scoring.verdicts import VERDICTS, AdjustmentResult, ClauseResult, Verdict
 
 __all__ = [
+    "BELOW_SCREEN",
+    "MEETS_SCREEN",
     "METRICS",
-    "NOT_PAYER_READY",
     "NOT_REACHED",
-    "PAYER_READY",
     "VERDICTS",
     "AdjustmentResult",
     "ClauseResult",

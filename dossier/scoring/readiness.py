@@ -1,8 +1,9 @@
-"""The payer-ready line: a trial success that also shows the durable signal payers ask for.
+"""dossier's payer screen: a trial success that also shows the durable signal payers ask for.
 
 A cohort that passes ``drup-two-stage`` but fails ``dossier-durability-screen`` or grades below
-3 on ``esmo-mcbs-v1.1-form3`` is flagged "trial success, not payer-ready" (the gap the DRUP 2026
-report describes). The line is dossier's own reading (ours), not a payer's rule.
+3 on ``esmo-mcbs-v1.1-form3`` is flagged "trial success, below dossier's payer screen" (the gap
+the DRUP 2026 report describes). The screen is dossier's own reading (ours): meeting it implies
+no decision of any payer. (Until December 2026 it was called "payer-ready"; see README.)
 """
 
 from __future__ import annotations
@@ -14,12 +15,19 @@ from dataclasses import dataclass
 from dossier.scoring.verdicts import MET, NOT_MET, PENDING, Verdict
 
 TRIAL_RULE = "drup-two-stage"
-PAYER_RULES = ("dossier-durability-screen", "esmo-mcbs-v1.1-form3")
-LINE_RULES = (TRIAL_RULE, *PAYER_RULES)
+SCREEN_RULES = ("dossier-durability-screen", "esmo-mcbs-v1.1-form3")
+LINE_RULES = (TRIAL_RULE, *SCREEN_RULES)
 
-PAYER_READY = "payer-ready"
-NOT_PAYER_READY = "trial success, not payer-ready"
-UNRESOLVED = "trial success, payer-readiness unresolved"
+SCREEN_NAME = "dossier's payer screen"
+"""Whose judgement it is: dossier's, not a payer's (no payer decision is implied)."""
+NO_PAYER_DECISION = (
+    "No payer decision is implied: the verdicts apply each framework's published criteria as "
+    f"dossier encodes them, and \"meets {SCREEN_NAME}\" is dossier's own screen (ours), not a "
+    "judgement of any payer, HTA body or committee.")
+"""Said on the cover, in the executive summary and in the README."""
+MEETS_SCREEN = f"meets {SCREEN_NAME}"
+BELOW_SCREEN = f"trial success, below {SCREEN_NAME}"
+UNRESOLVED = f"trial success, {SCREEN_NAME} unresolved"
 TRIAL_PENDING = "trial pending"
 TRIAL_OPEN = "trial outcome not assessable"
 NO_TRIAL_SUCCESS = "no trial success"
@@ -28,16 +36,16 @@ NOT_SCORED = "not scored"
 
 @dataclass(frozen=True)
 class Readiness:
-    """Where one cohort stands against the payer-ready line.
+    """Where one cohort stands against dossier's payer screen.
 
-    ``distance`` adds up the relative shortfalls of the three verdicts on the line (0 when
-    payer-ready, inf when a verdict cannot be told); ``gaps`` say what is missing in words.
+    ``distance`` adds up the relative shortfalls of the three verdicts on the line (0 when the
+    screen is met, inf when a verdict cannot be told); ``gaps`` say what is missing in words.
     """
 
     cohort_id: str
     flag: str
     trial_success: bool | None
-    payer_ready: bool | None
+    meets_screen: bool | None
     distance: float
     gaps: tuple[str, ...]
     verdicts: tuple[Verdict, ...]
@@ -46,7 +54,7 @@ class Readiness:
         """JSON-ready (inf distance becomes null)."""
         return {
             "id": self.cohort_id, "flag": self.flag, "trial_success": self.trial_success,
-            "payer_ready": self.payer_ready,
+            "meets_payer_screen": self.meets_screen,
             "distance": self.distance if math.isfinite(self.distance) else None,
             "gaps": list(self.gaps),
             "verdicts": {v.criteria_id: {"verdict": v.verdict, "grade": v.grade,
@@ -64,14 +72,14 @@ def _gaps(verdict: Verdict) -> list[str]:
 
 
 def cohort_readiness(cohort_id: str, verdicts: Sequence[Verdict]) -> Readiness:
-    """The payer-ready flag for one cohort from its verdicts (any order, any rule files)."""
+    """The payer-screen flag for one cohort from its verdicts (any order, any rule files)."""
     by_rule = {v.criteria_id: v for v in verdicts if v.cohort_id == cohort_id}
     line = tuple(by_rule[r] for r in LINE_RULES if r in by_rule)
     if len(line) < len(LINE_RULES):
         missing = [r for r in LINE_RULES if r not in by_rule]
         return Readiness(cohort_id, NOT_SCORED, None, None, math.inf,
                          (f"not scored against {', '.join(missing)}",), line)
-    trial, payers = by_rule[TRIAL_RULE], [by_rule[r] for r in PAYER_RULES]
+    trial, payers = by_rule[TRIAL_RULE], [by_rule[r] for r in SCREEN_RULES]
     distance = sum(v.distance_score for v in line)
     gaps = tuple(g for v in line for g in _gaps(v))
     if trial.verdict != MET:
@@ -80,9 +88,9 @@ def cohort_readiness(cohort_id: str, verdicts: Sequence[Verdict]) -> Readiness:
         return Readiness(cohort_id, flag, success, False if success is False else None,
                          distance, gaps, line)
     if any(v.verdict == NOT_MET for v in payers):
-        return Readiness(cohort_id, NOT_PAYER_READY, True, False, distance, gaps, line)
+        return Readiness(cohort_id, BELOW_SCREEN, True, False, distance, gaps, line)
     if all(v.verdict == MET for v in payers):
-        return Readiness(cohort_id, PAYER_READY, True, True, 0.0, (), line)
+        return Readiness(cohort_id, MEETS_SCREEN, True, True, 0.0, (), line)
     return Readiness(cohort_id, UNRESOLVED, True, None, distance, gaps, line)
 
 
@@ -93,11 +101,11 @@ def readiness(verdicts: Iterable[Verdict]) -> list[Readiness]:
     return [cohort_readiness(c, verdicts) for c in cohorts]
 
 
-_FLAG_ORDER = (PAYER_READY, UNRESOLVED, NOT_PAYER_READY, TRIAL_PENDING, TRIAL_OPEN,
+_FLAG_ORDER = (MEETS_SCREEN, UNRESOLVED, BELOW_SCREEN, TRIAL_PENDING, TRIAL_OPEN,
                NO_TRIAL_SUCCESS, NOT_SCORED)
 
 
 def by_distance(rows: Iterable[Readiness]) -> list[Readiness]:
-    """Nearest the payer-ready line first: ready cohorts, then by distance, unknown last."""
-    return sorted(rows, key=lambda r: (r.distance != 0.0 or not r.payer_ready,
+    """Nearest the payer screen first: cohorts meeting it, then by distance, unknown last."""
+    return sorted(rows, key=lambda r: (r.distance != 0.0 or not r.meets_screen,
                                        r.distance, _FLAG_ORDER.index(r.flag), r.cohort_id))

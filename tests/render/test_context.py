@@ -20,12 +20,12 @@ from dossier.registry.load import registry_from_frames
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.render.context import build_context, months_text, patient_listing
 from dossier.render.formatting import rate_text, survival_text
-from dossier.render.methods_text import parameters_text
+from dossier.render.methods_text import method_sentence, parameters_text
 from dossier.render.pdf import render_html
 from dossier.render.verdict_views import METRIC_LABELS, plain_words
 from dossier.scoring.engine import score_cohorts
 from dossier.scoring.inputs import metrics_from_results
-from dossier.scoring.readiness import NOT_PAYER_READY, PAYER_RULES, TRIAL_RULE, readiness
+from dossier.scoring.readiness import BELOW_SCREEN, SCREEN_RULES, TRIAL_RULE, readiness
 from dossier.scoring.rulebook import load_rulebook
 from dossier.scoring.verdicts import MET, NOT_APPLICABLE, NOT_MET, Verdict
 
@@ -240,11 +240,12 @@ def test_methods_quote_each_estimator_from_the_results_table(context, analysis) 
     _, results, _, _ = analysis
     pooled = results[results["group_by"] == "all"]
     shown = {m["method"] for m in context["methods"]["endpoints"]}
-    assert shown == set(pooled["method"])
+    assert shown == {method_sentence(m) for m in pooled["method"]}
+    assert all(m.endswith(".") and "NaN" not in m and "not_estimable" not in m for m in shown)
     names = {m["endpoint"] for m in context["methods"]["endpoints"]}
     assert "Clinical benefit rate (CR/PR or SD >= 16 weeks)" in names and "cbr" not in names
     params = " ".join(m["parameters"] for m in context["methods"]["endpoints"])
-    assert "{" not in params and "SD >= 16 weeks" in params
+    assert "{" not in params and "Settings used: SD >= 16 weeks." in params
     assert context["methods"]["days_per_month"] == "30.4375"
 
 
@@ -320,16 +321,16 @@ def _verdict(cohort_id: str, criteria_id: str, verdict: str, distance: tuple[str
                    distance_score=0.0 if verdict == MET else 0.5)
 
 
-def test_trial_success_not_payer_ready_lists_the_cohort_and_its_payer_gaps(analysis) -> None:
+def test_trial_success_below_the_payer_screen_lists_the_cohort_and_its_payer_gaps(analysis) -> None:
     results = analysis[1]
     ids = list(dict.fromkeys(results.loc[results["group_by"] == "cohort_id", "group"]))
     gap = "median PFS 3.2 months vs >= 6 months"
     verdicts = [_verdict(ids[1], TRIAL_RULE, MET),
-                _verdict(ids[1], PAYER_RULES[0], NOT_MET, (gap,)),
-                _verdict(ids[1], PAYER_RULES[1], MET)]
+                _verdict(ids[1], SCREEN_RULES[0], NOT_MET, (gap,)),
+                _verdict(ids[1], SCREEN_RULES[1], MET)]
     verdicts += [_verdict(c, r, NOT_MET) for c in ids if c != ids[1]
-                 for r in (TRIAL_RULE, *PAYER_RULES)]
-    assert [r.flag for r in readiness(verdicts) if r.cohort_id == ids[1]] == [NOT_PAYER_READY]
+                 for r in (TRIAL_RULE, *SCREEN_RULES)]
+    assert [r.flag for r in readiness(verdicts) if r.cohort_id == ids[1]] == [BELOW_SCREEN]
     context = make_context(analysis, verdicts=verdicts)
     line = context["summary"]["readiness"]
     assert [row["id"] for row in line["not_ready"]] == [ids[1]]
@@ -416,7 +417,8 @@ def test_metric_identifiers_in_verdict_texts_read_as_their_labels(context) -> No
 
 def test_esmo_form3_met_is_marked_as_dossiers_line_not_esmos(context) -> None:
     form3 = next(c for c in context["criteria"] if c["id"] == "esmo-mcbs-v1.1-form3")
-    assert form3["met_note"].startswith("met = grade >= 3, dossier's payer-ready line (ours)")
+    assert form3["met_note"].startswith(
+        "met = grade >= 3, dossier's payer screen (ours, no payer decision)")
     assert any(m.startswith("ESMO Form 3: met = grade >= 3") for m in
                context["summary"]["met_legend"])
     matrix = context["comparison"]["matrix"]

@@ -329,5 +329,5 @@ def test_demo_data_is_marked_synthetic_on_the_cover_and_every_page_header(contex
 
 def test_esmo_form3_verdicts_say_met_is_dossiers_grade_3_line(dossier_pages) -> None:
     text = flat(" ".join(dossier_pages))
-    assert ("ESMO Form 3: met = grade >= 3, dossier's payer-ready line (ours); ESMO-MCBS "
-            "itself has no pass mark for this form") in text
+    assert ("ESMO Form 3: met = grade >= 3, dossier's payer screen (ours, no payer decision); "
+            "ESMO-MCBS itself has no pass mark for this form") in text

@@ -44,7 +44,7 @@ def _results() -> pd.DataFrame:
         "n": pd.array([12, 8, None, 3, 40], dtype="Int64"),
         "x": [3.0, 4.0, np.nan, 1.0, 0.0],
         "verdict": ["met", "not met", "pending", "not assessable",
-                    "trial success, not payer-ready"],
+                    "trial success, below dossier's payer screen"],
         "rare": [True, False, None, np.bool_(True), False],
         "first_patient": pd.to_datetime(["2019-03-01", None, "2020-12-31", "2021-01-15",
                                          "2018-07-04"]),
@@ -160,7 +160,8 @@ def test_verdict_column_is_coloured_by_conditional_formatting():
         'OR(LOWER(TRIM(G5))="pending",LOWER(TRIM(G5))="immature")': ("G5:G9", "FFFFEB9C"),
         'OR(LOWER(TRIM(G5))="not assessable",LOWER(TRIM(G5))="not applicable")':
             ("G5:G9", "FFE7E6E6"),
-        'LOWER(TRIM(G5))="trial success, not payer-ready"': ("G5:G9", "FFF8CBAD"),
+        "LOWER(TRIM(G5))=\"trial success, below dossier's payer screen\"":
+            ("G5:G9", "FFF8CBAD"),
     }
     assert [c.value for c in ws["G"][4:]] == list(_results()["verdict"])
 

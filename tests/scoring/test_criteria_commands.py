@@ -6,6 +6,7 @@ The commands run on dossier's own command line (dossier.cli.app), as a user type
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -89,16 +90,17 @@ def test_score_json_carries_every_verdict_field_for_a_summary_file(studies: Path
         assert key in form3
     assert verdicts["rct", "paskwil-2024"]["verdict"] == "met"
     flags = {r["id"]: r["flag"] for r in payload["readiness"]}
-    assert flags == {"durable": "payer-ready", "brief": "trial success, not payer-ready",
+    assert flags == {"durable": "meets dossier's payer screen",
+                     "brief": "trial success, below dossier's payer screen",
                      "rct": "trial outcome not assessable"}
 
 
-def test_score_table_flags_trial_success_that_is_not_payer_ready(studies: Path):
+def test_score_table_flags_trial_success_that_is_below_the_payer_screen(studies: Path):
     code, out = run("score", "--summary", str(studies), "--criteria", "drup-two-stage",
                     "--criteria", "dossier-durability-screen", "--criteria",
                     "esmo-mcbs-v1.1-form3")
     assert code == 0, out
-    assert "brief: trial success, not payer-ready" in out
+    assert "brief: trial success, below dossier's payer screen" in out
     assert "durable: trial success" not in out
 
 
@@ -127,22 +129,23 @@ def test_score_reports_a_bad_summary_value_with_its_line(tmp_path: Path):
     assert "line 3: entry 'x': orr must be a fraction" in out
 
 
-def test_compare_ranks_cohorts_by_distance_to_the_payer_ready_line(studies: Path):
+def test_compare_ranks_cohorts_by_distance_to_the_payer_screen(studies: Path):
     code, out = run("compare", "--summary", str(studies), "--format", "json")
     assert code == 0, out
     payload = json.loads(out)
     ranked = [c["id"] for c in payload["cohorts"]]
     assert ranked[0] == "durable"
-    assert payload["cohorts"][0]["flag"] == "payer-ready"
+    assert payload["cohorts"][0]["flag"] == "meets dossier's payer screen"
     brief = next(c for c in payload["cohorts"] if c["id"] == "brief")
-    assert brief["flag"] == "trial success, not payer-ready"
+    assert brief["flag"] == "trial success, below dossier's payer screen"
     assert set(brief["all"]) == set(payload["criteria"])
 
 
 def test_compare_table_shows_the_flag_and_a_legend(studies: Path):
     code, out = run("compare", "--summary", str(studies))
     assert code == 0, out
-    assert "payer-ready" in out and "n/a = not applicable" in out
+    flat = " ".join(re.sub(r"[│┃|]", " ", out).split())
+    assert "meets dossier's" in flat and "n/a = not applicable" in out
 
 
 def test_score_on_a_patient_file_scores_every_cohort_it_holds(tmp_path: Path):

@@ -1,4 +1,4 @@
-"""The payer-ready line: DRUP success + durability screen + ESMO-MCBS Form 3 grade >= 3."""
+"""dossier's payer screen: DRUP success + durability screen + ESMO-MCBS Form 3 grade >= 3."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from _scoring_helpers import builtin_book
 
 from dossier.scoring.engine import score_cohorts
 from dossier.scoring.readiness import (
+    BELOW_SCREEN,
+    MEETS_SCREEN,
     NO_TRIAL_SUCCESS,
-    NOT_PAYER_READY,
     NOT_SCORED,
-    PAYER_READY,
     TRIAL_PENDING,
     UNRESOLVED,
     by_distance,
@@ -39,12 +39,12 @@ def flags() -> dict[str, object]:
     return {r.cohort_id: r for r in readiness(score_cohorts(builtin_book(), COHORTS))}
 
 
-def test_trial_successes_that_miss_durability_or_grade_3_are_flagged_not_payer_ready():
+def test_trial_successes_that_miss_durability_or_grade_3_are_flagged_below_the_payer_screen():
     got = flags()
-    assert got["ready"].flag == PAYER_READY and got["ready"].distance == 0.0
+    assert got["ready"].flag == MEETS_SCREEN and got["ready"].distance == 0.0
     for cohort in ("short-pfs", "sd-fades", "low-grade"):
-        assert got[cohort].flag == NOT_PAYER_READY, cohort
-        assert got[cohort].trial_success is True and got[cohort].payer_ready is False
+        assert got[cohort].flag == BELOW_SCREEN, cohort
+        assert got[cohort].trial_success is True and got[cohort].meets_screen is False
     assert got["open"].flag == UNRESOLVED
     assert got["pending"].flag == TRIAL_PENDING
     assert got["failed"].flag == NO_TRIAL_SUCCESS

@@ -12,7 +12,7 @@ import pytest
 from _scoring_helpers import builtin_book
 
 from dossier.scoring.engine import score_cohorts
-from dossier.scoring.readiness import NOT_PAYER_READY, PAYER_READY, readiness
+from dossier.scoring.readiness import BELOW_SCREEN, MEETS_SCREEN, readiness
 from dossier.scoring.summary import SummaryFileError, read_summary
 
 STUDIES = """\
@@ -84,8 +84,8 @@ def test_hand_made_published_studies_score_as_worked_out_by_hand(studies: Path):
     assert got["rct-os", "esmo-mcbs-v1.1-form3"][0] == "not applicable"
     assert got["rct-os", "drup-two-stage"][0] == "not assessable"
     flags = {r.cohort_id: r.flag for r in readiness(verdicts)}
-    assert flags["single-arm-durable"] == PAYER_READY
-    assert flags["single-arm-brief"] == NOT_PAYER_READY
+    assert flags["single-arm-durable"] == MEETS_SCREEN
+    assert flags["single-arm-brief"] == BELOW_SCREEN
 
 
 WIDE_CSV = """\

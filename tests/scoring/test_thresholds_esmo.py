@@ -92,7 +92,8 @@ def test_form3_downgrade_never_goes_below_grade_1():
 def test_form3_gives_no_grade_to_combinations_the_form_does_not_list():
     verdict = verdict_of(FORM3, **NO_TOX, orr=0.15, dor_median_months=4.0, pfs_median_months=1.9)
     assert verdict.grade is None and verdict.grade_text == "no grade"
-    assert verdict.outcome == "no grade (dossier's payer-ready line: grade >= 3; ours)"
+    assert verdict.outcome == ("no grade (dossier's payer screen: grade >= 3; ours, no payer "
+                               "decision)")
     assert verdict.verdict == "not met"
 
 
@@ -260,7 +261,8 @@ def test_form3_met_outcome_says_the_line_is_dossiers_grade_3():
     verdict = verdict_of(FORM3, **NO_TOX, orr=0.3, dor_median_months=10.0,
                          pfs_median_months=4.0)
     assert verdict.verdict == "met" and verdict.grade == 3
-    assert verdict.outcome == "grade 3 (dossier's payer-ready line: grade >= 3; ours)"
+    assert verdict.outcome == ("grade 3 (dossier's payer screen: grade >= 3; ours, no payer "
+                               "decision)")
 
 
 def test_form3_open_toxicity_adjustment_says_when_it_applies_and_what_the_registry_shows():
