@@ -374,7 +374,7 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
             rule_files=analysis.rules.rule_sets, parameters=analysis.parameters,
             title=settings.title, build_time=build_time, software_version=__version__,
             data_sha256=registry.sha256, data_name=data_name, only=chosen,
-            patient_ids=identifiers)
+            patient_ids=identifiers, km_full_followup=settings.km_full_followup)
         timings["context"] = time.perf_counter() - start
     earlier_qmd = target / QUARTO_FOLDER / "dossier.qmd"  # its narrative is carried over
     weasy_pdfs = "pdf" in formats and engine == "weasyprint"

@@ -47,6 +47,8 @@ class Settings:
     """The endpoint parameters ([endpoints] of dossier.toml): their one home."""
     by: tuple[str, ...] = ()
     patient_ids: str = PATIENT_ID_CHOICES[0]
+    km_full_followup: bool = False
+    """Kaplan-Meier plots over the whole follow-up ([figures] km_full_followup)."""
     source: Path | None = None  # the dossier.toml this came from, if any
 
     def __getattr__(self, name: str) -> Any:
@@ -71,6 +73,7 @@ _LAYOUT: dict[str, dict[str, str]] = {
               "patient_ids": "patient_ids"},
     "criteria": {"apply": "criteria"},
     "endpoints": {**{name: name for name in PARAMETER_NAMES}, "by": "by"},
+    "figures": {"km_full_followup": "km_full_followup"},
 }
 _PATH_FIELDS = {"data", "cohorts", "adam", "adam_map", "out"}
 _TUPLE_FIELDS = {"criteria", "by"}
@@ -107,6 +110,9 @@ def _settings(base: Settings, values: dict[str, Any], source: Path | None) -> Se
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}{exc}") from exc
     settings = replace(base, endpoints=endpoints, **rest)
+    if not isinstance(settings.km_full_followup, bool):
+        raise ConfigError(f"{where}km_full_followup must be true or false, not "
+                          f"{settings.km_full_followup!r}")
     if settings.patient_ids not in PATIENT_ID_CHOICES:
         raise ConfigError(f"{where}patient_ids must be one of {', '.join(PATIENT_ID_CHOICES)}, "
                           f"not {settings.patient_ids!r}")

@@ -18,11 +18,8 @@ from dossier.endpoints.parameters import EndpointParameters
 from dossier.registry.load import Registry
 from dossier.registry.pseudonyms import KEEP, identifiers_sentence
 from dossier.registry.schema import DAYS_PER_MONTH, DAYS_PER_WEEK
-from dossier.render.figures import (
-    km_curve_data_from_results,
-    km_plot_svg,
-    swimmer_svg,
-)
+from dossier.render.figure_thresholds import median_thresholds
+from dossier.render.figures import swimmer_svg
 from dossier.render.formatting import (
     NOT_AVAILABLE,
     Row,
@@ -43,7 +40,7 @@ from dossier.render.methods_text import (
     parameter_rows,
 )
 from dossier.render.reference import published_rows, reference_lines
-from dossier.render.report_figures import forest_figures, km_axis
+from dossier.render.report_figures import cohort_km_figures, forest_figures, swimmer_title
 from dossier.render.results_index import ResultsIndex, row_parameters
 from dossier.render.verdict_views import (
     metric_labels,
@@ -67,7 +64,6 @@ COHORT = "cohort_id"
 HEADLINE_DECIMALS = 2
 """Medians in the pooled headline carry 2 decimals: at 1 decimal an estimate can print equal to
 its confidence limit (3.4 (2.8-3.4)) although the two differ."""
-KM_ENDPOINTS = (("pfs", "PFS", "Progression-free survival"), ("os", "OS", "Overall survival"))
 MISSING = NOT_AVAILABLE
 
 
@@ -245,7 +241,8 @@ def patient_listing(patients: pd.DataFrame) -> dict[str, object]:
 def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
             meta: Mapping[str, object], verdicts: Sequence[Verdict],
             infos: Mapping[str, dict[str, object]], reference: Sequence[tuple[float, str]],
-            notes: Sequence[str], labels: Mapping[str, str]) -> dict[str, object]:
+            notes: Sequence[str], labels: Mapping[str, str],
+            figure_options: Mapping[str, Any]) -> dict[str, object]:
     group = (COHORT, cid)
     patients = registry.patients[registry.patients["cohort_id"].astype(str) == cid]
     results = index.cohort_frame(cid)
@@ -253,13 +250,10 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
     evaluable = index.get(group, "patients", "evaluable")
     cbr = index.get(group, "cbr", "rate", "evaluable")
     orr = index.get(group, "orr", "rate", "evaluable")
-    figures = []
-    for endpoint, short, name in KM_ENDPOINTS:
-        if index.get(group, endpoint, "n") is None:
-            continue
-        curve = km_curve_data_from_results(results, COHORT, cid, endpoint, label=short)
-        figures.append(km_plot_svg([curve], title=f"Cohort {number}: {name.lower()}",
-                                   y_label=f"{name} (%)", **km_axis([curve])))
+    drug = _first(patients, "drug")
+    indication = ", ".join(v for v in (_first(patients, "tumour_type"),
+                                       _first(patients, "alteration")) if v)
+    figures = cohort_km_figures(results, cid, number, drug, indication, **figure_options)
     applicable = [v for v in verdicts if v.verdict != NOT_APPLICABLE]
     return {
         "number": number, "id": cid, "anchor": f"cohort-{number}",
@@ -277,8 +271,8 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
         },
         "endpoints": endpoint_rows(index, group),
         "km_svgs": figures,
-        "swimmer_svg": swimmer_svg(patients, title=f"Cohort {number}: progression-free time, "
-                                   "coloured by best overall response",
+        "swimmer_svg": swimmer_svg(patients, title=swimmer_title(number, len(figures) + 1, drug,
+                                                                 indication),
                                    reference_months=reference),
         "verdicts": [verdict_dict(v, infos.get(v.criteria_id), labels) for v in applicable],
         "not_applicable": [{"short": str(infos.get(v.criteria_id, {}).get("short")
@@ -294,7 +288,8 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
                   rule_files: Sequence[object], parameters: Mapping[str, object], title: str,
                   build_time: datetime, software_version: str, data_sha256: str,
                   data_name: str, only: Sequence[str] | None = None,
-                  patient_ids: str | None = None) -> dict[str, object]:
+                  patient_ids: str | None = None,
+                  km_full_followup: bool = False) -> dict[str, object]:
     """Everything the dossier templates show, as plain dicts, lists and formatted strings.
 
     Parameters
@@ -308,6 +303,8 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
     parameters : the analysis parameters, listed in the methods section.
     only : cohort ids to include (default all cohorts of the results table, in its order).
     patient_ids : the methods' sentence on patient identifiers (default: shown as they are).
+    km_full_followup : draw the Kaplan-Meier plots over the whole follow-up, not cut where
+        fewer than 10% remain at risk.
 
     Raises
     ------
@@ -344,8 +341,11 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
     for issue in warnings:
         if issue.column == COHORT and issue.value in by_cohort:
             cohort_notes.setdefault(str(issue.value), []).append(issue.message)
+    figure_options = {"pfs_thresholds": median_thresholds(rule_files),
+                      "full_followup": km_full_followup}
     cohorts = [_cohort(index, cid, numbers[cid], registry, meta_rows.get(cid, {}),
-                       by_cohort[cid], infos, reference, cohort_notes.get(cid, ()), labels)
+                       by_cohort[cid], infos, reference, cohort_notes.get(cid, ()), labels,
+                       figure_options)
                for cid in cohort_ids]
     # forest labels: "number. drug | tumour | alteration" in full (wrapped onto two lines by the
     # figure when long), so that two cohorts of one drug and alteration never look the same
