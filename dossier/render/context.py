@@ -41,7 +41,7 @@ from dossier.render.methods_text import (
 )
 from dossier.render.reference import published_rows, reference_lines
 from dossier.render.report_figures import cohort_km_figures, forest_figures, swimmer_title
-from dossier.render.results_index import ResultsIndex, row_parameters
+from dossier.render.results_index import ResultsIndex, cohort_numbers, row_parameters
 from dossier.render.verdict_views import (
     metric_labels,
     plain_words,
@@ -318,7 +318,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
             raise ValueError(f"cohort(s) not in the results table: {', '.join(map(repr, unknown))}")
         chosen = set(only)
         cohort_ids = [c for c in cohort_ids if c in chosen]
-    numbers = {cid: i + 1 for i, cid in enumerate(cohort_ids)}
+    numbers = cohort_numbers(results, cohort_ids)
     infos = {str(i["id"]): i for i in (rule_file_info(r) for r in rule_files)}
     for verdict in verdicts:  # a verdict from a rule file not listed still gets a column
         infos.setdefault(verdict.criteria_id, rule_file_info(
