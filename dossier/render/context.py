@@ -395,7 +395,8 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
         "comparison": {
             "forest_cbr": forest_figures(
                 index, "cbr", forest_labels,
-                "Clinical benefit rate by cohort (evaluable patients, 95% CI)", cbr_line),
+                "Clinical benefit rate by cohort (evaluable patients, 95% CI)", cbr_line,
+                min_patients=(bar[1],)),
             "forest_orr": forest_figures(
                 index, "orr", forest_labels,
                 "Objective response rate by cohort (evaluable patients, 95% CI)", orr_lines),

@@ -213,7 +213,7 @@ def km_plot_svg(curves: Sequence[KMCurveData], *, title: str, time_unit: str = "
     Parameters
     ----------
     curves : up to about four curves; each gets an Okabe-Ito colour and its own dash style.
-    title : figure title (wrapped to two lines).
+    title : figure title (wrapped to up to three lines).
     time_unit : unit of the times, used in the axis title; "months" ticks every 3/6/12 months.
     at_risk_times : where to print numbers at risk; default every x tick that has a count.
     x_max : right end of the time axis; default the last observed time rounded up to a tick.
@@ -259,7 +259,7 @@ def km_plot_svg(curves: Sequence[KMCurveData], *, title: str, time_unit: str = "
     # at-risk labels end 14 pt before the axis: room for half a 4-digit count centred at 0
     x0 = min(max(48.0, PAD + label_need + 14), 120.0)
     x1 = width - 18.0
-    title_lines = wrap(title, TITLE_SIZE, width - 2 * PAD)
+    title_lines = wrap(title, TITLE_SIZE, width - 2 * PAD, max_lines=3)
     legend = legend_rows(labels, LEGEND_SIZE, SAMPLE, width - 2 * PAD) if curves else []
     top = PAD + TITLE_SIZE + (len(title_lines) - 1) * 13 + 6 + len(legend) * ROW + 6
     bottom = top + PLOT_HEIGHT

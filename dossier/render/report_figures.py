@@ -82,26 +82,47 @@ def cohort_km_figures(results: pd.DataFrame, cohort_id: str, number: int, drug: 
 
 def swimmer_title(number: int, n_figure: int, drug: str, indication: str) -> str:
     """Title of a cohort's swimmer plot, numbered after its Kaplan-Meier plots."""
-    return (f"Figure {number}.{n_figure}. Progression-free time by patient, coloured by best "
-            f"overall response: {drug}, cohort {number} ({indication})")
+    return (f"Figure {number}.{n_figure}. Progression-free time by patient and best overall "
+            f"response: {drug}, cohort {number} ({indication})")
 
 
 def forest_figures(index: ResultsIndex, endpoint: str, labels: Mapping[str, str], title: str,
-            thresholds: Sequence[tuple[float, str]]) -> list[str]:
-    """Forest plots of one rate, cut into figures that each fit a page."""
+                   thresholds: Sequence[tuple[float, str]],
+                   min_patients: Sequence[int | None] = ()) -> list[str]:
+    """Forest plots of one rate, cut into figures that each fit a page.
+
+    ``min_patients`` (per threshold, None for none) limits a threshold to the cohorts with at
+    least that many patients in the rate's denominator: DRUP's stage-2 bar (5 of 24) applies
+    to cohorts that reached 24 evaluable patients, not to one closed after 8. The label says so.
+    """
+    scoped: list[tuple[float, str]] = []
+    scopes: list[set[str] | None] = []
+    for k, (value, text) in enumerate(thresholds):
+        least = min_patients[k] if k < len(min_patients) else None
+        if least is None:
+            scoped.append((value, text))
+            scopes.append(None)
+            continue
+        scoped.append((value, f"{text}, drawn for cohorts with >= {least} evaluable"))
+        scopes.append({labels[cid] for cid in labels
+                       if _denominator(index, cid, endpoint) >= least})
     rows = sorted((replace(r, label=labels[r.label]) for r in
                    forest_rows_from_results(index.frame, endpoint) if r.label in labels),
                   key=lambda r: int(r.label.split(".", 1)[0]))
     if not rows:
-        return [forest_svg([], title=title, thresholds=thresholds)]
+        return [forest_svg([], title=title, thresholds=scoped, threshold_rows=scopes)]
     chunks = math.ceil(len(rows) / FOREST_ROWS_PER_FIGURE)
     size = math.ceil(len(rows) / chunks)
     out = []
     for k in range(chunks):
         part = f" ({k + 1} of {chunks})" if chunks > 1 else ""
         out.append(forest_svg(rows[k * size:(k + 1) * size], title=title + part,
-                              thresholds=thresholds, label_header="Cohort",
-                              n_header="x/n"))
+                              thresholds=scoped, label_header="Cohort",
+                              n_header="x/n", threshold_rows=scopes))
     return out
 
 
+def _denominator(index: ResultsIndex, cohort_id: str, endpoint: str) -> int:
+    """Patients in the denominator of a cohort's rate (0 when the row is missing)."""
+    row = index.get(("cohort_id", cohort_id), endpoint, "rate", "evaluable")
+    return 0 if row is None or pd.isna(row["n"]) else int(row["n"])
