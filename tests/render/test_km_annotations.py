@@ -178,3 +178,31 @@ def test_full_follow_up_is_a_setting_checked_like_the_others():
     assert parse_settings("").km_full_followup is False
     with pytest.raises(ConfigError, match="km_full_followup must be true or false"):
         parse_settings('[figures]\nkm_full_followup = "yes"\n')
+
+
+def test_the_command_line_option_overrides_the_file_and_reaches_every_km_plot():
+    from datetime import UTC, datetime
+
+    from dossier.config import Settings
+    from dossier.endpoints.compute import compute_endpoints
+    from dossier.registry.demo import demo_registry
+    from dossier.registry.load import registry_from_frames
+    from dossier.render.context import build_context
+
+    settings = parse_settings("[figures]\nkm_full_followup = false\n")
+    assert settings.with_overrides(km_full_followup=True).km_full_followup is True
+    assert Settings().with_overrides(km_full_followup=None).km_full_followup is False
+    patients, cohorts = demo_registry(n_patients=300, seed=2)
+    registry = registry_from_frames(patients, cohorts)
+    results = compute_endpoints(registry.patients)
+
+    def svgs(full: bool) -> list[str]:
+        context = build_context(
+            results=results, verdicts=[], registry=registry, rule_files=[], parameters={},
+            title="t", build_time=datetime(2025, 1, 1, tzinfo=UTC), software_version="0",
+            data_sha256="x", data_name="demo", km_full_followup=full)
+        return [svg for c in context["cohorts"] for svg in c["km_svgs"]]
+
+    cut = svgs(False)
+    assert any("axis truncated" in svg for svg in cut)
+    assert not any("axis truncated" in svg for svg in svgs(True))
