@@ -396,10 +396,11 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
             "forest_cbr": forest_figures(
                 index, "cbr", forest_labels,
                 "Clinical benefit rate by cohort (evaluable patients, 95% CI)", cbr_line,
-                min_patients=(bar[1],)),
+                min_patients=(bar[1],), number="C.1"),
             "forest_orr": forest_figures(
                 index, "orr", forest_labels,
-                "Objective response rate by cohort (evaluable patients, 95% CI)", orr_lines),
+                "Objective response rate by cohort (evaluable patients, 95% CI)", orr_lines,
+                number="C.2"),
             "thresholds": [t[1] for t in (*cbr_line, *orr_lines)],
             "matrix": verdict_matrix(cohorts, by_cohort, infos, labels),
         },

@@ -88,13 +88,15 @@ def swimmer_title(number: int, n_figure: int, drug: str, indication: str) -> str
 
 def forest_figures(index: ResultsIndex, endpoint: str, labels: Mapping[str, str], title: str,
                    thresholds: Sequence[tuple[float, str]],
-                   min_patients: Sequence[int | None] = ()) -> list[str]:
+                   min_patients: Sequence[int | None] = (), number: str = "") -> list[str]:
     """Forest plots of one rate, cut into figures that each fit a page.
 
     ``min_patients`` (per threshold, None for none) limits a threshold to the cohorts with at
     least that many patients in the rate's denominator: DRUP's stage-2 bar (5 of 24) applies
     to cohorts that reached 24 evaluable patients, not to one closed after 8. The label says so.
+    ``number`` ("C.1") heads the titles: "Figure C.1. <title> (1 of 2)".
     """
+    title = f"Figure {number}. {title}" if number else title
     scoped: list[tuple[float, str]] = []
     scopes: list[set[str] | None] = []
     for k, (value, text) in enumerate(thresholds):
