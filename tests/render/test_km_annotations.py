@@ -206,3 +206,19 @@ def test_the_command_line_option_overrides_the_file_and_reaches_every_km_plot():
     cut = svgs(False)
     assert any("axis truncated" in svg for svg in cut)
     assert not any("axis truncated" in svg for svg in svgs(True))
+
+
+def test_word_and_quarto_get_the_figure_without_the_pdfs_number():
+    from dossier.render.markdown import FigureSink, svg_title, without_own_number
+
+    results = pd.concat([_results("pfs"), _results("os")], ignore_index=True)
+    svg = cohort_km_figures(results, "A", 4, "olaparib", "Solid tumours")[0]
+    assert ET.fromstring(svg).find(f"{SVG_NS}title").text.startswith("Figure 4.1. ")
+    assert svg_title(svg).startswith("Progression-free survival, Kaplan-Meier estimate")
+    plain = ET.fromstring(without_own_number(svg))
+    assert plain.find(f"{SVG_NS}title").text.startswith("Progression-free survival")
+    assert _texts(plain, "figure-title")[0].startswith("Progression-free survival")
+    sink = FigureSink()
+    line = sink.figure(svg, "km", svg_title(svg))
+    assert str(line).startswith("![Figure 1. Progression-free survival")
+    assert "Figure 4.1" not in sink.figures[0].svg
