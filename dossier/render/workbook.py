@@ -104,8 +104,9 @@ def _cohorts_sheet(results: pd.DataFrame, registry_cohorts: pd.DataFrame,
         wide[column] = wide["cohort_id"].map(lambda c, m=by_cohort: m[c].verdict if c in m else "")
         verdict_columns.append(column)
         if any(v.grade is not None or v.grade_range is not None for v in by_cohort.values()):
-            wide[f"{rule_id}: grade"] = wide["cohort_id"].map(
-                lambda c, m=by_cohort: m[c].grade_text if c in m else "")
+            wide[f"{rule_id}: grade"] = wide["cohort_id"].map(  # a number when decided
+                lambda c, m=by_cohort: ("" if c not in m else m[c].grade
+                                        if m[c].grade is not None else m[c].grade_text))
     percent = [c for e, _ in RATE_ENDPOINTS for c in (e, f"{e}_lower", f"{e}_upper")]
     months = [f"{e}_{s}" for e in TIME_TO_EVENT
               for s in ("median", "median_lower", "median_upper", "followup")]
@@ -115,6 +116,7 @@ def _cohorts_sheet(results: pd.DataFrame, registry_cohorts: pd.DataFrame,
     units = {c: "patients" for c in integers if c != "cohort_no"}
     units.update({f"{e}_events": "events" for e in TIME_TO_EVENT})
     units.update({"cohort_no": "as in the PDF", "n_rare_evaluable": "patients"})
+    units.update({c: "framework's grade" for c in wide.columns if str(c).endswith(": grade")})
     return SheetSpec("Cohorts", wide, percent_columns=percent, month_columns=months,
                      integer_columns=integers, verdict_columns=verdict_columns,
                      notes=METHOD_NOTES, units=units)

@@ -105,6 +105,10 @@ def test_observed_values_and_grades_are_stored_as_numbers(demo, workbook):
     row = next(r for r in mine if r["observed"] == clause.observed_text)
     assert row["observed_value (see unit)"] == pytest.approx(clause.observed)
     assert row["unit"] == clause.unit
+    _, _, cohorts = _table(workbook["Cohorts"])
+    column = f"{verdict.criteria_id}: grade (framework's grade)"
+    (shown,) = [r[column] for r in cohorts if r["cohort_id"] == verdict.cohort_id]
+    assert shown == verdict.grade and isinstance(shown, int)
     _, _, patients = _table(workbook["Patients"])
     grades = [r["worst_ae_grade (CTCAE grade 0-5)"] for r in patients
               if r["worst_ae_grade (CTCAE grade 0-5)"] is not None]
