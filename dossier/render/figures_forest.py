@@ -198,9 +198,8 @@ def forest_svg(rows: Sequence[ForestRow], *, title: str,
         if not x0 - 1e-9 <= tx <= x1 + 1e-9:
             continue
         label_y = header_y + 6 + THRESHOLD_ROW * (k + 1) - 2
-        # a label runs right of its line unless it would leave the figure, then left of it
-        right_half = (tx > x0 + 0.6 * (x1 - x0)
-                      or tx + 3 + text_width(text, 7.5) > width - PAD)
+        label_x, anchor = _label_place(tx, text_width(text, 7.5), x0 + 0.6 * (x1 - x0),
+                                       width)
         dash = THRESHOLD_DASHES[k % len(THRESHOLD_DASHES)]
         scope = threshold_rows[k] if k < len(threshold_rows) else None
         if scope is None:
@@ -215,8 +214,8 @@ def forest_svg(rows: Sequence[ForestRow], *, title: str,
             for first, last in spans:
                 svg.line(tx, top + ROW * first, tx, top + ROW * (last + 1), stroke=MUTED,
                          width=0.9, dash=dash, css_class="threshold-line")
-        svg.text(tx - 3 if right_half else tx + 3, label_y, text, size=7.5, fill=MUTED,
-                 anchor="end" if right_half else "start", css_class="threshold-label")
+        svg.text(label_x, label_y, text, size=7.5, fill=MUTED, anchor=anchor,
+                 css_class="threshold-label")
 
     if not rows:
         svg.text((x0 + x1) / 2, (top + bottom) / 2 + 4, "no cohorts", size=11.0,
@@ -256,6 +255,23 @@ def forest_svg(rows: Sequence[ForestRow], *, title: str,
             svg.rect(cx - 2.75, cy - 2.75, 5.5, 5.5, fill=INK, css_class="forest-point")
         svg.close_group()
     return svg.to_svg()
+
+
+def _label_place(tx: float, text_w: float, right_from: float, width: float
+                 ) -> tuple[float, str]:
+    """Where a threshold's label goes: right of its line (left of it in the right part of the
+    axis), and wherever it stays inside the figure when the preferred side would leave it."""
+    right = (tx + 3, "start")
+    left = (tx - 3, "end")
+    fits_right = tx + 3 + text_w <= width - PAD
+    fits_left = tx - 3 - text_w >= PAD
+    if tx > right_from:
+        return left if fits_left or not fits_right else right
+    if fits_right:
+        return right
+    if fits_left:
+        return left
+    return (max(PAD, width - PAD - text_w), "start")
 
 
 def _row_spans(flags: Sequence[bool]) -> list[tuple[int, int]]:

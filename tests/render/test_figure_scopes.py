@@ -93,3 +93,16 @@ def test_a_large_swimmer_plot_says_which_patients_it_shows():
     assert note == ("showing 60 of 75 patients: the 60 with the longest progression-free time; "
                     "the other 15 progressed or were censored earlier")
     assert len(_classed(root, "swimmer-lane")) == 60
+
+
+def test_threshold_labels_stay_inside_the_figure_however_long():
+    from dossier.render.svg import FIGURE_WIDTH_PT, text_width
+
+    rows = [ForestRow(name, 0.3, 0.1, 0.5, "3/10") for name in "AB"]
+    long = "DRUP stage 2: 5/24 = 20.8%, drawn for cohorts with >= 24 evaluable patients"
+    for value in (0.02, 0.2083, 0.5, 0.97):
+        root = ET.fromstring(forest_svg(rows, title="t", thresholds=[(value, long)]))
+        (label,) = _classed(root, "threshold-label")
+        x, width = float(label.get("x")), text_width(long, 7.5)
+        left = x - width if label.get("text-anchor") == "end" else x
+        assert left >= 0 and left + width <= FIGURE_WIDTH_PT, value
