@@ -36,6 +36,7 @@ from dossier.registry.pseudonyms import (
 )
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.render.bundle import DossierBundle, build_timestamp, safe_file_name
+from dossier.render.methods_text import data_cutoff
 from dossier.render.ownership import check_destination
 from dossier.render.staging import stop_cleanly_on_signals
 from dossier.resources import drup_stage_sizes, resource_dir
@@ -431,6 +432,7 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
     file_names = {cid: safe_file_name(cid, taken) for cid in cohort_ids}
     build_info = {
         "title": settings.title, "data source": data_name, "data SHA-256": registry.sha256,
+        "data cut-off": data_cutoff(registry),
         "build date": build_time.date().isoformat(), "software": f"dossier {__version__}",
         "criteria": ", ".join(f"{r.id} ({r.version})" for r in analysis.rules.rule_sets),
         # the sheet names the field; the sentence without its own "Patient identifiers:" lead
@@ -447,7 +449,7 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
             title=settings.title, build_time=build_time, software_version=__version__,
             data_sha256=registry.sha256, data_name=data_name, only=chosen,
             patient_ids=identifiers, comparators=analysis.comparators,
-            controls=analysis.controls)
+            controls=analysis.controls, km_full_followup=settings.km_full_followup)
         timings["context"] = time.perf_counter() - start
     earlier_qmd = target / QUARTO_FOLDER / "dossier.qmd"  # its narrative is carried over
     weasy_pdfs = "pdf" in formats and engine == "weasyprint"

@@ -53,6 +53,8 @@ class Settings:
     grade_closed_cohorts: bool = False
     """Grade (ESMO, PASKWIL) cohorts DRUP closed at stage 1 too ([criteria] grade_closed_cohorts,
     ``--grade-closed-cohorts``); by default they get "insufficient evidence"."""
+    km_full_followup: bool = False
+    """Kaplan-Meier plots over the whole follow-up ([figures] km_full_followup)."""
     source: Path | None = None  # the dossier.toml this came from, if any
 
     def __getattr__(self, name: str) -> Any:
@@ -78,6 +80,7 @@ _LAYOUT: dict[str, dict[str, str]] = {
               "patient_ids": "patient_ids"},
     "criteria": {"apply": "criteria", "grade_closed_cohorts": "grade_closed_cohorts"},
     "endpoints": {**{name: name for name in PARAMETER_NAMES}, "by": "by"},
+    "figures": {"km_full_followup": "km_full_followup"},
 }
 _PATH_FIELDS = {"data", "cohorts", "adam", "adam_map", "out", "comparators"}
 _TUPLE_FIELDS = {"criteria", "by"}
@@ -117,6 +120,9 @@ def _settings(base: Settings, values: dict[str, Any], source: Path | None) -> Se
         raise ConfigError(f"{where}grade_closed_cohorts must be true or false, not "
                           f"{rest['grade_closed_cohorts']!r}")
     settings = replace(base, endpoints=endpoints, **rest)
+    if not isinstance(settings.km_full_followup, bool):
+        raise ConfigError(f"{where}km_full_followup must be true or false, not "
+                          f"{settings.km_full_followup!r}")
     if settings.patient_ids not in PATIENT_ID_CHOICES:
         raise ConfigError(f"{where}patient_ids must be one of {', '.join(PATIENT_ID_CHOICES)}, "
                           f"not {settings.patient_ids!r}")

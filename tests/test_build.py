@@ -70,11 +70,11 @@ def test_workbook_cohort_cells_equal_the_results_table(built) -> None:
     folder, registry = built
     results = analyse(Settings(), registry).results
     wb = load_workbook(folder / "dossier.xlsx")
-    assert wb.sheetnames == ["Summary", "Cohorts", "Verdicts", "Scorecards", "Criteria",
-                             "Endpoints", "Patients", "Validation"]
+    assert wb.sheetnames == ["Cover", "Summary", "Cohorts", "Verdicts", "Scorecards", "Criteria",
+                             "Endpoints", "Patients", "Validation", "Data dictionary"]
     ws = wb["Cohorts"]
     header_row = next(i for i, row in enumerate(ws.iter_rows(values_only=True), start=1)
-                      if row[0] == "cohort_id")
+                      if row[1] == "cohort_id")
     header = [c.value for c in ws[header_row]]
     assert ws.freeze_panes == f"A{header_row + 1}"
     checked = 0
@@ -83,15 +83,18 @@ def test_workbook_cohort_cells_equal_the_results_table(built) -> None:
         cohort = record["cohort_id"]
         cbr = results[(results["group_by"] == "cohort_id") & (results["group"] == cohort)
                       & (results["endpoint"] == "cbr") & (results["denominator"] == "evaluable")]
-        assert record["cbr"] == pytest.approx(cbr["estimate"].iloc[0], abs=1e-15)
-        assert record["cbr_x"] == cbr["x"].iloc[0]
+        assert record["cbr (proportion)"] == pytest.approx(cbr["estimate"].iloc[0], abs=1e-15)
+        assert record["cbr_x (patients)"] == cbr["x"].iloc[0]
         median = results[(results["group_by"] == "cohort_id") & (results["group"] == cohort)
                          & (results["endpoint"] == "pfs") & (results["statistic"] == "median")]
         if pd.notna(median["estimate"].iloc[0]):
-            assert record["pfs_median"] == pytest.approx(median["estimate"].iloc[0], abs=1e-12)
+            assert record["pfs_median (months)"] == pytest.approx(median["estimate"].iloc[0],
+                                                                  abs=1e-12)
+        else:
+            assert record["pfs_median (months)"] in ("not reached", "no patients")
         checked += 1
     assert checked == results.query("group_by == 'cohort_id'")["group"].nunique()
-    cbr_column = header.index("cbr") + 1
+    cbr_column = header.index("cbr (proportion)") + 1
     assert ws.cell(header_row + 1, cbr_column).number_format == "0.0%"
 
 
@@ -234,7 +237,7 @@ def test_workbook_verdicts_sheet_lists_every_clause_and_patients_have_no_calenda
     analysis = analyse(Settings(), registry)
     wb = load_workbook(folder / "dossier.xlsx")
     rows = list(wb["Verdicts"].iter_rows(values_only=True))
-    header_at = next(i for i, r in enumerate(rows) if r[0] == "cohort_id")
+    header_at = next(i for i, r in enumerate(rows) if r[1] == "cohort_id")
     header, body = rows[header_at], rows[header_at + 1:]
     records = [dict(zip(header, r, strict=False)) for r in body]
     drup = next(v for v in analysis.verdicts if v.criteria_id == "drup-two-stage")
@@ -243,8 +246,8 @@ def test_workbook_verdicts_sheet_lists_every_clause_and_patients_have_no_calenda
     assert {r["verdict"] for r in mine} == {drup.verdict}
     assert [r["observed"] for r in mine] == [c.observed_text for c in drup.clauses]
     patients = list(wb["Patients"].iter_rows(values_only=True))
-    columns = next(r for r in patients if r[0] == "patient_id")
-    assert "treatment_start" not in columns and "start_study_day" in columns
+    columns = next(r for r in patients if r[1] == "patient_id")
+    assert "treatment_start" not in columns and "start_study_day (days)" in columns
 
 
 def test_progress_counts_every_output_file_and_each_cohort_pdf(small_registry, tmp_path) -> None:

@@ -120,7 +120,7 @@ def test_keep_shows_every_registry_id_in_pdf_workbook_word_and_quarto(builds,
 def _patients_sheet(folder: Path) -> pd.DataFrame:
     sheet = load_workbook(folder / "dossier.xlsx")["Patients"]
     rows = [r for r in sheet.iter_rows(values_only=True)]
-    header = next(i for i, r in enumerate(rows) if r[0] in ("patient_id", "cohort_id"))
+    header = next(i for i, r in enumerate(rows) if r[0] == "cohort_no (as in the PDF)")
     return pd.DataFrame(rows[header + 1:], columns=rows[header])
 
 

@@ -58,6 +58,11 @@ def build(
              "P0001, ... by cohort, treatment start and id), keep (as in the registry) or omit "
              "(no identifier column, unlabelled figures). dossier.toml: [study] patient_ids."),
     grade_closed: bool = GRADE_CLOSED_OPTION,
+    km_full_followup: bool = typer.Option(
+        None, "--km-full-followup/--km-readable-axis", show_default=False,
+        help="Kaplan-Meier plots over the whole follow-up, or (default) cut where fewer than "
+             "10% of patients remain at risk, saying so. dossier.toml: [figures] "
+             "km_full_followup."),
     patient_key: Path = typer.Option(
         None, "--patient-key", metavar="FILE", show_default=False,
         help="Also write the key from codes to registry ids (CSV) to FILE, outside --out; "
@@ -74,7 +79,7 @@ def build(
         settings = settings_of(ctx).with_overrides(
             sheet=sheet, comparators=comparators,
             patient_ids=patient_ids.strip().lower() if patient_ids else None,
-            grade_closed_cohorts=grade_closed or None)
+            grade_closed_cohorts=grade_closed or None, km_full_followup=km_full_followup)
     except ConfigError as exc:
         raise fail(escape(str(exc).replace("patient_ids", "--patient-ids", 1))) from exc
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())

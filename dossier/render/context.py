@@ -20,11 +20,8 @@ from dossier.registry.load import Registry
 from dossier.registry.pseudonyms import KEEP, identifiers_sentence
 from dossier.registry.schema import DAYS_PER_MONTH, DAYS_PER_WEEK
 from dossier.render.external_controls import external_controls_view
-from dossier.render.figures import (
-    km_curve_data_from_results,
-    km_plot_svg,
-    swimmer_svg,
-)
+from dossier.render.figure_thresholds import median_thresholds
+from dossier.render.figures import swimmer_svg
 from dossier.render.formatting import (
     NOT_AVAILABLE,
     Row,
@@ -46,8 +43,8 @@ from dossier.render.methods_text import (
 )
 from dossier.render.pfs_ratio_view import median_ratio_rows
 from dossier.render.reference import published_rows, reference_lines
-from dossier.render.report_figures import forest_figures, km_axis
-from dossier.render.results_index import ResultsIndex, row_parameters
+from dossier.render.report_figures import cohort_km_figures, forest_figures, swimmer_title
+from dossier.render.results_index import ResultsIndex, cohort_numbers, row_parameters
 from dossier.render.scorecard import cohort_scorecards
 from dossier.render.verdict_certainty import certainty_table, methods_paragraph
 from dossier.render.verdict_views import (
@@ -72,7 +69,6 @@ COHORT = "cohort_id"
 HEADLINE_DECIMALS = 2
 """Medians in the pooled headline carry 2 decimals: at 1 decimal an estimate can print equal to
 its confidence limit (3.4 (2.8-3.4)) although the two differ."""
-KM_ENDPOINTS = (("pfs", "PFS", "Progression-free survival"), ("os", "OS", "Overall survival"))
 MISSING = NOT_AVAILABLE
 
 
@@ -252,7 +248,8 @@ def patient_listing(patients: pd.DataFrame) -> dict[str, object]:
 def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
             meta: Mapping[str, object], verdicts: Sequence[Verdict],
             infos: Mapping[str, dict[str, object]], reference: Sequence[tuple[float, str]],
-            notes: Sequence[str], labels: Mapping[str, str]) -> dict[str, object]:
+            notes: Sequence[str], labels: Mapping[str, str],
+            figure_options: Mapping[str, Any]) -> dict[str, object]:
     group = (COHORT, cid)
     patients = registry.patients[registry.patients["cohort_id"].astype(str) == cid]
     results = index.cohort_frame(cid)
@@ -260,13 +257,10 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
     evaluable = index.get(group, "patients", "evaluable")
     cbr = index.get(group, "cbr", "rate", "evaluable")
     orr = index.get(group, "orr", "rate", "evaluable")
-    figures = []
-    for endpoint, short, name in KM_ENDPOINTS:
-        if index.get(group, endpoint, "n") is None:
-            continue
-        curve = km_curve_data_from_results(results, COHORT, cid, endpoint, label=short)
-        figures.append(km_plot_svg([curve], title=f"Cohort {number}: {name.lower()}",
-                                   y_label=f"{name} (%)", **km_axis([curve])))
+    drug = _first(patients, "drug")
+    indication = ", ".join(v for v in (_first(patients, "tumour_type"),
+                                       _first(patients, "alteration")) if v)
+    figures = cohort_km_figures(results, cid, number, drug, indication, **figure_options)
     applicable = [v for v in verdicts if v.verdict != NOT_APPLICABLE]
     return {
         "number": number, "id": cid, "anchor": f"cohort-{number}",
@@ -284,8 +278,8 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
         },
         "endpoints": endpoint_rows(index, group),
         "km_svgs": figures,
-        "swimmer_svg": swimmer_svg(patients, title=f"Cohort {number}: progression-free time, "
-                                   "coloured by best overall response",
+        "swimmer_svg": swimmer_svg(patients, title=swimmer_title(number, len(figures) + 1, drug,
+                                                                 indication),
                                    reference_months=reference),
         "verdicts": [verdict_dict(v, infos.get(v.criteria_id), labels) for v in applicable],
         "not_applicable": [{"short": str(infos.get(v.criteria_id, {}).get("short")
@@ -302,7 +296,8 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
                   build_time: datetime, software_version: str, data_sha256: str,
                   data_name: str, only: Sequence[str] | None = None,
                   patient_ids: str | None = None, comparators: Comparators | None = None,
-                  controls: Mapping[str, object] | None = None) -> dict[str, object]:
+                  controls: Mapping[str, object] | None = None,
+                  km_full_followup: bool = False) -> dict[str, object]:
     """Everything the dossier templates show, as plain dicts, lists and formatted strings.
 
     Parameters
@@ -318,6 +313,8 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
     patient_ids : the methods' sentence on patient identifiers (default: shown as they are).
     comparators, controls : the external-control file read and each cohort's control account
         (:mod:`dossier.scoring.external_control`), for the methods and the cover.
+    km_full_followup : draw the Kaplan-Meier plots over the whole follow-up, not cut where
+        fewer than 10% remain at risk.
 
     Raises
     ------
@@ -331,7 +328,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
             raise ValueError(f"cohort(s) not in the results table: {', '.join(map(repr, unknown))}")
         chosen = set(only)
         cohort_ids = [c for c in cohort_ids if c in chosen]
-    numbers = {cid: i + 1 for i, cid in enumerate(cohort_ids)}
+    numbers = cohort_numbers(results, cohort_ids)
     infos = {str(i["id"]): i for i in (rule_file_info(r) for r in rule_files)}
     for verdict in verdicts:  # a verdict from a rule file not listed still gets a column
         infos.setdefault(verdict.criteria_id, rule_file_info(
@@ -354,8 +351,11 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
     for issue in warnings:
         if issue.column == COHORT and issue.value in by_cohort:
             cohort_notes.setdefault(str(issue.value), []).append(issue.message)
+    figure_options = {"pfs_thresholds": median_thresholds(rule_files),
+                      "full_followup": km_full_followup}
     cohorts = [_cohort(index, cid, numbers[cid], registry, meta_rows.get(cid, {}),
-                       by_cohort[cid], infos, reference, cohort_notes.get(cid, ()), labels)
+                       by_cohort[cid], infos, reference, cohort_notes.get(cid, ()), labels,
+                       figure_options)
                for cid in cohort_ids]
     # forest labels: "number. drug | tumour | alteration" in full (wrapped onto two lines by the
     # figure when long), so that two cohorts of one drug and alteration never look the same
@@ -413,10 +413,12 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
         "comparison": {
             "forest_cbr": forest_figures(
                 index, "cbr", forest_labels,
-                "Clinical benefit rate by cohort (evaluable patients, 95% CI)", cbr_line),
+                "Clinical benefit rate by cohort (evaluable patients, 95% CI)", cbr_line,
+                min_patients=(bar[1],), number="C.1"),
             "forest_orr": forest_figures(
                 index, "orr", forest_labels,
-                "Objective response rate by cohort (evaluable patients, 95% CI)", orr_lines),
+                "Objective response rate by cohort (evaluable patients, 95% CI)", orr_lines,
+                number="C.2"),
             "thresholds": [t[1] for t in (*cbr_line, *orr_lines)],
             "matrix": verdict_matrix(cohorts, by_cohort, infos, labels),
         },

@@ -8,7 +8,7 @@ A missing limit (not reached / not estimable) is drawn as an arrow open to the a
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -109,7 +109,8 @@ def _arrow(x: float, cy: float, direction: int) -> str:
 def forest_svg(rows: Sequence[ForestRow], *, title: str,
                thresholds: Sequence[tuple[float, str]] = (), x_label: str = "rate (%)",
                percent: bool = True, x_limits: tuple[float, float] | None = None,
-               label_header: str = "", n_header: str = "") -> str:
+               label_header: str = "", n_header: str = "",
+               threshold_rows: Sequence[Collection[str] | None] = ()) -> str:
     """Draw a forest plot with labelled vertical threshold lines.
 
     Parameters
@@ -120,6 +121,10 @@ def forest_svg(rows: Sequence[ForestRow], *, title: str,
     x_limits : axis range in the rows' unit; default 0-1 for proportions, else 0 to the largest
         value rounded up to a tick.
     label_header, n_header : optional column headings above the labels and the ``n_text``.
+    threshold_rows : per threshold, the labels of the rows it applies to (None: every row).
+        A threshold that applies to some rows only is drawn across those rows alone (e.g. the
+        DRUP stage-2 bar across the cohorts that reached stage 2), and not at all when it
+        applies to none of them.
     """
     for row in rows:
         for name in ("estimate", "lower", "upper"):
@@ -193,11 +198,24 @@ def forest_svg(rows: Sequence[ForestRow], *, title: str,
         if not x0 - 1e-9 <= tx <= x1 + 1e-9:
             continue
         label_y = header_y + 6 + THRESHOLD_ROW * (k + 1) - 2
-        right_half = tx > x0 + 0.6 * (x1 - x0)
-        svg.line(tx, label_y + 2, tx, bottom, stroke=MUTED, width=0.9,
-                 dash=THRESHOLD_DASHES[k % len(THRESHOLD_DASHES)], css_class="threshold-line")
-        svg.text(tx - 3 if right_half else tx + 3, label_y, text, size=7.5, fill=MUTED,
-                 anchor="end" if right_half else "start", css_class="threshold-label")
+        label_x, anchor = _label_place(tx, text_width(text, 7.5), x0 + 0.6 * (x1 - x0),
+                                       width)
+        dash = THRESHOLD_DASHES[k % len(THRESHOLD_DASHES)]
+        scope = threshold_rows[k] if k < len(threshold_rows) else None
+        if scope is None:
+            svg.line(tx, label_y + 2, tx, bottom, stroke=MUTED, width=0.9, dash=dash,
+                     css_class="threshold-line")
+        else:
+            spans = _row_spans([r.label in scope for r in rows])
+            if not spans:
+                continue
+            svg.line(tx, label_y + 2, tx, top + ROW * spans[0][0], stroke=MUTED, width=0.4,
+                     dash="1 2", css_class="threshold-leader")
+            for first, last in spans:
+                svg.line(tx, top + ROW * first, tx, top + ROW * (last + 1), stroke=MUTED,
+                         width=0.9, dash=dash, css_class="threshold-line")
+        svg.text(label_x, label_y, text, size=7.5, fill=MUTED, anchor=anchor,
+                 css_class="threshold-label")
 
     if not rows:
         svg.text((x0 + x1) / 2, (top + bottom) / 2 + 4, "no cohorts", size=11.0,
@@ -237,6 +255,36 @@ def forest_svg(rows: Sequence[ForestRow], *, title: str,
             svg.rect(cx - 2.75, cy - 2.75, 5.5, 5.5, fill=INK, css_class="forest-point")
         svg.close_group()
     return svg.to_svg()
+
+
+def _label_place(tx: float, text_w: float, right_from: float, width: float
+                 ) -> tuple[float, str]:
+    """Where a threshold's label goes: right of its line (left of it in the right part of the
+    axis), and wherever it stays inside the figure when the preferred side would leave it."""
+    right = (tx + 3, "start")
+    left = (tx - 3, "end")
+    fits_right = tx + 3 + text_w <= width - PAD
+    fits_left = tx - 3 - text_w >= PAD
+    if tx > right_from:
+        return left if fits_left or not fits_right else right
+    if fits_right:
+        return right
+    if fits_left:
+        return left
+    return (max(PAD, width - PAD - text_w), "start")
+
+
+def _row_spans(flags: Sequence[bool]) -> list[tuple[int, int]]:
+    """(first, last) row indices of each run of rows where ``flags`` holds."""
+    spans: list[tuple[int, int]] = []
+    for i, flag in enumerate(flags):
+        if not flag:
+            continue
+        if spans and spans[-1][1] == i - 1:
+            spans[-1] = (spans[-1][0], i)
+        else:
+            spans.append((i, i))
+    return spans
 
 
 def forest_rows_from_results(results: pd.DataFrame, endpoint: str, *,

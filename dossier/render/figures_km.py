@@ -8,12 +8,19 @@ path 'H'/'V' commands), as R's ``plot.survfit`` draws them.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from dossier.render.formatting import (
+    NOT_ESTIMABLE,
+    NOT_REACHED,
+    median_parts,
+    months_value_text,
+)
 from dossier.render.svg import (
     DASHES,
     FIGURE_WIDTH_PT,
@@ -47,6 +54,8 @@ SAMPLE = 22.0
 CENSOR_HALF = 2.5
 TIME_TOLERANCE = 1e-6
 EMPTY_NOTE = "no patients"
+THRESHOLD_COLOUR = "#7A1F5C"
+THRESHOLD_SIZE = 7.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,25 @@ class KMCurveData:
     censor_times: Sequence[float] = ()
     censor_surv: Sequence[float] = ()
     at_risk: Mapping[float, int] = field(default_factory=dict)
+    events: int | None = None
+    """Number of events; with ``patients`` shown in the legend
+    ("PFS: 12 events / 24 patients; median ...")."""
+    patients: int | None = None
+    median: float | None = None
+    """The Kaplan-Meier median (from the results row; None when not reached or not estimable),
+    marked on the curve; ``median_text`` is how the legend states it ("3.4 months", "not
+    reached")."""
+    median_text: str = ""
+
+    @property
+    def legend_text(self) -> str:
+        """The legend entry: label, events / patients and the median, as far as they are known."""
+        parts = []
+        if self.events is not None and self.patients is not None:
+            parts.append(f"{self.events} events / {self.patients} patients")
+        if self.median_text:
+            parts.append(f"median {self.median_text}")
+        return f"{self.label}: {'; '.join(parts)}" if parts else self.label
 
     @property
     def is_empty(self) -> bool:
@@ -178,13 +206,14 @@ def readable_x_max(curves: Sequence[KMCurveData], share: float = 0.10) -> float 
 def km_plot_svg(curves: Sequence[KMCurveData], *, title: str, time_unit: str = "months",
                 at_risk_times: Sequence[float] | None = None, x_max: float | None = None,
                 y_label: str = "Survival (%)", ci_band: bool = True,
-                tick_step: float | None = None, note: str = "") -> str:
+                tick_step: float | None = None, note: str = "",
+                thresholds: Sequence[tuple[float, str]] = ()) -> str:
     """Draw Kaplan-Meier curves with CI bands, censor marks and a number-at-risk table.
 
     Parameters
     ----------
     curves : up to about four curves; each gets an Okabe-Ito colour and its own dash style.
-    title : figure title (wrapped to two lines).
+    title : figure title (wrapped to up to three lines).
     time_unit : unit of the times, used in the axis title; "months" ticks every 3/6/12 months.
     at_risk_times : where to print numbers at risk; default every x tick that has a count.
     x_max : right end of the time axis; default the last observed time rounded up to a tick.
@@ -192,6 +221,12 @@ def km_plot_svg(curves: Sequence[KMCurveData], *, title: str, time_unit: str = "
     tick_step : spacing of the time ticks (and at-risk counts); default by the axis length.
     note : a line printed under the axis title, e.g. "axis truncated at 24 months".
     ci_band : draw the pointwise 95% CI as a light band.
+    thresholds : (time, label) pairs drawn as labelled vertical dashed lines, e.g. a criterion's
+        median-PFS threshold ``(6.0, "ESMO Form 3: median PFS >= 6 months")``.
+
+    Each curve's median (``KMCurveData.median``) is marked by dotted lines from 50% to the
+    curve and down to the time axis, labelled with its value; the legend gives events /
+    patients and the median as stated in ``median_text``.
 
     Returns
     -------
@@ -218,13 +253,13 @@ def km_plot_svg(curves: Sequence[KMCurveData], *, title: str, time_unit: str = "
         risk_times = [float(t) for t in at_risk_times if 0 <= float(t) <= x_max + TIME_TOLERANCE]
 
     width = FIGURE_WIDTH_PT
-    labels = [c.label + (f" ({EMPTY_NOTE})" if c.is_empty else "") for c in curves]
+    labels = [c.label + f" ({EMPTY_NOTE})" if c.is_empty else c.legend_text for c in curves]
     label_need = max((SAMPLE * 0.6 + 4 + text_width(c.label, AT_RISK_SIZE) for c in curves),
                      default=0.0) if risk_times else 0.0
     # at-risk labels end 14 pt before the axis: room for half a 4-digit count centred at 0
     x0 = min(max(48.0, PAD + label_need + 14), 120.0)
     x1 = width - 18.0
-    title_lines = wrap(title, TITLE_SIZE, width - 2 * PAD)
+    title_lines = wrap(title, TITLE_SIZE, width - 2 * PAD, max_lines=3)
     legend = legend_rows(labels, LEGEND_SIZE, SAMPLE, width - 2 * PAD) if curves else []
     top = PAD + TITLE_SIZE + (len(title_lines) - 1) * 13 + 6 + len(legend) * ROW + 6
     bottom = top + PLOT_HEIGHT
@@ -273,6 +308,7 @@ def km_plot_svg(curves: Sequence[KMCurveData], *, title: str, time_unit: str = "
         svg.text((x0 + x1) / 2, bottom + 38, note, size=AT_RISK_SIZE, anchor="middle",
                  fill=MUTED, css_class="axis-note")
 
+    _draw_thresholds(svg, thresholds, x, top, bottom, x_max)
     if not drawn:
         svg.text((x0 + x1) / 2, (top + bottom) / 2, EMPTY_NOTE, size=11.0, anchor="middle",
                  fill=MUTED, css_class="km-no-patients")
@@ -297,6 +333,7 @@ def km_plot_svg(curves: Sequence[KMCurveData], *, title: str, time_unit: str = "
                          f"M{num(cx)} {num(cy - CENSOR_HALF)}V{num(cy + CENSOR_HALF)}",
                          stroke=colour, width=0.9, css_class="km-censor")
         svg.close_group()
+    _draw_medians(svg, curves, styles, x, y, x_max)
 
     if risk_times:
         svg.text(PAD, risk_top, "Number at risk", size=AT_RISK_SIZE + 0.5, weight="bold",
@@ -316,6 +353,40 @@ def km_plot_svg(curves: Sequence[KMCurveData], *, title: str, time_unit: str = "
                 svg.text(x(t), baseline, "–" if count is None else str(count),
                          size=AT_RISK_SIZE, anchor="middle", css_class="km-at-risk")
     return svg.to_svg()
+
+
+def _draw_thresholds(svg: SvgCanvas, thresholds: Sequence[tuple[float, str]], x: LinearScale,
+                     top: float, bottom: float, x_max: float) -> None:
+    """Labelled vertical dashed lines at criteria thresholds; each group carries the time in
+    ``data-months`` so that a reader (or test) can tell which value was drawn."""
+    for k, (value, text) in enumerate(thresholds):
+        if not 0 <= float(value) <= x_max + TIME_TOLERANCE:
+            continue
+        svg.open_group("km-threshold", **{"data-months": f"{float(value):g}"})
+        svg.line(x(float(value)), top, x(float(value)), bottom, stroke=THRESHOLD_COLOUR,
+                 width=0.9, dash="5 3", css_class="km-threshold-line")
+        right_half = x(float(value)) > (x.range_lo + x.range_hi) / 2
+        svg.text(x(float(value)) + (-3 if right_half else 3), top + 9 + 10 * k, text,
+                 size=THRESHOLD_SIZE, fill=THRESHOLD_COLOUR, anchor="end" if right_half
+                 else "start", css_class="km-threshold-label")
+        svg.close_group()
+
+
+def _draw_medians(svg: SvgCanvas, curves: Sequence[KMCurveData],
+                  styles: Sequence[tuple[str, str]], x: LinearScale, y: LinearScale,
+                  x_max: float) -> None:
+    """Dotted lines from 50% across to each curve's median and down to the time axis, with
+    the median's value next to the axis (the value comes with the curve, nothing is read off)."""
+    for i, (curve, (colour, _)) in enumerate(zip(curves, styles, strict=True)):
+        if curve.is_empty or not _finite(curve.median) or float(curve.median) > x_max:
+            continue
+        m = float(curve.median)  # type: ignore[arg-type]
+        svg.open_group("km-median", **{"data-months": f"{m:g}"})
+        svg.path(f"M{num(x(0.0))} {num(y(0.5))}H{num(x(m))}V{num(y(0.0))}", stroke=colour,
+                 width=0.8, dash="1.5 1.5", css_class="km-median-line")
+        svg.text(x(m) + 3, y(0.0) - 4 - 10 * i, f"median {months_value_text(m)}",
+                 size=THRESHOLD_SIZE, fill=colour, css_class="km-median-label")
+        svg.close_group()
 
 
 def _none_if_nan(value: float) -> float | None:
@@ -390,10 +461,31 @@ def km_curve_data_from_results(results: pd.DataFrame, group_by: str, group: str,
         for t in grid:
             if _lookup(at_risk, float(t)) is None:
                 at_risk[float(t)] = read_off(float(t))
+    counts = rows[(rows["statistic"] == "n") & rows["time"].isna()]
+    medians = rows[(rows["statistic"] == "median") & rows["time"].isna()]
+    count = counts.iloc[0] if len(counts) else None
+    median = medians.iloc[0] if len(medians) else None
     return KMCurveData(
         label=label, time=times, surv=surv,
         lower=[_none_if_nan(v) for v in curve["lower"]],
         upper=[_none_if_nan(v) for v in curve["upper"]],
         censor_times=censor_times, censor_surv=censor_surv,
         at_risk=dict(sorted(at_risk.items())),
+        events=None if count is None or pd.isna(count["x"]) else int(count["x"]),
+        patients=None if count is None or pd.isna(count["n"]) else int(count["n"]),
+        median=None if median is None else _none_if_nan(median["estimate"]),
+        median_text="" if median is None else median_words(median.to_dict()),
     )
+
+
+def median_words(row: Mapping[str, object]) -> str:
+    """The median as a legend states it: "3.4 months (95% CI 2.8-4.5)", "not reached (95% CI
+    8.1-NR)"; the limits as :func:`dossier.render.formatting.median_parts` writes them."""
+    estimate, lower, upper = median_parts(row)
+    head = {NOT_REACHED: "not reached", NOT_ESTIMABLE: "not estimable"}.get(
+        estimate, f"{estimate} months")
+    try:
+        level = float(json.loads(str(row.get("parameters") or "{}")).get("level", 0.95))
+    except (ValueError, AttributeError):
+        level = 0.95
+    return f"{head} ({level * 100:g}% CI {lower}-{upper})"

@@ -106,7 +106,8 @@ def swimmer_svg(patients: pd.DataFrame, *, title: str,
     the response was not confirmed), an arrow a patient progression-free at last follow-up
     (``pfs_event == 0``) and a cross a PFS event that was death (``os_event == 1`` and
     ``os_days == pfs_days``). Beyond 60 patients the 60 longest are drawn and the figure says
-    "showing 60 of N". ``reference_months`` adds labelled dashed lines (e.g. 16 weeks).
+    "showing 60 of N patients: the 60 with the longest progression-free time; ...".
+    ``reference_months`` adds labelled dashed lines (e.g. 16 weeks).
     """
     _check_patients(patients)
     total = len(patients)
@@ -114,11 +115,12 @@ def swimmer_svg(patients: pd.DataFrame, *, title: str,
         ["pfs_days", "_order_id"], ascending=[False, True], kind="mergesort")
     shown = ordered.head(MAX_LANES)
     width = FIGURE_WIDTH_PT
-    title_lines = wrap(title, TITLE_SIZE, width - 2 * PAD)
+    title_lines = wrap(title, TITLE_SIZE, width - 2 * PAD, max_lines=3)
     notes = []
     if total > MAX_LANES:
-        notes.append(f"showing {MAX_LANES} of {total} patients "
-                     "(the longest times on treatment)")
+        notes += wrap(f"showing {MAX_LANES} of {total} patients: the {MAX_LANES} with the "
+                      f"longest progression-free time; the other {total - MAX_LANES} progressed "
+                      "or were censored earlier", LEGEND_SIZE, width - 2 * PAD, max_lines=3)
 
     lane = min(MAX_LANE, PLOT_BUDGET / max(len(shown), 1))
     label_size = min(8.0, lane * 0.85)

@@ -50,6 +50,8 @@ _ORDERED = re.compile(r"^(\(?)(\d+|[A-Za-z]|[ivxlcdmIVXLCDM]+)([.)])(?=\s|$)")
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SVG_TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+OWN_FIGURE_NUMBER = re.compile(r"^Figure ((?:[A-Z]|\d+)\.\d+)\.\s+")
+"""The number the PDF puts at the head of a figure's title: "Figure 3.1. ", "Figure C.2. "."""
 _SVG_SIZE = re.compile(r'<svg\b[^>]*?\bwidth="([\d.]+)mm"[^>]*?\bheight="([\d.]+)mm"')
 _LEAD = "\x00"
 """Stands for the backslash of a block-marker escape until :func:`render_markdown` knows
@@ -199,9 +201,22 @@ def listing_table(listing: Mapping[str, object]) -> RawMarkdown:
 
 
 def svg_title(svg: str) -> str:
-    """The ``<title>`` a figure carries (what it shows, e.g. "Cohort 1: overall survival")."""
+    """The ``<title>`` a figure carries (what it shows, e.g. "Cohort 1: overall survival"),
+    without the number the PDF gives it ("Figure 3.1. "): Word and Quarto number their own."""
     found = _SVG_TITLE.search(svg)
-    return html.unescape(found.group(1)).strip() if found else ""
+    return OWN_FIGURE_NUMBER.sub("", html.unescape(found.group(1)).strip()) if found else ""
+
+
+def without_own_number(svg: str) -> str:
+    """The figure with the PDF's number ("Figure 3.1. ") taken off its drawn and its
+    ``<title>`` text, for documents that number figures themselves (Word, Quarto)."""
+    found = _SVG_TITLE.search(svg)
+    own = OWN_FIGURE_NUMBER.match(html.unescape(found.group(1)).strip()) if found else None
+    if own is None:
+        return svg
+    prefix = re.escape(own.group(0))
+    svg = re.sub(r"(<title>)" + prefix, r"\1", svg, count=1)
+    return re.sub(r'(<text class="figure-title"[^>]*>)' + prefix, r"\1", svg, count=1)
 
 
 def svg_size_mm(svg: str) -> tuple[float, float]:
@@ -290,7 +305,8 @@ class FigureSink:
 
     def figure(self, svg: str, name: str, caption: str) -> RawMarkdown:
         """The markdown image line of a figure (and records the figure to be written)."""
-        figure = Figure(self._unique(name), svg, str(caption), len(self.figures) + 1)
+        figure = Figure(self._unique(name), without_own_number(svg), str(caption),
+                        len(self.figures) + 1)
         self.figures.append(figure)
         path = f"{self.folder}/{figure.name}" + (f".{self.extension}" if self.extension else "")
         width = f'width="{figure.width_percent:g}%"'

@@ -6,6 +6,7 @@ Every figure a report shows is looked up here; nothing is estimated.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -77,3 +78,14 @@ def row_parameters(row: Row | None) -> dict[str, object]:
     return found if isinstance(found, dict) else {}
 
 
+
+
+def cohort_numbers(results: pd.DataFrame, only: Sequence[str] | None = None) -> dict[str, int]:
+    """Cohort id -> the number the PDF gives it (1, 2, ...): the order of the results table,
+    kept to ``only`` when given. The workbook and the PDF both number cohorts this way."""
+    groups = results.loc[results["group_by"].astype(str) == COHORT, "group"].astype(str)
+    ordered = list(dict.fromkeys(groups))
+    if only is not None:
+        chosen = set(only)
+        ordered = [g for g in ordered if g in chosen]
+    return {cid: k for k, cid in enumerate(ordered, start=1)}

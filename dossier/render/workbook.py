@@ -16,13 +16,15 @@ import pandas as pd
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.registry.validate import ValidationReport
 from dossier.render.methods_text import patients_cutoff
-from dossier.render.results_index import ResultsIndex
+from dossier.render.results_index import ResultsIndex, cohort_numbers
 from dossier.render.tables import RATE_ENDPOINTS, TIME_TO_EVENT, group_summary
 from dossier.render.verdict_certainty import (
     CLAUSE_CERTAINTY_COLUMNS,
     CLAUSE_CERTAINTY_NOTE,
     clause_certainty,
 )
+from dossier.render.workbook_cover import cover_sheet, dictionary_sheet
+from dossier.render.workbook_missing import explain_long, explain_wide, missing_words
 from dossier.render.workbook_scorecard import scorecard_sheet
 from dossier.render.xlsx import SheetSpec, write_workbook
 from dossier.scoring.grammar import condition_text
@@ -33,8 +35,17 @@ from dossier.scoring.verdicts import Verdict
 METHOD_NOTES = (
     "Months = days / 30.4375. Rates: exact Clopper-Pearson 95% CI; each rate states its "
     "denominator. Medians: Kaplan-Meier, CI by Brookmeyer-Crowley inversion (R quantile.survfit "
-    "rules); an empty median with status 'not_reached' was not reached.",
+    "rules). A value that could not be estimated says why in words: not reached, not "
+    "estimable or no patients.",
 )
+
+COUNT_UNITS = {"count": "patients", "x": "patients", "n": "patients"}
+PATIENT_UNITS = {"cohort_no": "as in the PDF", "start_study_day": "days",
+                 "pfs_event": "1 = event, 0 = censored", "os_event": "1 = death, 0 = censored",
+                 "worst_ae_grade": "CTCAE grade 0-5", "prior_lines": "lines"}
+ENDPOINT_UNITS = {"time": "months", "estimate": "in the row's unit",
+                  "lower": "in the row's unit", "upper": "in the row's unit",
+                  "x": "patients", "n": "patients"}
 
 
 def _summary_sheet(results: pd.DataFrame, build_info: Mapping[str, str]) -> SheetSpec:
@@ -66,8 +77,16 @@ def _summary_sheet(results: pd.DataFrame, build_info: Mapping[str, str]) -> Shee
         "status": headline["status"],
         "method": headline["method"],
     })
+    for column, field in (("months", "estimate"), ("months_lower", "lower"),
+                          ("months_upper", "upper"), ("rate_lower", "lower"),
+                          ("rate_upper", "upper")):
+        words = [missing_words(r).get(field) for r in headline.to_dict("records")]
+        unit = "months" if column.startswith("months") else "proportion"
+        table[column] = [w if w and unit == r["unit"] else v for w, v, r in
+                         zip(words, table[column].astype(object), headline.to_dict("records"),
+                             strict=True)]
     notes = [f"{r['item']}: {r['value']}" for r in info.to_dict("records")] + list(METHOD_NOTES)
-    return SheetSpec("Summary", table, notes=notes,
+    return SheetSpec("Summary", table, notes=notes, units=COUNT_UNITS,
                      integer_columns=("count", "x", "n"),
                      percent_columns=("rate", "rate_lower", "rate_upper"),
                      month_columns=("months", "months_lower", "months_upper"))
@@ -76,11 +95,13 @@ def _summary_sheet(results: pd.DataFrame, build_info: Mapping[str, str]) -> Shee
 def _cohorts_sheet(results: pd.DataFrame, registry_cohorts: pd.DataFrame,
                    verdicts: Sequence[Verdict], readiness: Sequence[Readiness],
                    only: Sequence[str] | None) -> SheetSpec:
-    wide = group_summary(results, "cohort_id", only)
+    wide = explain_wide(group_summary(results, "cohort_id", only), results)
+    wide.insert(0, "cohort_no", wide["cohort_id"].map(cohort_numbers(results, only)))
     meta_cols = [c for c in ("cohort_id", "drug", "tumour_type", "alteration") if c in
                  registry_cohorts.columns]
     if meta_cols:
         wide = registry_cohorts[meta_cols].merge(wide, on="cohort_id", how="right")
+        wide = wide[["cohort_no", *(c for c in wide.columns if c != "cohort_no")]]
     flags = {r.cohort_id: r.flag for r in readiness}
     wide["payer_screen"] = wide["cohort_id"].map(flags).fillna("not scored")
     verdict_columns: list[str] = ["payer_screen"]
@@ -90,17 +111,22 @@ def _cohorts_sheet(results: pd.DataFrame, registry_cohorts: pd.DataFrame,
         wide[column] = wide["cohort_id"].map(lambda c, m=by_cohort: m[c].verdict if c in m else "")
         verdict_columns.append(column)
         if any(v.grade is not None or v.grade_range is not None for v in by_cohort.values()):
-            wide[f"{rule_id}: grade"] = wide["cohort_id"].map(
-                lambda c, m=by_cohort: m[c].grade_text if c in m else "")
+            wide[f"{rule_id}: grade"] = wide["cohort_id"].map(  # a number when decided
+                lambda c, m=by_cohort: ("" if c not in m else m[c].grade
+                                        if m[c].grade is not None else m[c].grade_text))
     percent = [c for e, _ in RATE_ENDPOINTS for c in (e, f"{e}_lower", f"{e}_upper")]
     months = [f"{e}_{s}" for e in TIME_TO_EVENT
               for s in ("median", "median_lower", "median_upper", "followup")]
-    integers = ["n_treated", "n_evaluable", "n_rare"] + [
+    integers = ["cohort_no", "n_treated", "n_evaluable", "n_rare"] + [
         f"{e}_{f}" for e, _ in RATE_ENDPOINTS for f in ("x", "n")] + [
         f"{e}_{f}" for e in TIME_TO_EVENT for f in ("n", "events")]
+    units = {c: "patients" for c in integers if c != "cohort_no"}
+    units.update({f"{e}_events": "events" for e in TIME_TO_EVENT})
+    units.update({"cohort_no": "as in the PDF", "n_rare_evaluable": "patients"})
+    units.update({c: "framework's grade" for c in wide.columns if str(c).endswith(": grade")})
     return SheetSpec("Cohorts", wide, percent_columns=percent, month_columns=months,
                      integer_columns=integers, verdict_columns=verdict_columns,
-                     notes=METHOD_NOTES)
+                     notes=METHOD_NOTES, units=units)
 
 
 def _criteria_sheet(rule_sets: Sequence[RuleSet]) -> SheetSpec:
@@ -149,8 +175,9 @@ def _criteria_sheet(rule_sets: Sequence[RuleSet]) -> SheetSpec:
                             "own screen, not a payer's rule).",))
 
 
-def _patients_sheet(patients: pd.DataFrame) -> SheetSpec:
+def _patients_sheet(patients: pd.DataFrame, numbers: Mapping[str, int]) -> SheetSpec:
     listing = pd.DataFrame({
+        "cohort_no": patients["cohort_id"].astype(str).map(numbers).astype("Int64"),
         "patient_id": patients["patient_id"].astype(str),
         "cohort_id": patients["cohort_id"].astype(str),
         "stage": patients["stage"].astype(str),
@@ -167,14 +194,15 @@ def _patients_sheet(patients: pd.DataFrame) -> SheetSpec:
         "prior_lines": patients["prior_lines"].astype("Float64"),
     })
     listing = listing.astype({"response_confirmed": object, "worst_ae_grade": object,
-                              "prior_lines": object})
+                              "prior_lines": object, "cohort_no": object})
     listing = listing.where(pd.notna(listing), None)
     if len(listing) and not listing["patient_id"].astype(bool).any():  # --patient-ids omit
         listing = listing.drop(columns="patient_id")
     return SheetSpec("Patients", listing.reset_index(drop=True),
                      month_columns=("pfs_months", "os_months"),
-                     integer_columns=("start_study_day", "pfs_event", "os_event",
-                                      "worst_ae_grade", "prior_lines"),
+                     integer_columns=("cohort_no", "start_study_day", "pfs_event",
+                                      "os_event", "worst_ae_grade", "prior_lines"),
+                     units=PATIENT_UNITS,
                      notes=("Patient ids as the Summary sheet's 'patient identifiers' says; "
                             "treatment start as study day (days "
                             "since the registry's first treatment start), not a calendar date. "
@@ -186,29 +214,54 @@ def _study_days(starts: pd.Series) -> pd.Series:
     return (dates - dates.min()).dt.days.astype("Int64").astype(object)
 
 
-def _verdicts_sheet(verdicts: Sequence[Verdict]) -> SheetSpec:
+def _number(value: object) -> object:
+    """A clause's observed value or threshold as a number when it is one (yes/no as text)."""
+    if isinstance(value, bool) or value is None:
+        return None if value is None else ("yes" if value else "no")
+    if isinstance(value, int | float):
+        return value
+    return str(value)
+
+
+def _verdicts_sheet(verdicts: Sequence[Verdict], numbers: Mapping[str, int]) -> SheetSpec:
     records: list[dict[str, object]] = []
     for v in verdicts:
-        base = {"cohort_id": v.cohort_id, "criteria": v.criteria_id, "verdict": v.verdict,
-                "grade": v.grade_text, "outcome": v.outcome, "certainty": v.certainty,
+        base = {"cohort_no": numbers.get(v.cohort_id), "cohort_id": v.cohort_id,
+                "criteria": v.criteria_id, "verdict": v.verdict,
+                "grade": v.grade if v.grade is not None else (v.grade_text or None),
+                "outcome": v.outcome, "certainty": v.certainty,
                 "certainty_reason": v.certainty_reason, "distance": "; ".join(v.distance),
                 "comparator": v.comparator, "comparator_caveat": v.comparator_caveat}
         clauses = [*v.clauses, *(c for a in v.adjustments for c in a.clauses)]
         if not clauses:
-            records.append({**base, "clause": "", "observed": "", "threshold": "", "state": "",
+            records.append({**base, "clause": "", "observed": "", "observed_value": None,
+                            "threshold": "", "threshold_value": None, "unit": "", "state": "",
                             "source_status": "", "why": "; ".join(v.reasons)})
         for c in clauses:
             records.append({**base, "clause": c.label or c.metric, "observed": c.observed_text,
-                            "threshold": c.threshold_text, "state": c.state,
-                            "source_status": c.status, "why": c.note, **clause_certainty(c)})
-    columns = ["cohort_id", "criteria", "verdict", "grade", "outcome", "certainty",
-               "certainty_reason", "clause", "observed", "threshold", "state",
-               *CLAUSE_CERTAINTY_COLUMNS, "source_status", "why", "distance", "comparator",
-               "comparator_caveat"]
-    return SheetSpec("Verdicts", pd.DataFrame.from_records(records, columns=columns),
-                     verdict_columns=("verdict",), percent_columns=("probability",),
+                            "observed_value": _number(c.observed),
+                            "threshold": c.threshold_text,
+                            "threshold_value": _number(c.threshold), "unit": c.unit,
+                            "state": c.state, "source_status": c.status, "why": c.note,
+                            **clause_certainty(c)})
+    columns = ["cohort_no", "cohort_id", "criteria", "verdict", "grade", "outcome", "certainty",
+               "certainty_reason", "clause", "observed", "observed_value", "threshold",
+               "threshold_value", "unit", "state", *CLAUSE_CERTAINTY_COLUMNS, "source_status",
+               "why", "distance", "comparator", "comparator_caveat"]
+    frame = pd.DataFrame.from_records(records, columns=columns).astype(
+        {"cohort_no": object, "grade": object, "observed_value": object,
+         "threshold_value": object, "ci_lower": object, "ci_upper": object,
+         "probability": object})
+    frame = frame.where(pd.notna(frame), None)
+    return SheetSpec("Verdicts", frame, verdict_columns=("verdict",),
+                     percent_columns=("probability",),
+                     units={"cohort_no": "as in the PDF", "grade": "framework's grade",
+                            "observed_value": "see unit", "threshold_value": "see unit",
+                            "ci_lower": "see unit", "ci_upper": "see unit"},
                      notes=("One row per clause of every verdict: the observed value, the "
-                            "threshold and whether it held.", CLAUSE_CERTAINTY_NOTE))
+                            "threshold and whether it held; observed_value and "
+                            "threshold_value hold them as numbers, in the row's unit.",
+                            CLAUSE_CERTAINTY_NOTE))
 
 
 def _validation_sheet(report: ValidationReport) -> SheetSpec:
@@ -220,6 +273,7 @@ def _validation_sheet(report: ValidationReport) -> SheetSpec:
     )
     frame["row"] = frame["row"].astype(object).where(frame["row"].notna(), None)
     return SheetSpec("Validation", frame, integer_columns=("row",),
+                     units={"row": "row number in the file"},
                      notes=(report.summary(),) if hasattr(report, "summary") else ())
 
 
@@ -228,28 +282,38 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                            patients: pd.DataFrame, registry_cohorts: pd.DataFrame,
                            report: ValidationReport, build_info: Mapping[str, str],
                            created: dt.datetime, only: Sequence[str] | None = None) -> None:
-    """Write dossier.xlsx: Summary, Cohorts, Verdicts, Scorecards, Criteria, Endpoints,
-    Patients, Validation."""
+    """Write dossier.xlsx: Cover, Summary, Cohorts, Verdicts, Scorecards, Criteria, Endpoints,
+    Patients, Validation and Data dictionary.
+
+    A new sheet is one more :class:`SheetSpec` in the list below (the Cover lists them all);
+    give every numeric column a unit (``SheetSpec.units``)."""
     endpoints = results.copy()
     endpoints["time"] = endpoints["time"].astype(float)
     if only is not None:
         keep = (endpoints["group_by"] != "cohort_id") | endpoints["group"].isin(list(only))
         endpoints = endpoints[keep]
-    endpoints = endpoints.replace({np.inf: np.nan}).reset_index(drop=True)
+    endpoints = explain_long(endpoints.replace({np.inf: np.nan}).reset_index(drop=True))
+    numbers = cohort_numbers(results, only)
     sheets = [
         _summary_sheet(results, build_info),
         _cohorts_sheet(results, registry_cohorts, verdicts, readiness, only),
-        _verdicts_sheet([v for v in verdicts if only is None or v.cohort_id in set(only)]),
+        _verdicts_sheet([v for v in verdicts if only is None or v.cohort_id in set(only)],
+                        numbers),
         scorecard_sheet([v for v in verdicts if only is None or v.cohort_id in set(only)],
                         rule_sets, [c for c in ResultsIndex(results).groups
                                     if only is None or c in set(only)],
                         created.date().isoformat(), patients_cutoff(patients)),
         _criteria_sheet(rule_sets),
         SheetSpec("Endpoints", endpoints, month_columns=(), integer_columns=(),
+                  units=ENDPOINT_UNITS,
                   notes=("The long analysis-results table: one row per group x endpoint x "
-                         "statistic (x time in months). Proportions are 0-1.",)),
+                         "statistic (x time in months). Proportions are 0-1. An empty "
+                         "estimate or limit is written as why: not reached, not estimable "
+                         "or no patients.",)),
         _patients_sheet(patients if only is None
-                        else patients[patients["cohort_id"].isin(list(only))]),
+                        else patients[patients["cohort_id"].isin(list(only))], numbers),
         _validation_sheet(report),
+        dictionary_sheet(),
     ]
+    sheets.insert(0, cover_sheet(build_info, rule_sets, [s.name for s in sheets]))
     write_workbook(sheets, path, title=build_info.get("title", "dossier"), created=created)

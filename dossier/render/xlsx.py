@@ -19,8 +19,8 @@ import io
 import math
 import re
 import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -42,6 +42,9 @@ MONTH_FORMAT = "0.0"
 INTEGER_FORMAT = "0"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+
+PAPER_A4 = 9
+"""Excel's paper size code for A4."""
 
 MIN_WIDTH, MAX_WIDTH = 8.0, 60.0
 """Column widths (in characters) are taken from the content and kept within these bounds."""
@@ -85,6 +88,16 @@ class SheetSpec:
     integer_columns: Sequence[str] = ()
     verdict_columns: Sequence[str] = ()
     notes: Sequence[str] = ()
+    units: Mapping[str, str] = field(default_factory=dict)
+    """Column -> unit, written into the header as "pfs_months (months)"; percent columns
+    default to "proportion" and month columns to "months"."""
+
+    def header(self, column: str) -> str:
+        """The header cell of a column: its name, with its unit in brackets when it has one."""
+        unit = self.units.get(column) or (
+            "proportion" if column in self.percent_columns
+            else "months" if column in self.month_columns else "")
+        return f"{column} ({unit})" if unit else column
 
 
 def sheet_title(name: str, taken: set[str] | None = None) -> str:
@@ -233,9 +246,9 @@ def _write_sheet(ws: Worksheet, spec: SheetSpec) -> None:
         _put(ws, i, 1, clean_text(str(note))).font = NOTE_FONT
     if not headers:
         return
-    widths = [float(len(h)) + 2.0 for h in headers]  # + room for the autofilter button
+    widths = [float(len(spec.header(h))) + 2.0 for h in headers]  # + the filter button
     for j, header in enumerate(headers, start=1):
-        cell = _put(ws, header_row, j, clean_text(header))
+        cell = _put(ws, header_row, j, clean_text(spec.header(header)))
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
         cell.alignment = Alignment(vertical="top")
     for j, header in enumerate(headers, start=1):
@@ -267,6 +280,19 @@ def _write_sheet(ws: Worksheet, spec: SheetSpec) -> None:
                                                                MAX_WIDTH)
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
     ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(headers))}{last_row}"
+    _print_setup(ws, header_row)
+
+
+def _print_setup(ws: Worksheet, header_row: int) -> None:
+    """Landscape A4, fitted to one page wide (as many pages tall as needed), the header row
+    printed on every page: a sheet prints as a reviewer can read it."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = PAPER_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.print_options.gridLines = False
 
 
 def _zip_time(created: dt.datetime) -> tuple[int, int, int, int, int, int]:

@@ -82,8 +82,11 @@ def _sheet_xml(data: bytes) -> dict[str, str]:
 def test_cells_hold_the_real_values_with_percent_month_and_count_formats():
     ws = _read(_write([_spec()]))["Results"]
     header = 4  # two note lines, a blank line, then the header
-    assert [c.value for c in ws[header]] == list(_results().columns)
-    a = {c.value: ws.cell(header + 1, i + 1) for i, c in enumerate(ws[header])}
+    # percent and month columns carry their unit in the header
+    assert [c.value for c in ws[header]] == [
+        {"estimate": "estimate (proportion)", "median_months": "median_months (months)"}.get(
+            c, c) for c in _results().columns]
+    a = {c.value.split(" (")[0]: ws.cell(header + 1, i + 1) for i, c in enumerate(ws[header])}
     assert a["estimate"].value == 0.25 and a["estimate"].number_format == PERCENT_FORMAT
     assert a["median_months"].value == 4.07
     assert a["median_months"].number_format == MONTH_FORMAT
@@ -133,7 +136,7 @@ def test_sheet_without_notes_has_its_header_in_the_first_row():
 def test_empty_table_keeps_its_header_and_filter():
     frame = _results().iloc[0:0]
     ws = _read(_write([_spec(frame, verdict_columns=())]))["Results"]
-    assert [c.value for c in ws[4]] == list(frame.columns)
+    assert [c.value.split(" (")[0] for c in ws[4]] == list(frame.columns)
     assert ws.auto_filter.ref == "A4:I4"
     assert ws.max_row == 4
 
