@@ -187,7 +187,7 @@ _PATIENT_COLUMNS = ("patient_id", "cohort_id", "drug", "tumour_type", "alteratio
                     "rare_cancer", "stage", "treatment_start", "response_evaluable",
                     "best_response", "response_confirmed", "response_days", "pfs_days",
                     "pfs_event", "os_days", "os_event", "worst_ae_grade", "prior_lines",
-                    "prior_pfs_days")
+                    "prior_pfs_days", "age", "sex", "ecog", "tumour_subtype", "diagnosis_date")
 _MAPPABLE = {"cohort_id", "prior_lines", "prior_pfs_days"}
 _ALWAYS = {"treatment_start", "response_evaluable", "best_response", "response_confirmed",
            "response_days", "pfs_days", "pfs_event", "os_days", "os_event", "worst_ae_grade"}

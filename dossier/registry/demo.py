@@ -36,6 +36,7 @@ import pandas as pd
 import yaml
 
 from dossier.atomic import check_targets, write_files_atomic
+from dossier.registry.demo_baseline import add_baseline
 from dossier.registry.demo_sampling import (
     SmoothPFS,
     adjust,
@@ -459,6 +460,7 @@ def demo_registry(n_patients: int = _TREATED,
         "prior_lines": h["lines"][order].astype(np.int64),
         "prior_pfs_days": pd.array(h["prior_pfs"][order], dtype="Int64"),
     })
+    patients = add_baseline(patients, seed)  # own random stream: the columns above stay as they are
     return patients, _cohort_table(plan, patients)
 
 
