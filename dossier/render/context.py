@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from dossier.endpoints.parameters import EndpointParameters
+from dossier.endpoints.population import collected_columns
 from dossier.registry.load import Registry
 from dossier.registry.pseudonyms import KEEP, identifiers_sentence
 from dossier.registry.schema import DAYS_PER_MONTH, DAYS_PER_WEEK
@@ -42,6 +43,7 @@ from dossier.render.methods_text import (
     method_rows,
     parameter_rows,
 )
+from dossier.render.population import pooled_population, population_view
 from dossier.render.reference import published_rows, reference_lines
 from dossier.render.report_figures import forest_figures, km_axis
 from dossier.render.results_index import ResultsIndex, row_parameters
@@ -287,6 +289,8 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
                            for v in verdicts if v.verdict == NOT_APPLICABLE],
         "notes": list(notes),
         "listing": patient_listing(patients),
+        "population": population_view(patients, collected_columns(registry.patients), meta,
+                                      number),
     }
 
 
@@ -392,6 +396,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
                          "text": d.text}
                         for d in getattr(registry.report, "decisions", ())]},
         "cohorts": cohorts,
+        "population": pooled_population(registry.patients),
         "comparison": {
             "forest_cbr": forest_figures(
                 index, "cbr", forest_labels,
