@@ -193,6 +193,8 @@ def _check_outputs(formats: Sequence[str], engine: str, templates: Path | None,
 def _results_json(analysis: Analysis, only: list[str] | None) -> dict[str, object]:
     import json
 
+    from dossier.endpoints.population import population_records
+
     results = _results_of(analysis, only)
     verdicts = [v for v in analysis.verdicts if only is None or v.cohort_id in only]
     flags = [r for r in analysis.readiness if only is None or r.cohort_id in only]
@@ -205,6 +207,7 @@ def _results_json(analysis: Analysis, only: list[str] | None) -> dict[str, objec
         "results": json.loads(results_bytes(results.reset_index(drop=True), ".json")),
         "verdicts": [v.to_dict() for v in verdicts],
         "readiness": [r.to_dict() for r in flags],
+        "population": population_records(analysis.registry.patients, only),
     }
 
 

@@ -157,3 +157,24 @@ def worst_grade_lines(group: pd.DataFrame, collected: frozenset[str]) -> list[Li
         lines.append(Line("safety", name, NOT_RECORDED, n=int(grades.isna().sum()),
                           denominator=total))
     return lines
+
+
+def records_of(lines: Sequence[Line]) -> list[dict[str, object]]:
+    """Lines as plain records (numbers as numbers, share as 0-1) for the workbook and JSON."""
+    return [{"characteristic": line.characteristic, "category": line.category,
+             "unit": line.unit, "n": line.n, "denominator": line.denominator,
+             "percent": line.share, "median": line.median, "minimum": line.minimum,
+             "maximum": line.maximum, "status": line.status} for line in lines]
+
+
+def population_records(patients: pd.DataFrame,
+                       only: Sequence[str] | None = None) -> dict[str, object]:
+    """Baseline and safety lines of all patients and of each cohort (or those in ``only``)."""
+    collected = collected_columns(patients)
+    groups = {"all cohorts": patients}
+    ids = patients["cohort_id"].astype(str)
+    groups.update({cid: patients[ids == cid] for cid in dict.fromkeys(ids)
+                   if only is None or cid in only})
+    return {name: {"baseline": records_of(baseline_lines(group, collected)),
+                   "safety": records_of(worst_grade_lines(group, collected))}
+            for name, group in groups.items()}

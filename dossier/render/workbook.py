@@ -16,6 +16,7 @@ import pandas as pd
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.registry.validate import ValidationReport
 from dossier.render.tables import RATE_ENDPOINTS, TIME_TO_EVENT, group_summary
+from dossier.render.workbook_population import population_sheets
 from dossier.render.xlsx import SheetSpec, write_workbook
 from dossier.scoring.grammar import condition_text
 from dossier.scoring.readiness import Readiness
@@ -218,7 +219,7 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                            report: ValidationReport, build_info: Mapping[str, str],
                            created: dt.datetime, only: Sequence[str] | None = None) -> None:
     """Write dossier.xlsx: Summary, Cohorts, Verdicts, Criteria, Endpoints, Patients,
-    Validation."""
+    Baseline, Safety, Validation."""
     endpoints = results.copy()
     endpoints["time"] = endpoints["time"].astype(float)
     if only is not None:
@@ -235,6 +236,7 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                          "statistic (x time in months). Proportions are 0-1.",)),
         _patients_sheet(patients if only is None
                         else patients[patients["cohort_id"].isin(list(only))]),
+        *population_sheets(patients, results, only),
         _validation_sheet(report),
     ]
     write_workbook(sheets, path, title=build_info.get("title", "dossier"), created=created)
