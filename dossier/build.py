@@ -251,7 +251,7 @@ def _named_inputs(settings: Settings, data: Path | None, cohorts: Path | None,
                   templates: Path | None, docx_reference: Path | None) -> list[Path]:
     """The files and folders a build will read, as known before reading (never replaced)."""
     named = [data, cohorts, adam, adam_map, settings.data, settings.cohorts, settings.adam,
-             settings.adam_map, settings.source, templates, docx_reference]
+             settings.adam_map, settings.adverse_events, settings.source, templates, docx_reference]
     named += [Path(c) for c in criteria if Path(c).exists()]
     for path in (data, settings.data):
         if path is not None:

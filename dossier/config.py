@@ -39,6 +39,7 @@ class Settings:
     cohorts: Path | None = None
     adam: Path | None = None
     adam_map: Path | None = None
+    adverse_events: Path | None = None  # one row per adverse event (CSV, XLSX, Parquet)
     sheet: str | None = None  # the workbook sheet holding the patients (.xlsx data)
     criteria: tuple[str, ...] = ()
     out: Path = Path("output")
@@ -68,11 +69,11 @@ class Settings:
 _LAYOUT: dict[str, dict[str, str]] = {
     "study": {"title": "title", "data": "data", "cohorts": "cohorts", "adam": "adam",
               "adam_map": "adam_map", "out": "out", "sheet": "sheet",
-              "patient_ids": "patient_ids"},
+              "patient_ids": "patient_ids", "adverse_events": "adverse_events"},
     "criteria": {"apply": "criteria"},
     "endpoints": {**{name: name for name in PARAMETER_NAMES}, "by": "by"},
 }
-_PATH_FIELDS = {"data", "cohorts", "adam", "adam_map", "out"}
+_PATH_FIELDS = {"data", "cohorts", "adam", "adam_map", "adverse_events", "out"}
 _TUPLE_FIELDS = {"criteria", "by"}
 
 

@@ -27,6 +27,10 @@ def build(
     adam: Path = ADAM_OPTION,
     adam_map: Path = ADAM_MAP_OPTION,
     sheet: str = SHEET_OPTION,
+    adverse_events: Path = typer.Option(
+        None, "--adverse-events", metavar="FILE", show_default=False,
+        help="Adverse events, one row per event (CSV, XLSX, Parquet): safety tables by organ "
+             "class and term. dossier.toml: [study] adverse_events."),
     only: list[str] = typer.Option(
         None, "--only", help="Build only this cohort (repeatable; the cohort id)."),
     out: Path = typer.Option(
@@ -68,7 +72,8 @@ def build(
 
     try:
         settings = settings_of(ctx).with_overrides(
-            sheet=sheet, patient_ids=patient_ids.strip().lower() if patient_ids else None)
+            sheet=sheet, adverse_events=adverse_events,
+            patient_ids=patient_ids.strip().lower() if patient_ids else None)
     except ConfigError as exc:
         raise fail(escape(str(exc).replace("patient_ids", "--patient-ids", 1))) from exc
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())

@@ -29,6 +29,7 @@ from dossier.registry.adam_response import ResponseMapper
 from dossier.registry.adam_subjects import Dataset, Subject, SubjectMapper
 from dossier.registry.cohorts import canonical_cohorts, check_cohorts, read_cohort_metadata
 from dossier.registry.load import (
+    DEMO_NAME,
     Registry,
     RegistryError,
     canonical_patients,
@@ -256,6 +257,20 @@ class OptionsError(ConfigurationError, ValueError):
     """Command-line options that contradict each other (the message says which)."""
 
 
+def with_adverse_events(registry: Registry, path: Path | None, data: Path | None) -> Registry:
+    """The registry with its adverse events attached (registry/adverse_events): from ``path``,
+    else from ``<stem>.adverse_events.*`` beside the patient file ``data``, else for the
+    bundled demo its own; unchanged when there are none."""
+    from dossier.registry.adverse_events import demo_events_table, sidecar_events
+    from dossier.registry.adverse_events import with_adverse_events as attach
+
+    if path is None and data is not None:
+        path = sidecar_events(Path(data))
+    if path is None and data is None and registry.source.name == DEMO_NAME:
+        return attach(registry, demo_events_table(registry.patients))
+    return attach(registry, path)
+
+
 def registry_from_options(file: Path | None, cohorts: Path | None, adam: Path | None,
                           adam_map: Path | None, settings: Settings) -> Registry:
     """The registry a command works on: ADaM (``--adam DIR``), a patient FILE, dossier.toml's
@@ -271,7 +286,12 @@ def registry_from_options(file: Path | None, cohorts: Path | None, adam: Path | 
         adam = settings.adam
     mapping = adam_map if adam_map is not None else settings.adam_map
     meta = cohorts if cohorts is not None else settings.cohorts
+    data = None
     if adam is not None:
-        return load_adam(adam, mapping, meta)
-    data = file if file is not None else settings.data
-    return load_demo(meta) if data is None else load_registry(data, meta, settings.sheet)
+        registry = load_adam(adam, mapping, meta)
+    else:
+        data = file if file is not None else settings.data
+        registry = load_demo(meta) if data is None else load_registry(data, meta,
+                                                                       settings.sheet)
+    return with_adverse_events(registry, settings.adverse_events,
+                               None if adam is not None else data)

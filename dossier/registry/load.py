@@ -57,6 +57,8 @@ class Registry:
     report: ValidationReport
     source: Path
     sha256: str
+    adverse_events: pd.DataFrame | None = None
+    """One row per adverse event (registry/adverse_events.py), when an AE file is given."""
 
 
 class RegistryError(InputError, ValueError):

@@ -290,7 +290,7 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
         "notes": list(notes),
         "listing": patient_listing(patients),
         "population": population_view(patients, collected_columns(registry.patients), meta,
-                                      number),
+                                      number, registry.adverse_events),
     }
 
 
@@ -396,7 +396,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
                          "text": d.text}
                         for d in getattr(registry.report, "decisions", ())]},
         "cohorts": cohorts,
-        "population": pooled_population(registry.patients),
+        "population": pooled_population(registry.patients, registry.adverse_events),
         "comparison": {
             "forest_cbr": forest_figures(
                 index, "cbr", forest_labels,

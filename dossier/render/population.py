@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from dossier.endpoints.adverse_events import GRADE_BANDS, event_lines, group_events, term_rows
 from dossier.endpoints.population import (
     NOT_COLLECTED,
     Line,
@@ -84,17 +85,45 @@ def _cohort_label(group: pd.DataFrame, number: int | None) -> str:
     return "All cohorts" if number is None else f"Cohort {number}"
 
 
+def _share(n: int, total: int) -> str:
+    return f"{count_text(n)} ({percent_text(n / total if total else None)})" if n else "0"
+
+
+def adverse_event_view(group: pd.DataFrame,
+                       events: pd.DataFrame | None) -> dict[str, object]:
+    """The per-event safety rows of a group: 'not collected' lines without an AE file, else the
+    organ class / term x grade table and the serious / discontinuation lines."""
+    if events is None:
+        return {"per_event": [{"label": t, "value": NOT_COLLECTED} for t in PER_EVENT_TOPICS],
+                "safety_note": PER_EVENT_NOTE, "ae_terms": [], "ae_grades": []}
+    total = len(group)
+    mine = group_events(events, group.index)
+    terms = [{"kind": r["kind"], "label": r["pt"] or r["soc"],
+              "any": _share(int(r["any"]), total),
+              "grades": [_share(int(r[label]), total) for label, _, _ in GRADE_BANDS]}
+             for r in term_rows(mine)]
+    return {"per_event": [{"label": line.characteristic, "value": line_value(line)}
+                          for line in event_lines(mine, events, total)],
+            "safety_note": ("Adverse events by system organ class and preferred term: patients "
+                            "counted once per term and class, at the worst grade of their "
+                            "events there; any relation to the drug." if terms else
+                            "No adverse events recorded for these patients."),
+            "ae_terms": terms,
+            "ae_grades": [f"Grade {label}" for label, _, _ in GRADE_BANDS]}
+
+
 def population_view(group: pd.DataFrame, collected: frozenset[str],
-                    meta: Mapping[str, object] | None, number: int | None) -> dict[str, object]:
-    """Everything the population partials show for one cohort (``number``) or all (None)."""
+                    meta: Mapping[str, object] | None, number: int | None,
+                    events: pd.DataFrame | None = None) -> dict[str, object]:
+    """Everything the population partials show for one cohort (``number``) or all (None);
+    ``events`` are the registry's adverse events per event, when given."""
     who = _cohort_label(group, number)
     has_change = "best_pct_change" in collected
     view: dict[str, object] = {
         "heading": f"{who} (n = {count_text(len(group))})",
         "baseline": table_rows(baseline_lines(group, collected)),
         "safety": table_rows(worst_grade_lines(group, collected)),
-        "per_event": [{"label": t, "value": NOT_COLLECTED} for t in PER_EVENT_TOPICS],
-        "safety_note": PER_EVENT_NOTE,
+        **adverse_event_view(group, events),
         "qol": quality_of_life(meta) if meta is not None else "",
         "waterfall_svg": "",
         "waterfall_note": "" if has_change else (
@@ -107,6 +136,7 @@ def population_view(group: pd.DataFrame, collected: frozenset[str],
     return view
 
 
-def pooled_population(patients: pd.DataFrame) -> dict[str, object]:
+def pooled_population(patients: pd.DataFrame,
+                      events: pd.DataFrame | None = None) -> dict[str, object]:
     """The population view of all treated patients of the registry (no waterfall plot)."""
-    return population_view(patients, collected_columns(patients), None, None)
+    return population_view(patients, collected_columns(patients), None, None, events)
