@@ -25,27 +25,8 @@ from dossier.registry.readers import (
     match_columns,
     read_table,
 )
-from dossier.registry.schema import Column
+from dossier.registry.schema import AE_COLUMNS
 from dossier.registry.validate import IssueLog, ValidationReport, check_cells, show_value
-
-AE_COLUMNS: tuple[Column, ...] = (
-    Column("patient_id", "string", "Patient identifier, as in the patient file.", required=True,
-           aliases=("subject_id", "usubjid", "subjid", "patient")),
-    Column("soc", "string", "MedDRA system organ class (e.g. 'Gastrointestinal disorders').",
-           required=True, aliases=("aesoc", "system_organ_class", "aebodsys")),
-    Column("pt", "string", "MedDRA preferred term (e.g. 'Diarrhoea').", required=True,
-           aliases=("aedecod", "preferred_term", "term")),
-    Column("grade", "integer", "CTCAE grade of the event, 1-5.", required=True, minimum=1,
-           maximum=5, aliases=("aetoxgr", "atoxgr", "atoxgrn", "ctcae_grade")),
-    Column("serious", "boolean", "Serious adverse event (ICH E2A).", aliases=("aeser",)),
-    Column("related", "boolean", "Related to the study drug (treatment-related).",
-           aliases=("treatment_related", "aerel_flag")),
-    Column("discontinued", "boolean", "The event led to permanent discontinuation of the drug.",
-           aliases=("led_to_discontinuation", "discontinuation")),
-    Column("onset_date", "date", "Date the event began; on or after treatment_start.",
-           unit="date", aliases=("aestdtc", "astdt", "onset")),
-)
-"""Columns of the adverse-event file (docs/data-dictionary.md lists them)."""
 
 ROLE = "adverse events"
 

@@ -184,6 +184,25 @@ PATIENT_COLUMNS: tuple[Column, ...] = (
            warn_above=MAX_PLAUSIBLE_GROWTH_PCT),
 )
 
+AE_COLUMNS: tuple[Column, ...] = (
+    Column("patient_id", "string", "Patient identifier, as in the patient file.", required=True,
+           aliases=("subject_id", "usubjid", "subjid", "patient")),
+    Column("soc", "string", "MedDRA system organ class (e.g. 'Gastrointestinal disorders').",
+           required=True, aliases=("aesoc", "system_organ_class", "aebodsys")),
+    Column("pt", "string", "MedDRA preferred term (e.g. 'Diarrhoea').", required=True,
+           aliases=("aedecod", "preferred_term", "term")),
+    Column("grade", "integer", "CTCAE grade of the event, 1-5.", required=True, minimum=1,
+           maximum=5, aliases=("aetoxgr", "atoxgr", "atoxgrn", "ctcae_grade")),
+    Column("serious", "boolean", "Serious adverse event (ICH E2A).", aliases=("aeser",)),
+    Column("related", "boolean", "Related to the study drug (treatment-related).",
+           aliases=("treatment_related", "aerel_flag")),
+    Column("discontinued", "boolean", "The event led to permanent discontinuation of the drug.",
+           aliases=("led_to_discontinuation", "discontinuation")),
+    Column("onset_date", "date", "Date the event began; on or after treatment_start.",
+           unit="date", aliases=("aestdtc", "astdt", "onset")),
+)
+"""Columns of the adverse-event file (docs/data-dictionary.md lists them)."""
+
 TIME_FIELDS: tuple[TimeField, ...] = (
     TimeField("response", "First documented CR or PR (for duration of response).", False),
     TimeField("pfs", "Progression, death or censoring for progression-free survival.", True),
@@ -332,6 +351,22 @@ def data_dictionary_markdown() -> str:
     for col in COHORT_COLUMNS:
         lines.append(_row([f"`{col.name}`", col.kind, col.unit or "-", col.allowed_text,
                            "required" if col.required else "optional", col.meaning]))
+    lines += [
+        "",
+        "## Adverse-event file (one row per adverse event; optional)",
+        "",
+        "CSV, Excel or Parquet, given with `--adverse-events FILE` (or `adverse_events` in",
+        "dossier.toml's `[study]`), or found beside the patient file as",
+        "`<stem>.adverse_events.csv` (`.xlsx`, `.parquet`). Every `patient_id` must be a patient",
+        "of the patient file; an onset before treatment start is a warning.",
+        "",
+        _row(header),
+        _row(["---"] * len(header)),
+    ]
+    for col in AE_COLUMNS:
+        meaning = col.meaning + (f" Aliases: {', '.join(col.aliases)}." if col.aliases else "")
+        lines.append(_row([f"`{col.name}`", col.kind, col.unit or "-", col.allowed_text,
+                           "required" if col.required else "optional", meaning]))
     return "\n".join(lines) + "\n"
 
 

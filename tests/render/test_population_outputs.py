@@ -13,8 +13,11 @@ from pypdf import PdfReader
 
 from dossier.build import build_dossier
 from dossier.config import Settings
+from dossier.registry.adverse_events import with_adverse_events
 from dossier.registry.demo import demo_registry
+from dossier.registry.demo_adverse_events import demo_adverse_events
 from dossier.registry.load import registry_from_frames
+from dossier.registry.readers import frame_table
 from dossier.render.figures_waterfall import waterfall_svg
 
 
@@ -27,7 +30,8 @@ def two_cohorts():
     cohorts = cohorts[cohorts["cohort_id"].isin([first, second])].reset_index(drop=True)
     cohorts["qol_improved"] = [True if c == first else None for c in cohorts["cohort_id"]]
     registry = registry_from_frames(patients, cohorts, name="two.csv")
-    return registry, first, second
+    events = frame_table(demo_adverse_events(patients, 11), "two AE", "adverse events")
+    return with_adverse_events(registry, events), first, second
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +70,16 @@ def test_pdf_shows_each_cohorts_baseline_and_safety_as_counted_by_hand(built, tw
     assert "Tumour subtype not collected" in section
     safety = section[section.index("Safety"):]
     assert f"grade >= 3 {expected['severe']}" in safety
-    assert "Serious adverse events not collected" in safety
+    ev = registry.adverse_events
+    mine = ev[ev["cohort_id"] == first]
+    n = len(cohort)
+    any_ae = mine["patient"].nunique()
+    serious = mine.loc[mine["serious"].fillna(False).astype(bool), "patient"].nunique()
+    assert f"Any adverse event {any_ae} ({100 * any_ae / n:.1f}%)" in safety
+    assert f"Serious adverse events {serious} ({100 * serious / n:.1f}%)" in safety
+    k = mine.loc[mine["pt"] == "Fatigue", "patient"].nunique()
+    assert k > 0
+    assert f"Fatigue {k} ({100 * k / n:.1f}%)" in safety
     assert "Quality of life: improved" in section
     pooled = by_hand(registry.patients)
     assert f"Age, years: median (range) {pooled['age']}" in text
