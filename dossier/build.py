@@ -207,7 +207,8 @@ def _results_json(analysis: Analysis, only: list[str] | None) -> dict[str, objec
         "results": json.loads(results_bytes(results.reset_index(drop=True), ".json")),
         "verdicts": [v.to_dict() for v in verdicts],
         "readiness": [r.to_dict() for r in flags],
-        "population": population_records(analysis.registry.patients, only),
+        "population": population_records(analysis.registry.patients, only,
+                                         analysis.registry.adverse_events),
     }
 
 
@@ -426,7 +427,8 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
                     verdicts=analysis.verdicts, readiness=analysis.readiness,
                     rule_sets=analysis.rules.rule_sets, patients=shown.patients,
                     registry_cohorts=registry.cohorts, report=shown.report,
-                    build_info=build_info, created=build_time, only=chosen))
+                    build_info=build_info, created=build_time, only=chosen,
+                    adverse_events=shown.adverse_events))
                 tick("dossier.xlsx")
             if "docx" in formats:
                 from dossier.render.docx import write_docx

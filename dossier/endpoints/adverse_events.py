@@ -63,3 +63,14 @@ def event_lines(events: pd.DataFrame, all_events: pd.DataFrame, total: int) -> l
         _flag_line(events, all_events, "discontinued",
                    "Discontinuations due to adverse events", total),
     ]
+
+
+def term_records(events: pd.DataFrame | None, group: pd.DataFrame) -> list[dict[str, object]]:
+    """Organ class / term rows of a group's patients as plain records (counts as numbers);
+    one 'not collected' record when there is no adverse-event file."""
+    if events is None:
+        return [{"soc": "", "pt": "", "status": NOT_COLLECTED, "treated": len(group)}]
+    mine = group_events(events, group.index)
+    return [{"soc": r["soc"], "pt": r["pt"], "status": "", "treated": len(group),
+             **{key: r[key] for key in ("any", *(label for label, _, _ in GRADE_BANDS))}}
+            for r in term_rows(mine)]

@@ -167,14 +167,18 @@ def records_of(lines: Sequence[Line]) -> list[dict[str, object]]:
              "maximum": line.maximum, "status": line.status} for line in lines]
 
 
-def population_records(patients: pd.DataFrame,
-                       only: Sequence[str] | None = None) -> dict[str, object]:
-    """Baseline and safety lines of all patients and of each cohort (or those in ``only``)."""
+def population_records(patients: pd.DataFrame, only: Sequence[str] | None = None,
+                       events: pd.DataFrame | None = None) -> dict[str, object]:
+    """Baseline and safety lines (and adverse events by organ class and term) of all patients
+    and of each cohort (or those in ``only``)."""
+    from dossier.endpoints.adverse_events import term_records
+
     collected = collected_columns(patients)
     groups = {"all cohorts": patients}
     ids = patients["cohort_id"].astype(str)
     groups.update({cid: patients[ids == cid] for cid in dict.fromkeys(ids)
                    if only is None or cid in only})
     return {name: {"baseline": records_of(baseline_lines(group, collected)),
-                   "safety": records_of(worst_grade_lines(group, collected))}
+                   "safety": records_of(worst_grade_lines(group, collected)),
+                   "adverse_events": term_records(events, group)}
             for name, group in groups.items()}

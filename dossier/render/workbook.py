@@ -217,9 +217,10 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                            readiness: Sequence[Readiness], rule_sets: Sequence[RuleSet],
                            patients: pd.DataFrame, registry_cohorts: pd.DataFrame,
                            report: ValidationReport, build_info: Mapping[str, str],
-                           created: dt.datetime, only: Sequence[str] | None = None) -> None:
+                           created: dt.datetime, only: Sequence[str] | None = None,
+                           adverse_events: pd.DataFrame | None = None) -> None:
     """Write dossier.xlsx: Summary, Cohorts, Verdicts, Criteria, Endpoints, Patients,
-    Baseline, Safety, Validation."""
+    Baseline, Safety, Adverse events, Validation."""
     endpoints = results.copy()
     endpoints["time"] = endpoints["time"].astype(float)
     if only is not None:
@@ -236,7 +237,7 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                          "statistic (x time in months). Proportions are 0-1.",)),
         _patients_sheet(patients if only is None
                         else patients[patients["cohort_id"].isin(list(only))]),
-        *population_sheets(patients, results, only),
+        *population_sheets(patients, results, only, adverse_events),
         _validation_sheet(report),
     ]
     write_workbook(sheets, path, title=build_info.get("title", "dossier"), created=created)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
+from dossier.endpoints.adverse_events import GRADE_BANDS, term_records
 from dossier.endpoints.population import (
     Line,
     baseline_lines,
@@ -49,9 +50,28 @@ def population_frame(patients: pd.DataFrame, numbers: dict[str, int],
         {"cohort_number": object})
 
 
+def events_frame(patients: pd.DataFrame, numbers: dict[str, int],
+                 events: pd.DataFrame | None) -> pd.DataFrame:
+    """Adverse events by organ class and term: all cohorts, then each numbered cohort."""
+    cohort_ids = patients["cohort_id"].astype(str)
+    blocks: list[tuple[int | None, str, pd.DataFrame]] = [(None, ALL_COHORTS, patients)]
+    blocks += [(n, cid, patients[cohort_ids == cid])
+               for cid, n in sorted(numbers.items(), key=lambda item: item[1])]
+    rows = [{"cohort_number": n, "cohort_id": cid, **record}
+            for n, cid, group in blocks for record in term_records(events, group)]
+    columns = ["cohort_number", "cohort_id", "soc", "pt", "treated", "any",
+               *(label for label, _, _ in GRADE_BANDS), "status"]
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    return frame.rename(columns={"any": "patients_any_grade",
+                                 **{label: f"patients_grade_{label}"
+                                    for label, _, _ in GRADE_BANDS}}).astype(
+        {"cohort_number": object})
+
+
 def population_sheets(patients: pd.DataFrame, results: pd.DataFrame,
-                      only: Sequence[str] | None = None) -> list[SheetSpec]:
-    """The Baseline and Safety sheets (cohorts limited to ``only`` when given)."""
+                      only: Sequence[str] | None = None,
+                      events: pd.DataFrame | None = None) -> list[SheetSpec]:
+    """The Baseline, Safety and Adverse events sheets (cohorts limited to ``only``)."""
     numbers = cohort_numbers(results)
     if only is not None:
         numbers = {c: n for c, n in numbers.items() if c in set(only)}
@@ -67,4 +87,11 @@ def population_sheets(patients: pd.DataFrame, results: pd.DataFrame,
                   percent_columns=("percent",), integer_columns=integers,
                   notes=("Patients by the worst grade (CTCAE 0-5) of a treatment-related "
                          "adverse event; " + note,)),
+        SheetSpec("Adverse events", events_frame(patients, numbers, events),
+                  integer_columns=("cohort_number", "treated", "patients_any_grade",
+                                   *(f"patients_grade_{label}" for label, _, _ in GRADE_BANDS)),
+                  notes=("Patients with an adverse event (any relation to the drug) by system "
+                         "organ class (pt blank) and preferred term, counted once per term and "
+                         "class at their worst grade (CTCAE); of the treated patients. Status "
+                         "'not collected': no adverse-event file was given.",)),
     ]

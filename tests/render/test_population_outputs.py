@@ -132,3 +132,21 @@ def test_waterfall_has_one_bar_per_measured_patient_and_the_recist_lines(two_coh
     assert f"{measured} of {len(cohort)} treated patients" in svg
     grown = cohort.assign(best_pct_change=cohort["best_pct_change"].fillna(150.0))
     assert "cut at the top of the axis" in waterfall_svg(grown, title="Cohort 1")
+
+
+def test_workbook_adverse_events_sheet_counts_patients_by_worst_grade(built, two_cohorts):
+    registry, first, _ = two_cohorts
+    rows = list(load_workbook(built / "dossier.xlsx")["Adverse events"].iter_rows(
+        values_only=True))
+    head = next(i for i, r in enumerate(rows) if r[0] == "cohort_number")
+    records = [dict(zip(rows[head], r, strict=True)) for r in rows[head + 1:]]
+    ev = registry.adverse_events
+    mine = ev[ev["cohort_id"] == first]
+    worst = mine[mine["pt"] == "Fatigue"].groupby("patient")["grade"].max()
+    [row] = [r for r in records if r["cohort_number"] == 1 and r["pt"] == "Fatigue"]
+    assert row["patients_any_grade"] == len(worst)
+    assert row["patients_grade_1-2"] == int((worst <= 2).sum())
+    assert row["treated"] == int((registry.patients["cohort_id"] == first).sum())
+    doc = json.loads((built / "results.json").read_text(encoding="utf-8"))
+    fatigue = [r for r in doc["population"][first]["adverse_events"] if r["pt"] == "Fatigue"]
+    assert fatigue[0]["any"] == len(worst)
