@@ -257,15 +257,22 @@ class OptionsError(ConfigurationError, ValueError):
     """Command-line options that contradict each other (the message says which)."""
 
 
-def with_adverse_events(registry: Registry, path: Path | None, data: Path | None) -> Registry:
+def with_adverse_events(registry: Registry, path: Path | None, data: Path | None,
+                        adam: Path | None = None, mapping: Path | None = None) -> Registry:
     """The registry with its adverse events attached (registry/adverse_events): from ``path``,
-    else from ``<stem>.adverse_events.*`` beside the patient file ``data``, else for the
-    bundled demo its own; unchanged when there are none."""
+    else from ``<stem>.adverse_events.*`` beside the patient file ``data``, else from the ADaM
+    folder's ADAE, else for the bundled demo its own; unchanged when there are none."""
+    from dossier.registry.adam_events import adae_events, adae_path
     from dossier.registry.adverse_events import demo_events_table, sidecar_events
     from dossier.registry.adverse_events import with_adverse_events as attach
 
     if path is None and data is not None:
         path = sidecar_events(Path(data))
+    if path is None and adam is not None:
+        m = read_mapping(mapping)
+        found = adae_path(Path(adam), m)
+        if found is not None:
+            return attach(registry, adae_events(read_dataset(found, "adae"), m))
     if path is None and data is None and registry.source.name == DEMO_NAME:
         return attach(registry, demo_events_table(registry.patients))
     return attach(registry, path)
@@ -294,4 +301,4 @@ def registry_from_options(file: Path | None, cohorts: Path | None, adam: Path | 
         registry = load_demo(meta) if data is None else load_registry(data, meta,
                                                                        settings.sheet)
     return with_adverse_events(registry, settings.adverse_events,
-                               None if adam is not None else data)
+                               None if adam is not None else data, adam, mapping)

@@ -119,3 +119,45 @@ def test_demo_events_match_each_patients_worst_related_grade(tmp_path: Path) -> 
     assert len(registry.adverse_events) == len(ev)
     bundled = registry_from_options(None, None, None, None, Settings())
     assert bundled.adverse_events is not None and len(bundled.adverse_events) > 1000
+
+
+PHARMAVERSE = Path(__file__).parents[1] / "reference" / "data" / "pharmaverseadam"
+
+
+def test_adae_records_become_events_at_their_adae_rows(tmp_path: Path) -> None:
+    folder = tmp_path / "adam"
+    folder.mkdir()
+    for name in ("adsl.csv", "adtte_onco.csv", "adrs_onco.csv"):
+        (folder / name).write_bytes((PHARMAVERSE / name).read_bytes())
+    adsl = pd.read_csv(folder / "adsl.csv", dtype=str)
+    treated = adsl[adsl["TRTSDT"].notna()].iloc[:3]
+    ids, starts = list(treated["USUBJID"]), list(treated["TRTSDT"])
+    adae = pd.DataFrame({
+        "USUBJID": [ids[0], ids[0], ids[1], ids[2], ids[2]],
+        "AESOC": ["Gastrointestinal disorders"] * 3 + ["Investigations"] * 2,
+        "AEDECOD": ["Diarrhoea", "Diarrhoea", "Nausea", "Blood creatinine increased",
+                    "Blood creatinine increased"],
+        "ATOXGR": ["1", "3", "2", "4", "2"],
+        "AESER": ["N", "Y", "N", "Y", "N"],
+        "AEREL": ["RELATED", "RELATED", "NOT RELATED", "POSSIBLE", "RELATED"],
+        "AEACN": ["DOSE NOT CHANGED", "DRUG WITHDRAWN", "", "DOSE REDUCED", ""],
+        "ASTDT": [starts[0], starts[0], starts[1], starts[2], starts[2]],
+        "TRTEMFL": ["Y", "Y", "Y", "Y", "N"],  # the last is not treatment-emergent
+    })
+    adae.to_csv(folder / "adae.csv", index=False)
+    registry = registry_from_options(None, None, folder, None, Settings())
+    ev = registry.adverse_events
+    assert len(ev) == 4
+    rows = {(r["soc"], r["pt"]): r for r in term_rows(ev)}
+    assert rows[("Gastrointestinal disorders", "Diarrhoea")]["3"] == 1
+    assert rows[("Investigations", "Blood creatinine increased")]["4"] == 1
+    lines = {x.characteristic: x.n for x in event_lines(ev, ev, len(registry.patients))}
+    assert (lines["Serious adverse events"], lines["Discontinuations due to adverse events"]) \
+        == (2, 1)
+    assert list(ev["related"]) == [True, True, False, True]
+    adae.loc[2, "ATOXGR"] = "9"
+    adae.to_csv(folder / "adae.csv", index=False)
+    with pytest.raises(RegistryError) as caught:
+        registry_from_options(None, None, folder, None, Settings())
+    errors = [(e.file, e.row, e.column) for e in caught.value.report.errors]
+    assert ("adae.csv", 4, "grade") in errors or ("adae.csv", 4, "ATOXGR") in errors
