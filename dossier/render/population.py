@@ -81,10 +81,6 @@ def quality_of_life(meta: Mapping[str, object]) -> str:
     return QOL_WORDS[bool(value)]
 
 
-def _cohort_label(group: pd.DataFrame, number: int | None) -> str:
-    return "All cohorts" if number is None else f"Cohort {number}"
-
-
 def _share(n: int, total: int) -> str:
     return f"{count_text(n)} ({percent_text(n / total if total else None)})" if n else "0"
 
@@ -117,7 +113,7 @@ def population_view(group: pd.DataFrame, collected: frozenset[str],
                     events: pd.DataFrame | None = None) -> dict[str, object]:
     """Everything the population partials show for one cohort (``number``) or all (None);
     ``events`` are the registry's adverse events per event, when given."""
-    who = _cohort_label(group, number)
+    who = "All cohorts" if number is None else f"Cohort {number}"
     has_change = "best_pct_change" in collected
     view: dict[str, object] = {
         "heading": f"{who} (n = {count_text(len(group))})",
