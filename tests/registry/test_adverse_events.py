@@ -3,6 +3,7 @@ demo's events, and the organ class / term x grade counts against hand counts."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -161,3 +162,21 @@ def test_adae_records_become_events_at_their_adae_rows(tmp_path: Path) -> None:
         registry_from_options(None, None, folder, None, Settings())
     errors = [(e.file, e.row, e.column) for e in caught.value.report.errors]
     assert ("adae.csv", 4, "grade") in errors or ("adae.csv", 4, "ATOXGR") in errors
+
+
+def test_validate_command_reports_ae_errors_without_a_traceback(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+
+    data = write(clean_patients(), tmp_path / "reg", "csv")
+    bad = EVENTS.copy()
+    bad.loc[1, "grade"] = "7"
+    ae = write(bad, tmp_path / "ae", "csv")
+    result = CliRunner().invoke(app, ["validate", str(data), "--adverse-events", str(ae),
+                                      "--format", "json"])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    doc = json.loads(result.stdout)
+    [error] = [i for i in doc["issues"] if i["severity"] == "error"]
+    assert (error["file"], error["row"], error["column"]) == ("ae.csv", 3, "grade")
