@@ -271,8 +271,9 @@ def with_adverse_events(registry: Registry, path: Path | None, data: Path | None
     if path is None and adam is not None:
         m = read_mapping(mapping)
         found = adae_path(Path(adam), m)
-        if found is not None:
-            return attach(registry, adae_events(read_dataset(found, "adae"), m))
+        table = adae_events(read_dataset(found, "adae"), m) if found is not None else None
+        if table is not None:
+            return attach(registry, table)
     if path is None and data is None and registry.source.name == DEMO_NAME:
         return attach(registry, demo_events_table(registry.patients))
     return attach(registry, path)

@@ -37,9 +37,13 @@ def _related(value: object, mapping: AdamMapping) -> object:
     return text  # neither: reported by the AE checks as not a yes/no value, at its row
 
 
-def adae_events(raw: RawTable, mapping: AdamMapping) -> RawTable:
-    """The ADAE records as adverse-event rows, keeping the ADAE file and its row numbers."""
+def adae_events(raw: RawTable, mapping: AdamMapping) -> RawTable | None:
+    """The ADAE records as adverse-event rows, keeping the ADAE file and its row numbers;
+    None when ADAE has no organ class or no preferred term (then only the worst grade per
+    patient is read from it, by registry/adam_subjects.py)."""
     frame = raw.frame
+    if _first(frame, "AESOC", "AEBODSYS") is None or _first(frame, "AEDECOD", "AETERM") is None:
+        return None
     flag = _first(frame, mapping.emergent_flag)
     if flag is not None:
         keep = [str(parse_text(v) or "").upper() == "Y" for v in frame[flag]]

@@ -180,3 +180,11 @@ def test_validate_command_reports_ae_errors_without_a_traceback(tmp_path: Path) 
     doc = json.loads(result.stdout)
     [error] = [i for i in doc["issues"] if i["severity"] == "error"]
     assert (error["file"], error["row"], error["column"]) == ("ae.csv", 3, "grade")
+
+
+def test_an_ungraded_event_counts_under_any_grade_only(registry, tmp_path: Path) -> None:
+    ungraded = EVENTS.copy()
+    ungraded.loc[3, "grade"] = ""  # P02's only event
+    ev = with_adverse_events(registry, write(ungraded, tmp_path / "ae", "csv")).adverse_events
+    diarrhoea = next(r for r in term_rows(ev) if r["pt"] == "Diarrhoea")
+    assert (diarrhoea["any"], diarrhoea["1-2"], diarrhoea["3"]) == (2, 0, 1)
