@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dossier.render.figures_swimmer import _response_style
+from dossier.render.figures_swimmer import NOT_EVALUABLE, RESPONSE_COLOURS, _response_style
 from dossier.render.svg import (
     FIGURE_WIDTH_PT,
     GRID,
@@ -47,7 +47,8 @@ def waterfall_svg(patients: pd.DataFrame, *, title: str) -> str:
              + (f"; {cut} bar{'s' if cut != 1 else ''} above +{AXIS_TOP_PCT:.0f}% cut at the "
                 "top of the axis" if cut else "")]
     styles = [_response_style(v) for v in measured["best_response"]]
-    legend = [s for s in dict.fromkeys(styles)]
+    present = set(styles)
+    legend = [s for s in (*RESPONSE_COLOURS, NOT_EVALUABLE) if s in present]  # best first
     labels = [s[2] for s in legend]
     lines = legend_rows(labels, LEGEND_SIZE, 10, width - 2 * PAD)
     top = PAD + TITLE_SIZE + 13 * (len(title_lines) - 1 + len(notes)) + 8 + ROW * len(lines) + 6
