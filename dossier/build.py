@@ -255,6 +255,7 @@ def _results_json(analysis: Analysis, only: list[str] | None,
     import json
     from dataclasses import asdict
 
+    from dossier.endpoints.population import population_records
     from dossier.render.methods_text import patients_cutoff
     from dossier.render.scorecard import scorecards
 
@@ -275,6 +276,8 @@ def _results_json(analysis: Analysis, only: list[str] | None,
         "scorecards": [asdict(card) for card in scorecards(
             verdicts, analysis.rules.rule_sets, evaluated,
             patients_cutoff(analysis.registry.patients))],
+        "population": population_records(analysis.registry.patients, only,
+                                         analysis.registry.adverse_events),
     }
 
 
@@ -320,8 +323,8 @@ def _named_inputs(settings: Settings, data: Path | None, cohorts: Path | None,
                   templates: Path | None, docx_reference: Path | None) -> list[Path]:
     """The files and folders a build will read, as known before reading (never replaced)."""
     named = [data, cohorts, adam, adam_map, settings.data, settings.cohorts, settings.adam,
-             settings.adam_map, settings.source, settings.comparators, templates,
-             docx_reference]
+             settings.adam_map, settings.adverse_events, settings.source, settings.comparators,
+             templates, docx_reference]
     named += [Path(c) for c in criteria if Path(c).exists()]
     for path in (data, settings.data):
         if path is not None:
@@ -499,7 +502,8 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
                     verdicts=analysis.verdicts, readiness=analysis.readiness,
                     rule_sets=analysis.rules.rule_sets, patients=shown.patients,
                     registry_cohorts=registry.cohorts, report=shown.report,
-                    build_info=build_info, created=build_time, only=chosen))
+                    build_info=build_info, created=build_time, only=chosen,
+                    adverse_events=shown.adverse_events))
                 tick("dossier.xlsx")
             if "docx" in formats:
                 from dossier.render.docx import write_docx

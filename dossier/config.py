@@ -42,6 +42,7 @@ class Settings:
     comparators: Path | None = None
     """External controls per tumour type and line (docs/comparators.md); the demo uses the
     bundled example file."""
+    adverse_events: Path | None = None  # one row per adverse event (CSV, XLSX, Parquet)
     sheet: str | None = None  # the workbook sheet holding the patients (.xlsx data)
     criteria: tuple[str, ...] = ()
     out: Path = Path("output")
@@ -77,12 +78,12 @@ _LAYOUT: dict[str, dict[str, str]] = {
     "study": {"title": "title", "data": "data", "cohorts": "cohorts", "adam": "adam",
               "adam_map": "adam_map", "out": "out", "sheet": "sheet",
               "comparators": "comparators",
-              "patient_ids": "patient_ids"},
+              "patient_ids": "patient_ids", "adverse_events": "adverse_events"},
     "criteria": {"apply": "criteria", "grade_closed_cohorts": "grade_closed_cohorts"},
     "endpoints": {**{name: name for name in PARAMETER_NAMES}, "by": "by"},
     "figures": {"km_full_followup": "km_full_followup"},
 }
-_PATH_FIELDS = {"data", "cohorts", "adam", "adam_map", "out", "comparators"}
+_PATH_FIELDS = {"data", "cohorts", "adam", "adam_map", "adverse_events", "out", "comparators"}
 _TUPLE_FIELDS = {"criteria", "by"}
 
 

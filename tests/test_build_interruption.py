@@ -91,7 +91,8 @@ def test_signal_mid_build_stops_workers_and_leaves_no_temporary_folder(tmp_path,
     assert f"stopped by {signal.Signals(signum).name}" in stderr
     assert "Traceback" not in stderr
     assert sorted(p.name for p in out.parent.iterdir()) == []
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "reg.cohorts.yaml", "reg.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "out", "reg.adverse_events.csv", "reg.cohorts.yaml", "reg.csv"]
     time.sleep(1)
     assert [pid for pid in workers if _alive(pid)] == []
 

@@ -257,8 +257,8 @@ def test_demo_with_force_replaces_both_files(tmp_path):
     assert result.exit_code == 0, result.output
     assert out.read_text().startswith("patient_id,")
     assert (tmp_path / "registry.cohorts.yaml").read_text().startswith("# Cohort metadata")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["registry.cohorts.yaml",
-                                                          "registry.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "registry.adverse_events.csv", "registry.cohorts.yaml", "registry.csv"]
 
 
 def test_endpoints_refuses_to_overwrite_a_results_file_without_force(registry_file, tmp_path):

@@ -35,6 +35,7 @@ def registry_file(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     patients["patient_id"] = [f"NKI-{n}" for n in numbers]
     first = patients.index[patients["cohort_id"] == kept[0]]
     patients.loc[first[1], "treatment_start"] = patients.loc[first[0], "treatment_start"]
+    patients.loc[first[1], "diagnosis_date"] = patients.loc[first[0], "diagnosis_date"]
     responders = patients.index[patients["best_response"] == "PR"]
     if len(responders):
         patients.loc[responders[0], "response_days"] = None

@@ -30,6 +30,10 @@ def build(
     adam_map: Path = ADAM_MAP_OPTION,
     sheet: str = SHEET_OPTION,
     comparators: Path = COMPARATORS_OPTION,
+    adverse_events: Path = typer.Option(
+        None, "--adverse-events", metavar="FILE", show_default=False,
+        help="Adverse events, one row per event (CSV, XLSX, Parquet): safety tables by organ "
+             "class and term. dossier.toml: [study] adverse_events."),
     only: list[str] = typer.Option(
         None, "--only", help="Build only this cohort (repeatable; the cohort id)."),
     out: Path = typer.Option(
@@ -77,7 +81,7 @@ def build(
 
     try:
         settings = settings_of(ctx).with_overrides(
-            sheet=sheet, comparators=comparators,
+            sheet=sheet, comparators=comparators, adverse_events=adverse_events,
             patient_ids=patient_ids.strip().lower() if patient_ids else None,
             grade_closed_cohorts=grade_closed or None, km_full_followup=km_full_followup)
     except ConfigError as exc:

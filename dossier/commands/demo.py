@@ -17,15 +17,16 @@ def demo(
     patients: int = typer.Option(1610, "--patients", "-n", min=8, help="Number of patients."),
     seed: int = typer.Option(None, "--seed", help="Random seed (default: the demo's own)."),
     force: bool = typer.Option(
-        False, "--force", help="Replace FILE and its .cohorts.yaml when they exist (without "
-        "--force nothing is written if either exists)."),
+        False, "--force", help="Replace FILE, its .cohorts.yaml and .adverse_events.csv when they "
+        "exist (without --force nothing is written if any exists)."),
 ) -> None:
-    """Write the deterministic demo registry; the cohort metadata goes beside it (.cohorts.yaml).
+    """Write the deterministic demo registry; the cohort metadata (.cohorts.yaml) and the
+    adverse events (.adverse_events.csv) go beside it.
 
-    Both files are written atomically; an existing file is never replaced without --force.
+    The files are written atomically; an existing file is never replaced without --force.
     """
     from dossier.errors import DossierError
-    from dossier.registry.demo import DEMO_SEED, write_demo
+    from dossier.registry.demo import DEMO_SEED, events_path_of, write_demo
 
     try:
         patients_path, cohorts_path = write_demo(
@@ -39,3 +40,4 @@ def demo(
         raise fail(f"{out}: {exc}") from exc
     console.print(f"wrote {patients_path} ({patients:,} patients)")
     console.print(f"wrote {cohorts_path} (cohort metadata)")
+    console.print(f"wrote {events_path_of(out)} (adverse events, one row per event)")

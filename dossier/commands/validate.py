@@ -48,13 +48,19 @@ def validate(
     adam: Path = ADAM_OPTION,
     adam_map: Path = ADAM_MAP_OPTION,
     sheet: str = SHEET_OPTION,
+    adverse_events: Path | None = typer.Option(
+        None, "--adverse-events", metavar="FILE", show_default=False,
+        help="Adverse events, one row per event (CSV, XLSX, Parquet). Default: dossier.toml's "
+        "[study] adverse_events, else <FILE stem>.adverse_events.csv beside FILE when present.",
+    ),
     output_format: ReportFormat = typer.Option(
         ReportFormat.table, "--format", help="table (for people) or json (for programs; only "
         "JSON is printed on stdout).", case_sensitive=False,
     ),
 ) -> None:
     """Validate a registry: every problem at once, each with its file, row, column and rule."""
-    report = _check(settings_of(ctx).with_overrides(sheet=sheet), file, cohorts, adam, adam_map)
+    settings = settings_of(ctx).with_overrides(sheet=sheet, adverse_events=adverse_events)
+    report = _check(settings, file, cohorts, adam, adam_map)
     if output_format is ReportFormat.json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -29,6 +29,7 @@ from dossier.registry.adam_response import ResponseMapper
 from dossier.registry.adam_subjects import Dataset, Subject, SubjectMapper
 from dossier.registry.cohorts import canonical_cohorts, check_cohorts, read_cohort_metadata
 from dossier.registry.load import (
+    DEMO_NAME,
     Registry,
     RegistryError,
     canonical_patients,
@@ -187,7 +188,7 @@ _PATIENT_COLUMNS = ("patient_id", "cohort_id", "drug", "tumour_type", "alteratio
                     "rare_cancer", "stage", "treatment_start", "response_evaluable",
                     "best_response", "response_confirmed", "response_days", "pfs_days",
                     "pfs_event", "os_days", "os_event", "worst_ae_grade", "prior_lines",
-                    "prior_pfs_days")
+                    "prior_pfs_days", "age", "sex", "ecog", "tumour_subtype", "diagnosis_date")
 _MAPPABLE = {"cohort_id", "prior_lines", "prior_pfs_days"}
 _ALWAYS = {"treatment_start", "response_evaluable", "best_response", "response_confirmed",
            "response_days", "pfs_days", "pfs_event", "os_days", "os_event", "worst_ae_grade"}
@@ -256,6 +257,28 @@ class OptionsError(ConfigurationError, ValueError):
     """Command-line options that contradict each other (the message says which)."""
 
 
+def with_adverse_events(registry: Registry, path: Path | None, data: Path | None,
+                        adam: Path | None = None, mapping: Path | None = None) -> Registry:
+    """The registry with its adverse events attached (registry/adverse_events): from ``path``,
+    else from ``<stem>.adverse_events.*`` beside the patient file ``data``, else from the ADaM
+    folder's ADAE, else for the bundled demo its own; unchanged when there are none."""
+    from dossier.registry.adam_events import adae_events, adae_path
+    from dossier.registry.adverse_events import demo_events_table, sidecar_events
+    from dossier.registry.adverse_events import with_adverse_events as attach
+
+    if path is None and data is not None:
+        path = sidecar_events(Path(data))
+    if path is None and adam is not None:
+        m = read_mapping(mapping)
+        found = adae_path(Path(adam), m)
+        table = adae_events(read_dataset(found, "adae"), m) if found is not None else None
+        if table is not None:
+            return attach(registry, table)
+    if path is None and data is None and registry.source.name == DEMO_NAME:
+        return attach(registry, demo_events_table(registry.patients))
+    return attach(registry, path)
+
+
 def registry_from_options(file: Path | None, cohorts: Path | None, adam: Path | None,
                           adam_map: Path | None, settings: Settings) -> Registry:
     """The registry a command works on: ADaM (``--adam DIR``), a patient FILE, dossier.toml's
@@ -271,7 +294,12 @@ def registry_from_options(file: Path | None, cohorts: Path | None, adam: Path | 
         adam = settings.adam
     mapping = adam_map if adam_map is not None else settings.adam_map
     meta = cohorts if cohorts is not None else settings.cohorts
+    data = None
     if adam is not None:
-        return load_adam(adam, mapping, meta)
-    data = file if file is not None else settings.data
-    return load_demo(meta) if data is None else load_registry(data, meta, settings.sheet)
+        registry = load_adam(adam, mapping, meta)
+    else:
+        data = file if file is not None else settings.data
+        registry = load_demo(meta) if data is None else load_registry(data, meta,
+                                                                       settings.sheet)
+    return with_adverse_events(registry, settings.adverse_events,
+                               None if adam is not None else data, adam, mapping)

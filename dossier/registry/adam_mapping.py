@@ -23,8 +23,14 @@ DATASETS = ("adsl", "adtte", "adrs", "adae")
 """The ADaM datasets dossier reads (ADSL and ADTTE required, ADRS and ADAE optional)."""
 
 SOURCE_COLUMNS = ("drug", "tumour_type", "alteration", "cohort_id", "rare_cancer", "stage",
-                  "prior_lines", "prior_pfs_days")
+                  "prior_lines", "prior_pfs_days", "age", "sex", "ecog", "tumour_subtype",
+                  "diagnosis_date")
 """dossier patient columns filled from an ADSL variable or a constant (``columns:``)."""
+
+BASELINE_VARIABLES = {"age": ("AGE",), "sex": ("SEX",),
+                      "ecog": ("ECOGBL", "ECOG", "BECOG", "ECOG0", "PSBL")}
+"""Without a mapping, a baseline column is the first of these ADSL variables present (CDISC AGE
+and SEX; ECOG has no standard ADSL name, so the usual sponsor names are tried)."""
 
 DEFAULT_DRUG_VARIABLES = ("TRT01A", "TRT01P", "ARM")
 """Without a mapping, the drug is the first of these ADSL variables present."""

@@ -17,8 +17,10 @@ from typing import Any
 import pandas as pd
 
 from dossier.registry.adam_mapping import (
+    BASELINE_VARIABLES,
     DEFAULT_DRUG_VARIABLES,
     NOT_SPECIFIED,
+    SOURCE_COLUMNS,
     AdamMapping,
     ColumnSource,
 )
@@ -228,11 +230,11 @@ class SubjectMapper:
 
     def _columns(self, ds: Dataset) -> None:
         m = self.m
-        for column in ("drug", "tumour_type", "alteration", "cohort_id", "rare_cancer", "stage",
-                       "prior_lines", "prior_pfs_days"):
+        for column in SOURCE_COLUMNS:
             source = m.columns.get(column, ColumnSource())
-            if column == "drug" and source.variable is None and not source.is_constant:
-                found = ds.first(*DEFAULT_DRUG_VARIABLES)
+            defaults = {"drug": DEFAULT_DRUG_VARIABLES, **BASELINE_VARIABLES}.get(column)
+            if defaults and source.variable is None and not source.is_constant:
+                found = ds.first(*defaults)
                 source = ColumnSource(variable=found) if found else source
             if source.variable is not None:
                 if not ds.has(source.variable):

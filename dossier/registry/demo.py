@@ -37,6 +37,8 @@ import yaml
 
 from dossier.atomic import check_targets, write_files_atomic
 from dossier.registry import demo_context
+from dossier.registry.demo_adverse_events import demo_adverse_events
+from dossier.registry.demo_baseline import add_baseline
 from dossier.registry.demo_sampling import (
     SmoothPFS,
     adjust,
@@ -460,6 +462,7 @@ def demo_registry(n_patients: int = _TREATED,
         "prior_lines": h["lines"][order].astype(np.int64),
         "prior_pfs_days": pd.array(h["prior_pfs"][order], dtype="Int64"),
     })
+    patients = add_baseline(patients, seed)  # own random stream: the columns above stay as they are
     return patients, _cohort_table(plan, patients)
 
 
@@ -533,13 +536,20 @@ def _parquet_bytes(patients: pd.DataFrame) -> bytes:
 _WRITERS = {".csv": _csv_bytes, ".xlsx": _xlsx_bytes, ".parquet": _parquet_bytes}
 
 
+def events_path_of(path: Path | str) -> Path:
+    """Where write_demo puts the adverse events of the demo patient file ``path``."""
+    path = Path(path)
+    return path.with_name(path.stem + ".adverse_events.csv")
+
+
 def write_demo(path: Path | str, n_patients: int = _TREATED,
                seed: int = DEMO_SEED, *, overwrite: bool = False) -> tuple[Path, Path]:
-    """Write the demo patients (CSV, XLSX or Parquet, by suffix) and ``<stem>.cohorts.yaml``.
+    """Write the demo patients (CSV, XLSX or Parquet, by suffix), ``<stem>.cohorts.yaml`` and
+    the adverse events per event, ``<stem>.adverse_events.csv`` (read beside the patients).
 
-    Both files are written atomically (see :func:`dossier.atomic.write_files_atomic`): neither
-    is written when either exists, unless ``overwrite``, and a failure never leaves a
-    half-written file. Returns (patients_path, cohorts_path).
+    The files are written atomically (see :func:`dossier.atomic.write_files_atomic`): none is
+    written when any exists, unless ``overwrite``, and a failure never leaves a half-written
+    file. Returns (patients_path, cohorts_path); the events file is :func:`events_path_of`.
     """
     path = Path(path)
     writer = _WRITERS.get(path.suffix.lower())
@@ -548,9 +558,12 @@ def write_demo(path: Path | str, n_patients: int = _TREATED,
         raise ValueError(f"{path}: cannot write the demo registry as {kind}; "
                          "use .csv, .xlsx or .parquet")
     cohorts_path = path.with_name(path.stem + ".cohorts.yaml")
-    check_targets([path, cohorts_path], overwrite=overwrite)  # before the work of generating
+    events_path = events_path_of(path)
+    check_targets([path, cohorts_path, events_path], overwrite=overwrite)  # before the work
     patients, cohorts = demo_registry(n_patients, seed)
+    events = demo_adverse_events(patients, seed)  # own random stream, see its module
     write_files_atomic([(path, writer(patients)),
-                        (cohorts_path, _cohorts_yaml(cohorts, n_patients, seed))],
+                        (cohorts_path, _cohorts_yaml(cohorts, n_patients, seed)),
+                        (events_path, _csv_bytes(events))],
                        overwrite=overwrite)
     return path, cohorts_path

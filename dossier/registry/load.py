@@ -42,7 +42,8 @@ CANONICAL_COLUMNS = (
     "patient_id", "cohort_id", "drug", "tumour_type", "alteration", "rare_cancer", "stage",
     "treatment_start", "response_evaluable", "best_response", "response_confirmed",
     "response_days", "pfs_days", "os_days", "pfs_event", "os_event", "worst_ae_grade",
-    "prior_lines", "prior_pfs_days", "row",
+    "prior_lines", "prior_pfs_days", "age", "sex", "ecog", "tumour_subtype", "diagnosis_date",
+    "best_pct_change", "row",
 )
 """Columns of the canonical patient frame, in order (contract A)."""
 
@@ -56,6 +57,8 @@ class Registry:
     report: ValidationReport
     source: Path
     sha256: str
+    adverse_events: pd.DataFrame | None = None
+    """One row per adverse event (registry/adverse_events.py), when an AE file is given."""
 
 
 class RegistryError(InputError, ValueError):
@@ -204,6 +207,12 @@ def canonical_patients(frame: pd.DataFrame) -> pd.DataFrame:
         "worst_ae_grade": frame["worst_ae_grade"].astype("Int64"),
         "prior_lines": frame["prior_lines"].astype("Int64"),
         "prior_pfs_days": frame["prior_pfs_days"].astype("float64"),
+        "age": frame["age"].astype("float64"),
+        "sex": frame["sex"].astype(object),
+        "ecog": frame["ecog"].astype("Int64"),
+        "tumour_subtype": frame["tumour_subtype"].astype(object),
+        "diagnosis_date": frame["diagnosis_date"].astype("datetime64[ns]"),
+        "best_pct_change": frame["best_pct_change"].astype("float64"),
         "row": frame.index.to_numpy(dtype="int64"),
     })
     return out.reset_index(drop=True)[list(CANONICAL_COLUMNS)]

@@ -48,6 +48,18 @@ MAX_PLAUSIBLE_PRIOR_PFS_DAYS = 10 * 365.25
 MAX_PLAUSIBLE_PRIOR_LINES = 10
 """Warning: more than 10 prior systemic treatment lines."""
 
+ADULT_AGE, MAX_PLAUSIBLE_AGE = 18, 100
+"""Warning: an age (years, at treatment start) below 18 or above 100 (DRUP treats adults)."""
+
+MAX_PLAUSIBLE_ECOG = 2
+"""Warning: an ECOG performance status above 2 (such patients are rarely eligible)."""
+
+SEXES = ("F", "M")
+"""Sex as recorded at baseline: F = female, M = male (CDISC SEX codes)."""
+
+MAX_PLAUSIBLE_GROWTH_PCT = 500
+"""Warning: target lesions growing by more than 500% (best change; a decimal or unit slip?)."""
+
 COHORT_KEYS = ("drug", "tumour_type", "alteration")
 """The columns that define a DRUP cohort; surrounding and repeated inner spaces are removed, and
 spellings that differ only in case are an error (they would split one cohort in two)."""
@@ -152,7 +164,45 @@ PATIENT_COLUMNS: tuple[Column, ...] = (
            "PFS on the previous treatment line, in days (for the PFS ratio); blank if unknown.",
            unit="days", minimum=0, warn_below=MIN_PLAUSIBLE_PRIOR_PFS_DAYS,
            warn_above=MAX_PLAUSIBLE_PRIOR_PFS_DAYS),
+    Column("age", "number", "Age at treatment start, in whole years.", unit="years", minimum=0,
+           maximum=120, aliases=("age_years",), warn_below=ADULT_AGE,
+           warn_above=MAX_PLAUSIBLE_AGE),
+    Column("sex", "category", "Sex: F = female, M = male.", allowed=SEXES,
+           aliases=("gender",)),
+    Column("ecog", "integer", "ECOG performance status at baseline (0 = fully active).",
+           minimum=0, maximum=4, aliases=("ecog_ps", "performance_status", "ecogbl"),
+           warn_above=MAX_PLAUSIBLE_ECOG),
+    Column("tumour_subtype", "string", "Tumour subtype (histological or molecular subtype).",
+           aliases=("tumor_subtype", "subtype")),
+    Column("diagnosis_date", "date",
+           "Date of diagnosis of the cancer treated; on or before treatment_start.",
+           unit="date", aliases=("date_of_diagnosis", "diagnosis")),
+    Column("best_pct_change", "number",
+           "Best (most negative) percentage change from baseline in the sum of target-lesion "
+           "diameters (RECIST 1.1); -100 = all target lesions gone.", unit="%", minimum=-100,
+           aliases=("best_percent_change", "target_lesion_change"),
+           warn_above=MAX_PLAUSIBLE_GROWTH_PCT),
 )
+
+AE_COLUMNS: tuple[Column, ...] = (
+    Column("patient_id", "string", "Patient identifier, as in the patient file.", required=True,
+           aliases=("subject_id", "usubjid", "subjid", "patient")),
+    Column("soc", "string", "MedDRA system organ class (e.g. 'Gastrointestinal disorders').",
+           required=True, aliases=("aesoc", "system_organ_class", "aebodsys")),
+    Column("pt", "string", "MedDRA preferred term (e.g. 'Diarrhoea').", required=True,
+           aliases=("aedecod", "preferred_term", "term")),
+    Column("grade", "integer",
+           "CTCAE grade of the event, 1-5; blank if not graded (counted under any grade only).",
+           minimum=1, maximum=5, aliases=("aetoxgr", "atoxgr", "atoxgrn", "ctcae_grade")),
+    Column("serious", "boolean", "Serious adverse event (ICH E2A).", aliases=("aeser",)),
+    Column("related", "boolean", "Related to the study drug (treatment-related).",
+           aliases=("treatment_related", "aerel_flag")),
+    Column("discontinued", "boolean", "The event led to permanent discontinuation of the drug.",
+           aliases=("led_to_discontinuation", "discontinuation")),
+    Column("onset_date", "date", "Date the event began; on or after treatment_start.",
+           unit="date", aliases=("aestdtc", "astdt", "onset")),
+)
+"""Columns of the adverse-event file (docs/data-dictionary.md lists them)."""
 
 TIME_FIELDS: tuple[TimeField, ...] = (
     TimeField("response", "First documented CR or PR (for duration of response).", False),
@@ -221,7 +271,8 @@ def plausibility_markdown() -> list[str]:
         "Errors:",
         "",
         "- a negative time or duration (`*_days`, `prior_pfs_days`), a date before",
-        "  `treatment_start`, PFS longer than OS, a response after progression;",
+        "  `treatment_start`, PFS longer than OS, a response after progression, a",
+        "  `diagnosis_date` after `treatment_start`;",
         f"- a time more than {MAX_PLAUSIBLE_DAYS / 365.25:g} years "
         f"({MAX_PLAUSIBLE_DAYS:,.0f} days) after `treatment_start`;",
         f"- a date in the future: more than {FUTURE_TOLERANCE_DAYS} day after the day of the run, "
@@ -307,6 +358,22 @@ def data_dictionary_markdown() -> str:
     for col in COHORT_COLUMNS:
         lines.append(_row([f"`{col.name}`", col.kind, col.unit or "-", col.allowed_text,
                            "required" if col.required else "optional", col.meaning]))
+    lines += [
+        "",
+        "## Adverse-event file (one row per adverse event; optional)",
+        "",
+        "CSV, Excel or Parquet, given with `--adverse-events FILE` (or `adverse_events` in",
+        "dossier.toml's `[study]`), or found beside the patient file as",
+        "`<stem>.adverse_events.csv` (`.xlsx`, `.parquet`). Every `patient_id` must be a patient",
+        "of the patient file; an onset before treatment start is a warning.",
+        "",
+        _row(header),
+        _row(["---"] * len(header)),
+    ]
+    for col in AE_COLUMNS:
+        meaning = col.meaning + (f" Aliases: {', '.join(col.aliases)}." if col.aliases else "")
+        lines.append(_row([f"`{col.name}`", col.kind, col.unit or "-", col.allowed_text,
+                           "required" if col.required else "optional", meaning]))
     return "\n".join(lines) + "\n"
 
 

@@ -455,6 +455,7 @@ def check_patients(raw: RawTable) -> PatientCheck:
     _check_future(frame, log)
     _check_responses(frame, cells, log)
     _check_early_progression(frame, log)
+    _check_diagnosis(frame, log)
     _fill_cohorts(frame)
     _check_cohort_sizes(frame, cells, log)
     return PatientCheck(frame, tuple(log.items), frozenset(cells))
@@ -611,6 +612,16 @@ def _check_early_progression(frame: pd.DataFrame, log: IssueLog) -> None:
                     f"window ({FIRST_ASSESSMENT_WINDOW_DAYS} days: first assessment at about 8 "
                     "weeks plus a 4-week window); check best_response and the PFS time", row,
                     column, value)
+
+
+def _check_diagnosis(frame: pd.DataFrame, log: IssueLog) -> None:
+    """A cancer is diagnosed before it is treated: diagnosis_date after treatment_start is wrong."""
+    late = frame["diagnosis_date"] > frame["treatment_start"]
+    for row in frame.index[late.to_numpy(dtype=bool)]:
+        diagnosed, start = frame.at[row, "diagnosis_date"], frame.at[row, "treatment_start"]
+        log.error("diagnosis_after_start", f"diagnosis_date {show_value(diagnosed)} is after "
+                  f"treatment_start {show_value(start)}; a cancer is diagnosed before it is "
+                  "treated", row, "diagnosis_date", diagnosed)
 
 
 def _check_duplicates(frame: pd.DataFrame, log: IssueLog) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from dossier.endpoints.parameters import EndpointParameters
+from dossier.endpoints.population import collected_columns
 from dossier.registry.comparators import Comparators
 from dossier.registry.load import Registry
 from dossier.registry.pseudonyms import KEEP, identifiers_sentence
@@ -42,6 +43,7 @@ from dossier.render.methods_text import (
     parameter_rows,
 )
 from dossier.render.pfs_ratio_view import median_ratio_rows
+from dossier.render.population import pooled_population, population_view
 from dossier.render.reference import published_rows, reference_lines
 from dossier.render.report_figures import cohort_km_figures, forest_figures, swimmer_title
 from dossier.render.results_index import ResultsIndex, cohort_numbers, row_parameters
@@ -288,6 +290,8 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
                            for v in verdicts if v.verdict == NOT_APPLICABLE],
         "notes": list(notes),
         "listing": patient_listing(patients),
+        "population": population_view(patients, collected_columns(registry.patients), meta,
+                                      number, registry.adverse_events),
     }
 
 
@@ -410,6 +414,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
                         for d in getattr(registry.report, "decisions", ())]},
         "cohorts": cohorts,
         "external_controls": external_controls_view(comparators, controls or {}, synthetic),
+        "population": pooled_population(registry.patients, registry.adverse_events),
         "comparison": {
             "forest_cbr": forest_figures(
                 index, "cbr", forest_labels,

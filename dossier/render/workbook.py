@@ -25,6 +25,7 @@ from dossier.render.verdict_certainty import (
 )
 from dossier.render.workbook_cover import cover_sheet, dictionary_sheet
 from dossier.render.workbook_missing import explain_long, explain_wide, missing_words
+from dossier.render.workbook_population import population_sheets
 from dossier.render.workbook_scorecard import scorecard_sheet
 from dossier.render.xlsx import SheetSpec, write_workbook
 from dossier.scoring.grammar import condition_text
@@ -281,9 +282,10 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                            readiness: Sequence[Readiness], rule_sets: Sequence[RuleSet],
                            patients: pd.DataFrame, registry_cohorts: pd.DataFrame,
                            report: ValidationReport, build_info: Mapping[str, str],
-                           created: dt.datetime, only: Sequence[str] | None = None) -> None:
+                           created: dt.datetime, only: Sequence[str] | None = None,
+                           adverse_events: pd.DataFrame | None = None) -> None:
     """Write dossier.xlsx: Cover, Summary, Cohorts, Verdicts, Scorecards, Criteria, Endpoints,
-    Patients, Validation and Data dictionary.
+    Patients, Baseline, Safety, Adverse events, Validation and Data dictionary.
 
     A new sheet is one more :class:`SheetSpec` in the list below (the Cover lists them all);
     give every numeric column a unit (``SheetSpec.units``)."""
@@ -312,6 +314,7 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                          "or no patients.",)),
         _patients_sheet(patients if only is None
                         else patients[patients["cohort_id"].isin(list(only))], numbers),
+        *population_sheets(patients, results, only, adverse_events),
         _validation_sheet(report),
         dictionary_sheet(),
     ]

@@ -8,6 +8,7 @@ KaplanMeierFitter (which differs from R only on an exact 0.5 plateau).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,8 @@ INPUT_COLUMNS = [
     "patient_id", "cohort_id", "drug", "tumour_type", "alteration", "rare_cancer", "stage",
     "treatment_start", "response_evaluable", "best_response", "response_confirmed",
     "response_days", "pfs_days", "pfs_event", "os_days", "os_event", "worst_ae_grade",
-    "prior_lines", "prior_pfs_days",
+    "prior_lines", "prior_pfs_days", "age", "sex", "ecog", "tumour_subtype", "diagnosis_date",
+    "best_pct_change",
 ]
 
 
@@ -371,6 +373,8 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
             return v.strftime("%Y-%m-%d")
         if isinstance(v, (float, np.floating)) and float(v).is_integer():
             return str(int(v))
+        if isinstance(v, str) and re.fullmatch(r"-?\d+\.0", v):  # a whole float read as text
+            return v[:-2]
         return str(v)
     return frame.astype(object).map(cell)
 

@@ -292,7 +292,8 @@ def test_canonical_frame_has_contract_columns_and_types(tmp_path: Path) -> None:
         "patient_id", "cohort_id", "drug", "tumour_type", "alteration", "rare_cancer", "stage",
         "treatment_start", "response_evaluable", "best_response", "response_confirmed",
         "response_days", "pfs_days", "os_days", "pfs_event", "os_event", "worst_ae_grade",
-        "prior_lines", "prior_pfs_days", "row"]
+        "prior_lines", "prior_pfs_days", "age", "sex", "ecog", "tumour_subtype",
+        "diagnosis_date", "best_pct_change", "row"]
     dtypes = {c: str(t) for c, t in p.dtypes.items()}
     assert dtypes["treatment_start"] == "datetime64[ns]"
     assert dtypes["response_confirmed"] == "boolean"

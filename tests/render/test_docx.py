@@ -170,7 +170,8 @@ def test_verdict_matrix_is_a_word_table_of_every_cohorts_verdicts(built, analyse
 def test_every_figure_is_embedded_as_png_with_its_svg_and_a_numbered_caption(built, analysed):
     path, document = built
     _, context, _ = analysed
-    expected = (sum(len(c["km_svgs"]) + 1 for c in context["cohorts"])
+    expected = (sum(len(c["km_svgs"]) + 1 + bool(c["population"]["waterfall_svg"])
+                    for c in context["cohorts"])
                 + len(context["comparison"]["forest_cbr"])
                 + len(context["comparison"]["forest_orr"]))
     assert len(document.inline_shapes) == expected

@@ -1,0 +1,76 @@
+"""Adverse events per event, counted per patient: by organ class and term x grade, serious
+adverse events and discontinuations due to an adverse event.
+
+A patient counts once per term (and once per organ class) at the worst grade of its events
+there, the usual way of safety tables; percentages are of the treated patients of the group.
+A flag no event carries (serious, led to discontinuation) is "not collected", not zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from dossier.endpoints.population import NOT_COLLECTED, Line
+
+GRADE_BANDS = (("1-2", 1, 2), ("3", 3, 3), ("4", 4, 4), ("5", 5, 5))
+"""Grade columns of the organ class / term table (CTCAE)."""
+
+
+def group_events(events: pd.DataFrame, positions: Sequence[int]) -> pd.DataFrame:
+    """The events of the patients at ``positions`` of the canonical patient frame."""
+    return events[events["patient"].isin(list(positions))]
+
+
+def _counts(events: pd.DataFrame) -> dict[str, int]:
+    worst = events.groupby("patient")["grade"].max()
+    counts = {"any": len(worst)}
+    for label, low, high in GRADE_BANDS:
+        counts[label] = int(((worst >= low) & (worst <= high)).sum())
+    return counts
+
+
+def term_rows(events: pd.DataFrame) -> list[dict[str, object]]:
+    """Organ class rows, each followed by its terms: patients by worst grade, most frequent
+    first (then alphabetical)."""
+    rows: list[dict[str, object]] = []
+    socs = [(soc, part) for soc, part in events.groupby("soc", sort=True)]
+    socs.sort(key=lambda item: (-item[1]["patient"].nunique(), str(item[0])))
+    for soc, part in socs:
+        rows.append({"kind": "soc", "soc": str(soc), "pt": "", **_counts(part)})
+        terms = [(pt, sub) for pt, sub in part.groupby("pt", sort=True)]
+        terms.sort(key=lambda item: (-item[1]["patient"].nunique(), str(item[0])))
+        rows += [{"kind": "pt", "soc": str(soc), "pt": str(pt), **_counts(sub)}
+                 for pt, sub in terms]
+    return rows
+
+
+def _flag_line(events: pd.DataFrame, all_events: pd.DataFrame, flag: str, name: str,
+               total: int) -> Line:
+    if all_events[flag].isna().all():
+        return Line("safety", name, status=NOT_COLLECTED)
+    hit = events[events[flag].fillna(False).astype(bool)]
+    return Line("safety", name, "patients", n=int(hit["patient"].nunique()), denominator=total)
+
+
+def event_lines(events: pd.DataFrame, all_events: pd.DataFrame, total: int) -> list[Line]:
+    """Patients with any adverse event, a serious one, and one that led to discontinuation."""
+    return [
+        Line("safety", "Any adverse event", "patients", n=int(events["patient"].nunique()),
+             denominator=total),
+        _flag_line(events, all_events, "serious", "Serious adverse events", total),
+        _flag_line(events, all_events, "discontinued",
+                   "Discontinuations due to adverse events", total),
+    ]
+
+
+def term_records(events: pd.DataFrame | None, group: pd.DataFrame) -> list[dict[str, object]]:
+    """Organ class / term rows of a group's patients as plain records (counts as numbers);
+    one 'not collected' record when there is no adverse-event file."""
+    if events is None:
+        return [{"soc": "", "pt": "", "status": NOT_COLLECTED, "treated": len(group)}]
+    mine = group_events(events, group.index)
+    return [{"soc": r["soc"], "pt": r["pt"], "status": "", "treated": len(group),
+             **{key: r[key] for key in ("any", *(label for label, _, _ in GRADE_BANDS))}}
+            for r in term_rows(mine)]
