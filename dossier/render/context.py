@@ -45,6 +45,7 @@ from dossier.render.methods_text import (
 from dossier.render.reference import published_rows, reference_lines
 from dossier.render.report_figures import forest_figures, km_axis
 from dossier.render.results_index import ResultsIndex, row_parameters
+from dossier.render.sections import submission_sections
 from dossier.render.verdict_views import (
     metric_labels,
     plain_words,
@@ -294,7 +295,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
                   rule_files: Sequence[object], parameters: Mapping[str, object], title: str,
                   build_time: datetime, software_version: str, data_sha256: str,
                   data_name: str, only: Sequence[str] | None = None,
-                  patient_ids: str | None = None) -> dict[str, object]:
+                  patient_ids: str | None = None, comparators: Any = None) -> dict[str, object]:
     """Everything the dossier templates show, as plain dicts, lists and formatted strings.
 
     Parameters
@@ -308,6 +309,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
     parameters : the analysis parameters, listed in the methods section.
     only : cohort ids to include (default all cohorts of the results table, in its order).
     patient_ids : the methods' sentence on patient identifiers (default: shown as they are).
+    comparators : an optional comparators file (``Comparators``) for the cohorts' PICO.
 
     Raises
     ------
@@ -358,6 +360,11 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
     moment = build_time if build_time.tzinfo else build_time.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
     cutoff = data_cutoff(registry)
+    sections = submission_sections(index=index, registry=registry, cohorts=cohorts,
+                                   verdicts=by_cohort, infos=infos, rule_files=rule_files,
+                                   cutoff=cutoff, comparators=comparators)
+    for cohort in cohorts:
+        cohort["submission"] = sections["cohorts"][str(cohort["id"])]
     headline = headline_rows(index)
     synthetic = data_name == DEMO_DATA
     return {
@@ -392,6 +399,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
                          "text": d.text}
                         for d in getattr(registry.report, "decisions", ())]},
         "cohorts": cohorts,
+        "submission": sections["document"],
         "comparison": {
             "forest_cbr": forest_figures(
                 index, "cbr", forest_labels,
