@@ -193,6 +193,9 @@ def _check_outputs(formats: Sequence[str], engine: str, templates: Path | None,
 def _results_json(analysis: Analysis, only: list[str] | None) -> dict[str, object]:
     import json
 
+    from dossier.render.methods_text import data_cutoff
+    from dossier.render.sections import submission_record
+
     results = _results_of(analysis, only)
     verdicts = [v for v in analysis.verdicts if only is None or v.cohort_id in only]
     flags = [r for r in analysis.readiness if only is None or r.cohort_id in only]
@@ -205,6 +208,9 @@ def _results_json(analysis: Analysis, only: list[str] | None) -> dict[str, objec
         "results": json.loads(results_bytes(results.reset_index(drop=True), ".json")),
         "verdicts": [v.to_dict() for v in verdicts],
         "readiness": [r.to_dict() for r in flags],
+        "submission": submission_record(results=results, registry=analysis.registry,
+                                        verdicts=verdicts, rule_files=analysis.rules.rule_sets,
+                                        cutoff=data_cutoff(analysis.registry), only=only),
     }
 
 

@@ -134,7 +134,8 @@ def endpoint_rows(index: ResultsIndex, group: tuple[str, str]) -> list[dict[str,
     follow = index.get(group, "os", "followup")
     if follow is not None:
         out.append({"label": str(follow["label"]),
-                    "value": months_text(follow), "count": "",
+                    "value": (months_text(follow) if follow["status"] == "ok"
+                              else "not estimable (see follow-up and maturity)"), "count": "",
                     "denominator": _denominator_text(follow), "kind": "followup"})
     return out
 

@@ -116,3 +116,33 @@ def submission_sections(*, index: ResultsIndex, registry: Registry,
     document["references"] = bib.entries()
     document["glossary"] = glossary_rows()
     return {"document": document, "cohorts": per_cohort}
+
+
+def submission_record(*, results: pd.DataFrame, registry: Registry,
+                      verdicts: Sequence[Verdict], rule_files: Sequence[object], cutoff: str,
+                      only: Sequence[str] | None = None, comparators: Any = None
+                      ) -> dict[str, Any]:
+    """The submission sections for results.json: per cohort PICO, flow, analysis sets,
+    follow-up and maturity and limitations, then the definitions and the references."""
+    from dossier.render.verdict_views import rule_file_info
+
+    index = ResultsIndex(results)
+    ids = [c for c in index.groups if only is None or c in set(only)]
+    cohorts = [{"id": cid, "number": k, "anchor": f"cohort-{k}"}
+               for k, cid in enumerate(ids, start=1)]
+    by_cohort: dict[str, list[Verdict]] = {cid: [] for cid in ids}
+    for verdict in verdicts:
+        if verdict.cohort_id in by_cohort:
+            by_cohort[verdict.cohort_id].append(verdict)
+    infos = {str(i["id"]): i for i in (rule_file_info(r) for r in rule_files)}
+    sections = submission_sections(index=index, registry=registry, cohorts=cohorts,
+                                   verdicts=by_cohort, infos=infos, rule_files=rule_files,
+                                   cutoff=cutoff, comparators=comparators)
+    document = sections["document"]
+    return {
+        "cohorts": [{"cohort_id": cid, **sections["cohorts"][cid]} for cid in ids],
+        "design": document["design"], "analysis_sets": document["sets"],
+        "frameworks": document["frameworks"], "followup_methods": document["followup_methods"],
+        "maturity_definition": document["maturity_definition"],
+        "references": document["references"],
+    }
