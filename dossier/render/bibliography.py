@@ -7,6 +7,7 @@ exactly the entries the text cites, in the order the text cites them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -62,11 +63,19 @@ def rule_file_references(rule: object) -> tuple[Reference, ...]:
         url = str(_get(source, "url") or _get(source, "citation") or "")
         if not url:
             continue
-        head = ". ".join(p for p in (who, title) if p)
-        text = f"{head} ({version})." if version else f"{head}."
-        out.append(Reference(key=url, text=f"Source for {text}" if head else "Source.",
-                             url=url))
+        head = ". ".join(p for p in (who, title) if p) or "Rule source"
+        text = f"{head} ({version}). Web source." if version else f"{head}. Web source."
+        out.append(Reference(key=url, text=text, url=url))
     return tuple(out)
+
+
+DOI = re.compile(r"\b(10\.\d{4,9}/\S+)")
+
+
+def doi_of(url: str) -> str:
+    """The DOI inside a URL (``https://dx.doi.org/10.1038/x`` -> ``10.1038/x``), else empty."""
+    found = DOI.search(url)
+    return found.group(1).rstrip(".").casefold() if found else ""
 
 
 class Bibliography:
@@ -79,11 +88,13 @@ class Bibliography:
             for framework in ref.frameworks:
                 self._by_framework.setdefault(framework, []).append(ref.key)
         self._rule_keys: dict[str, list[str]] = {}
+        by_doi = {r.doi.casefold(): r.key for r in methods_references() if r.doi}
         for rule in rule_files:
             keys = []
             for ref in rule_file_references(rule):
-                self._known.setdefault(ref.key, ref)
-                keys.append(ref.key)
+                key = by_doi.get(doi_of(ref.url), ref.key)  # a paper the methods cite too
+                self._known.setdefault(key, ref)
+                keys.append(key)
             self._rule_keys[str(_get(rule, "id"))] = keys
         self._numbers: dict[str, int] = {}
 
@@ -103,7 +114,8 @@ class Bibliography:
 
     def rule_file_keys(self, rule_id: str, framework: str = "") -> list[str]:
         """The keys a rule file is cited with: its framework's literature, then its sources."""
-        return [*self._by_framework.get(framework, ()), *self._rule_keys.get(rule_id, ())]
+        keys = [*self._by_framework.get(framework, ()), *self._rule_keys.get(rule_id, ())]
+        return list(dict.fromkeys(keys))
 
     def entries(self) -> list[dict[str, str]]:
         """The cited references in number order: number, text, link."""
@@ -114,8 +126,6 @@ class Bibliography:
 
 def cited_numbers(texts: Iterable[str]) -> set[int]:
     """Every reference number cited as ``[n]`` or ``[n, m]`` in ``texts`` (for checks)."""
-    import re
-
     found: set[int] = set()
     for text in texts:
         for group in re.findall(r"\[(\d+(?:, \d+)*)\]", text):

@@ -147,7 +147,7 @@ def stage_reached(patients: pd.DataFrame, progress: Sequence[dict[str, str]]) ->
         reached = ""
     last = progress[-1] if progress else None
     if last is not None and reached != "expansion":
-        return f"{reached or last['stage'].lower()}: {last['state']}"
+        return f"{reached or last['stage'].lower()} ({last['state']})"
     return reached
 
 
@@ -171,6 +171,8 @@ def cohort_flow(index: ResultsIndex, group: tuple[str, str], patients: pd.DataFr
         "benefit_rate": rate_text(cbr),
         "responders": count_text(None if orr is None else orr["x"]),
         "stages": progress,
+        "expansion": next((b["n"] for b in _stage_counts(patients)
+                           if b["stage"] == STAGE_NAMES["expansion"]), ""),
         "reached": stage_reached(patients, progress),
     }
 

@@ -312,3 +312,20 @@ def test_results_json_carries_the_sections(context) -> None:
         range(1, len(record["references"]) + 1))
     assert cited_numbers([json.dumps(record)]) == {int(r["number"])
                                                   for r in record["references"]}
+
+
+def test_word_body_holds_the_sections_and_one_paragraph_per_reference(context) -> None:
+    from dossier.render.docx import docx_markdown
+
+    text, _ = docx_markdown(context)
+    for needle in ("# Research question and study design", "### Research question (PICO)",
+                   "### Patient flow and analysis sets", "| Started treatment | 12 |",
+                   "| Not response-evaluable | 2 |", "### Follow-up and maturity",
+                   "### Limitations and certainty", "## References", "## Glossary"):
+        assert needle in text, needle
+    references = context["submission"]["references"]
+    for entry in references:  # each reference its own paragraph, never run together
+        assert f"\n[{entry['number']}] " in text.replace("\\[", "[").replace("\\]", "]")
+    listed = text.split("## References {#references}", 1)[1].split("## Glossary", 1)[0]
+    paragraphs = [p for p in listed.split("\n\n") if p.strip()]
+    assert len(paragraphs) == len(references)
