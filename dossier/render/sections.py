@@ -8,13 +8,14 @@ built (first citation first), so the list printed at the end holds exactly what 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from dossier.registry.load import Registry
-from dossier.render.bibliography import Bibliography
+from dossier.render.bibliography import Bibliography, cited_numbers
 from dossier.render.design import (
     analysis_set_counts,
     analysis_sets,
@@ -113,7 +114,10 @@ def submission_sections(*, index: ResultsIndex, registry: Registry,
     document["pico"] = pico_rows
     outcomes = {tuple(p["outcomes"]) for p in pico_rows}
     document["pico_outcomes"] = list(outcomes.pop()) if len(outcomes) == 1 else []
-    document["references"] = bib.entries()
+    document["references"] = entries = bib.entries()
+    for section in per_cohort.values():  # a cohort PDF lists the references its section cites
+        cited = cited_numbers([json.dumps(section)])
+        section["references"] = [e for e in entries if int(e["number"]) in cited]
     document["glossary"] = glossary_rows()
     return {"document": document, "cohorts": per_cohort}
 

@@ -329,3 +329,33 @@ def test_word_body_holds_the_sections_and_one_paragraph_per_reference(context) -
     listed = text.split("## References {#references}", 1)[1].split("## Glossary", 1)[0]
     paragraphs = [p for p in listed.split("\n\n") if p.strip()]
     assert len(paragraphs) == len(references)
+
+
+def test_ci_spanning_a_threshold_and_insufficient_evidence_become_limitations() -> None:
+    from dossier.render.limitations import cohort_limitations
+    from dossier.scoring.verdicts import MET, ClauseResult, Verdict
+
+    clause = ClauseResult(metric="pfs_median_months", label="median PFS", condition="",
+                          observed=6.4, observed_text="6.4 months", op=">=", threshold=6.0,
+                          threshold_text=">= 6 months", unit="months", held=True, state="held",
+                          ci_lower=3.1, ci_upper=9.9, ci_text="95% CI 3.1 to 9.9",
+                          certainty="met, uncertain")
+    robust = ClauseResult(metric="orr", label="ORR", condition="", observed=0.5,
+                          observed_text="50%", op=">=", threshold=0.2, threshold_text=">= 20%",
+                          unit="", held=True, state="held", certainty="met")
+    verdict = Verdict(cohort_id="C1", criteria_id="esmo", framework="ESMO-MCBS", version="1.1",
+                      title="ESMO Form 3", verdict=MET, outcome="grade 3",
+                      clauses=(clause, robust), certainty="insufficient evidence",
+                      certainty_reason="8 evaluable patients")
+    plain = Verdict(cohort_id="C1", criteria_id="drup", framework="DRUP", version="protocol",
+                    title="DRUP", verdict=MET, outcome="met")  # certainty left empty
+    lines = cohort_limitations(
+        evaluable=30, full_size=24, ci_width=0.3, patients=pd.DataFrame(), followup=(),
+        verdicts=(verdict, plain), infos={"esmo": {"short": "ESMO Form 3"}},
+        pico={"comparator_kind": "none"}, bib=Bibliography())
+    assert ("ESMO Form 3: the confidence interval spans the threshold: median PFS 6.4 months "
+            "(95% CI 3.1 to 9.9) against >= 6 months.") in lines
+    assert "ESMO Form 3: insufficient evidence (8 evaluable patients)." in lines
+    assert not any("ORR" in line for line in lines)
+    assert not any(line.startswith("Small cohort") for line in lines)  # 30 >= 24
+    assert not any(line.startswith("External comparator") for line in lines)
