@@ -101,7 +101,9 @@ def submission_sections(*, index: ResultsIndex, registry: Registry,
         n_evaluable = 0 if evaluable is None else int(float(evaluable["estimate"]))
         per_cohort[cid] = {
             "pico": pico, "flow": flow,
-            "sets": [{**s, "n": counts[s["name"]]} for s in document["sets"]],
+            "sets": [{"name": s["name"], "definition": s["definition"],
+                      "n": counts[s["name"]]} for s in document["sets"]],
+            "maturity_definition": document["maturity_definition"],
             "followup": followup,
             "enrolment": enrolment_to_cutoff(patients, cutoff),
             "limitations": cohort_limitations(
@@ -115,7 +117,7 @@ def submission_sections(*, index: ResultsIndex, registry: Registry,
     outcomes = {tuple(p["outcomes"]) for p in pico_rows}
     document["pico_outcomes"] = list(outcomes.pop()) if len(outcomes) == 1 else []
     document["references"] = entries = bib.entries()
-    for section in per_cohort.values():  # a cohort PDF lists the references its section cites
+    for section in per_cohort.values():  # a cohort PDF lists the references its section prints
         cited = cited_numbers([json.dumps(section)])
         section["references"] = [e for e in entries if int(e["number"]) in cited]
     document["glossary"] = glossary_rows()

@@ -259,16 +259,35 @@ def test_no_output_names_internal_files(context) -> None:
 
 
 @pytest.fixture(scope="module")
-def pdf_text(context, tmp_path_factory) -> str:
-    from pypdf import PdfReader
-
+def written_pdfs(context, tmp_path_factory) -> dict[str, Path]:
     from dossier.render.pdf import LocalOnlyFetcher, write_pdfs
 
     out = tmp_path_factory.mktemp("pdf")
-    written = write_pdfs(context, out, cohort_file_names={"C1": "C1"},
-                         fetcher=LocalOnlyFetcher([]), workers=1)
-    pages = [p.extract_text() for p in PdfReader(written["dossier"]).pages]
+    return write_pdfs(context, out, cohort_file_names={"C1": "C1"},
+                      fetcher=LocalOnlyFetcher([]), workers=1)
+
+
+def _pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    pages = [p.extract_text() for p in PdfReader(path).pages]
     return " ".join(" ".join(pages).split())
+
+
+@pytest.fixture(scope="module")
+def pdf_text(written_pdfs) -> str:
+    return _pdf_text(written_pdfs["dossier"])
+
+
+def test_cohort_pdf_lists_every_reference_its_section_cites(written_pdfs, context) -> None:
+    text = _pdf_text(written_pdfs["C1"])
+    body, _, listed = text.partition("References cited in this section:")
+    assert listed, "the cohort PDF has no reference list"
+    shown = {int(n) for n in re.findall(r"\[(\d+)\] \w", listed)}
+    assert shown and cited_numbers([body]) == shown
+    by_number = {e["number"]: e["text"] for e in context["submission"]["references"]}
+    for number in shown:
+        assert by_number[str(number)][:25] in listed
 
 
 def test_pdf_prints_the_sections_with_the_hand_counted_numbers(pdf_text) -> None:
