@@ -134,21 +134,19 @@ def stage_progress(index: ResultsIndex, group: tuple[str, str],
 
 
 def stage_reached(patients: pd.DataFrame, progress: Sequence[dict[str, str]]) -> str:
-    """The furthest stage the cohort enrolled in (the registry's stage column), with its state."""
+    """The furthest stage the cohort enrolled in (the registry's stage column), with the state
+    of the design's last stage judged; the two are named apart when they differ."""
+    reached = ""
     if "stage" in patients.columns:
         present = set(patients["stage"].astype(str))
-        for value in reversed(STAGE_VALUES):
-            if value in present:
-                reached = STAGE_NAMES[value]
-                break
-        else:
-            reached = ""
-    else:
-        reached = ""
-    last = progress[-1] if progress else None
-    if last is not None and reached != "expansion":
-        return f"{reached or last['stage'].lower()} ({last['state']})"
-    return reached
+        reached = next((STAGE_NAMES[v] for v in reversed(STAGE_VALUES) if v in present), "")
+    if reached == STAGE_NAMES["expansion"] or not progress:
+        return reached
+    last = progress[-1]
+    judged = last["stage"].lower()
+    if not reached or reached == judged:
+        return f"{judged} ({last['state']})"
+    return f"{reached} ({judged}: {last['state']})"
 
 
 def cohort_flow(index: ResultsIndex, group: tuple[str, str], patients: pd.DataFrame,

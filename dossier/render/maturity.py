@@ -135,8 +135,9 @@ def _day(value: str) -> date | None:
 
 def enrolment_to_cutoff(patients: pd.DataFrame, cutoff: str) -> dict[str, str]:
     """First and last treatment start of a cohort and the months from the last to the cut-off."""
-    starts = pd.to_datetime(patients.get("treatment_start"), errors="coerce").dropna() \
-        if "treatment_start" in patients.columns else pd.Series(dtype="datetime64[ns]")
+    if "treatment_start" not in patients.columns:
+        return {"first": "NE", "last": "NE", "months": "NE"}
+    starts = pd.to_datetime(patients["treatment_start"], errors="coerce").dropna()
     end = _day(cutoff)
     if starts.empty:
         return {"first": "NE", "last": "NE", "months": "NE"}

@@ -378,3 +378,32 @@ def test_ci_spanning_a_threshold_and_insufficient_evidence_become_limitations() 
     assert not any("ORR" in line for line in lines)
     assert not any(line.startswith("Small cohort") for line in lines)  # 30 >= 24
     assert not any(line.startswith("External comparator") for line in lines)
+
+
+def test_time_from_last_enrolment_to_cutoff_is_counted_from_the_dates(context) -> None:
+    enrolment = context["cohorts"][0]["submission"]["enrolment"]
+    last = START + dt.timedelta(days=14 * 11)
+    assert (enrolment["first"], enrolment["last"]) == (START.isoformat(), last.isoformat())
+    cutoff = dt.date.fromisoformat(context["meta"]["data_cutoff"])
+    # the cut-off is the latest date in the data: P12's start + 200 days is not it, P01's +500 is
+    assert cutoff == max(START + dt.timedelta(days=14 * i + d) for i, d in
+                         enumerate([500, 260, 450, 280, 290, 300, 310, 320, 330, 340, 20, 200]))
+    assert enrolment["months"] == f"{(cutoff - last).days / DAYS_PER_MONTH:.1f}"
+
+
+def test_a_failed_stage_ends_the_flow_and_is_named_as_reached() -> None:
+    from dossier.render.design import stage_progress, stage_reached
+
+    stages = ((1, 8), (5, 24))
+    rows = pd.DataFrame({
+        "group_by": "cohort_id", "group": "C", "endpoint": ["cbr_stage1", "cbr_stage2"],
+        "statistic": "rate", "time": math.nan, "estimate": [0.0, 0.1], "lower": math.nan,
+        "upper": math.nan, "x": [0, 1], "n": [8, 10], "denominator": "evaluable",
+        "status": "ok", "method": "", "parameters": "{}"})
+    progress = stage_progress(ResultsIndex(rows), ("cohort_id", "C"), stages)
+    assert [p["stage"] for p in progress] == ["Stage 1"]
+    assert progress[0]["state"] == "bar not met: the cohort closes"
+    one = pd.DataFrame({"stage": ["1"] * 8})
+    assert stage_reached(one, progress) == "stage 1 (bar not met: the cohort closes)"
+    two = pd.DataFrame({"stage": ["1"] * 8 + ["2"] * 2})
+    assert stage_reached(two, progress) == "stage 2 (stage 1: bar not met: the cohort closes)"
