@@ -58,15 +58,22 @@ def rule_file_references(rule: object) -> tuple[Reference, ...]:
     who = str(_get(rule, "issuer") or _get(rule, "framework") or "")
     title = str(_get(rule, "title") or _get(rule, "short") or "")
     version = str(_get(rule, "version") or "")
+    head = ". ".join(p for p in (who, title) if p) or "Rule source"
+    head = f"{head} ({version})" if version else head
     out = []
     for source in _get(rule, "sources", ()) or ():  # type: ignore[union-attr]
-        url = str(_get(source, "url") or _get(source, "citation") or "")
-        if not url:
-            continue
-        head = ". ".join(p for p in (who, title) if p) or "Rule source"
-        text = f"{head} ({version}). Web source." if version else f"{head}. Web source."
-        out.append(Reference(key=url, text=text, url=url))
+        url = str(_get(source, "url") or "")
+        citation = " ".join(str(_get(source, "citation") or "").split())
+        if url:
+            out.append(Reference(key=url, text=f"{head}. Web source.", url=url))
+        elif citation and not INTERNAL_FILE.search(citation):
+            out.append(Reference(key=citation, text=f"{head}. {citation.rstrip('.')}."))
     return tuple(out)
+
+
+INTERNAL_FILE = re.compile(r"[\w-]+\.(?:md|ya?ml|py|csv|json|toml)\b", re.IGNORECASE)
+"""A citation naming a file (a working note such as ``criteria.md 2.5``) is not a reference a
+reader can look up, so it is not listed."""
 
 
 DOI = re.compile(r"\b(10\.\d{4,9}/\S+)")

@@ -255,7 +255,21 @@ def test_bibliography_numbers_in_order_of_first_citation() -> None:
 def test_no_output_names_internal_files(context) -> None:
     text = json.dumps(context["submission"]) + json.dumps(
         [c["submission"] for c in context["cohorts"]])
-    assert not re.search(r"\.ya?ml\b|criteria/|dossier/", text)
+    assert not re.search(r"\.(?:md|ya?ml|py)\b|criteria/|dossier/", text)
+    assert "criteria.md" not in text  # the rule files' working notes are no references
+
+
+def test_rule_file_sources_become_references_but_working_notes_do_not() -> None:
+    from dossier.render.bibliography import rule_file_references
+
+    rule = {"id": "r", "framework": "X", "title": "X rule", "version": "2024", "sources": [
+        {"id": "a", "url": "https://example.org/x"},
+        {"id": "b", "citation": "criteria.md 1.3: HR read as the point estimate"},
+        {"id": "c", "citation": "Doe J. A paper. J Things. 2020;1:1-2."}]}
+    refs = rule_file_references(rule)
+    assert [r.text for r in refs] == ["X. X rule (2024). Web source.",
+                                      "X. X rule (2024). Doe J. A paper. J Things. 2020;1:1-2."]
+    assert refs[0].link == "https://example.org/x" and refs[1].link == ""
 
 
 @pytest.fixture(scope="module")
