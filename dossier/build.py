@@ -256,8 +256,9 @@ def _results_json(analysis: Analysis, only: list[str] | None,
     from dataclasses import asdict
 
     from dossier.endpoints.population import population_records
-    from dossier.render.methods_text import patients_cutoff
+    from dossier.render.methods_text import data_cutoff, patients_cutoff
     from dossier.render.scorecard import scorecards
+    from dossier.render.sections import submission_record
 
     results = _results_of(analysis, only)
     verdicts = [v for v in analysis.verdicts if only is None or v.cohort_id in only]
@@ -278,6 +279,9 @@ def _results_json(analysis: Analysis, only: list[str] | None,
             patients_cutoff(analysis.registry.patients))],
         "population": population_records(analysis.registry.patients, only,
                                          analysis.registry.adverse_events),
+        "submission": submission_record(results=results, registry=analysis.registry,
+                                        verdicts=verdicts, rule_files=analysis.rules.rule_sets,
+                                        cutoff=data_cutoff(analysis.registry), only=only),
     }
 
 

@@ -48,6 +48,7 @@ from dossier.render.reference import published_rows, reference_lines
 from dossier.render.report_figures import cohort_km_figures, forest_figures, swimmer_title
 from dossier.render.results_index import ResultsIndex, cohort_numbers, row_parameters
 from dossier.render.scorecard import cohort_scorecards
+from dossier.render.sections import submission_sections
 from dossier.render.verdict_certainty import certainty_table, methods_paragraph
 from dossier.render.verdict_views import (
     metric_labels,
@@ -138,7 +139,8 @@ def endpoint_rows(index: ResultsIndex, group: tuple[str, str]) -> list[dict[str,
     follow = index.get(group, "os", "followup")
     if follow is not None:
         out.append({"label": str(follow["label"]),
-                    "value": months_text(follow), "count": "",
+                    "value": (months_text(follow) if follow["status"] == "ok"
+                              else "not estimable (see follow-up and maturity)"), "count": "",
                     "denominator": _denominator_text(follow), "kind": "followup"})
     return out
 
@@ -316,7 +318,8 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
     only : cohort ids to include (default all cohorts of the results table, in its order).
     patient_ids : the methods' sentence on patient identifiers (default: shown as they are).
     comparators, controls : the external-control file read and each cohort's control account
-        (:mod:`dossier.scoring.external_control`), for the methods and the cover.
+        (:mod:`dossier.scoring.external_control`), for the methods, the cover and the cohorts'
+        PICO.
     km_full_followup : draw the Kaplan-Meier plots over the whole follow-up, not cut where
         fewer than 10% remain at risk.
 
@@ -375,6 +378,11 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
     for cohort in cohorts:  # ESMO-MCBS scorecards, dated by the build (deterministic)
         cohort["scorecards"] = cohort_scorecards(cohort, by_cohort[str(cohort["id"])],
                                                  rule_files, moment, cutoff, labels)
+    sections = submission_sections(index=index, registry=registry, cohorts=cohorts,
+                                   verdicts=by_cohort, infos=infos, rule_files=rule_files,
+                                   cutoff=cutoff, comparators=comparators)
+    for cohort in cohorts:
+        cohort["submission"] = sections["cohorts"][str(cohort["id"])]
     headline = headline_rows(index)
     synthetic = data_name == DEMO_DATA
     return {
@@ -415,6 +423,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
         "cohorts": cohorts,
         "external_controls": external_controls_view(comparators, controls or {}, synthetic),
         "population": pooled_population(registry.patients, registry.adverse_events),
+        "submission": sections["document"],
         "comparison": {
             "forest_cbr": forest_figures(
                 index, "cbr", forest_labels,

@@ -30,7 +30,8 @@ from dossier.render.docx import reference_document, write_docx
 INJECTED_DRUG = '=HYPERLINK("http://evil.example","click")'
 INJECTED_TUMOUR = "<script>alert(1)</script> & <b>bold</b> *x* | $y$ `z` [l](http://evil.example)"
 BUILD_TIME = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.UTC)
-PART_HEADINGS = ["Executive summary", "Background and unmet need", "Methods", "Cohorts",
+PART_HEADINGS = ["Executive summary", "Research question and study design",
+                 "Background and unmet need", "Methods", "Cohorts",
                  "Cross-cohort comparison", "Discussion", "Appendix"]
 
 
@@ -143,10 +144,11 @@ def test_every_cohorts_endpoint_table_equals_the_results_table(built, analysed):
             assert cells[label][1] == (f"{_months(median['estimate'], gone)} ("
                                        f"{_months(median['lower'], 'NE')}-"
                                        f"{_months(median['upper'], gone)}) months")
-        flow = [c.text for c in tables["Treated"].rows[1].cells]
+        flow = {row.cells[0].text: row.cells[1].text for row in tables["Step"].rows[1:]}
         treated = rows.query("endpoint == 'patients' and statistic == 'treated'")["estimate"]
         evaluable = rows.query("endpoint == 'patients' and statistic == 'evaluable'")["estimate"]
-        assert flow[:2] == [str(int(treated.iloc[0])), str(int(evaluable.iloc[0]))]
+        assert [flow["Started treatment"], flow["Response-evaluable"]] == [
+            str(int(treated.iloc[0])), str(int(evaluable.iloc[0]))]
 
 
 def test_verdict_matrix_is_a_word_table_of_every_cohorts_verdicts(built, analysed):

@@ -126,7 +126,8 @@ def test_numbers_are_text_not_code_that_must_be_rerun(project):
 def test_pandoc_reads_the_qmd_into_every_section_and_cohort_heading(as_html, project):
     _, qmd = project
     h1 = [_text(h) for h in re.findall(r"<h1[^>]*>(.*?)</h1>", as_html, flags=re.S)]
-    assert h1[1:] == ["Executive summary", "Background and unmet need", "Methods", "Cohorts",
+    assert h1[1:] == ["Executive summary", "Research question and study design",
+                      "Background and unmet need", "Methods", "Cohorts",
                       "Cross-cohort comparison", "Discussion", "Appendix"]
     h2 = [_text(h) for h in re.findall(r"<h2[^>]*>(.*?)</h2>", as_html, flags=re.S)]
     for number in range(1, 7):
