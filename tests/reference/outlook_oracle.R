@@ -78,8 +78,8 @@ heterogeneity <- list(
   fisher_case(c(22, 0), c(96, 4), "demo ERBB2 amplification, objective response"),
   fisher_case(c(3, 1), c(15, 4), "demo KRAS p.G12C, clinical benefit"),
   fisher_case(c(1, 0), c(15, 4), "demo KRAS p.G12C, objective response"),
-  fisher_case(c(5, 0), c(24, 8), "demo KIT, clinical benefit"),
-  fisher_case(c(1, 0), c(24, 8), "demo KIT, objective response"),
+  fisher_case(c(3, 0), c(24, 8), "demo FGFR1-3 alteration, clinical benefit"),
+  fisher_case(c(1, 0), c(24, 8), "demo FGFR1-3 alteration, objective response"),
   fisher_case(c(3, 7, 1, 0), c(10, 12, 9, 5), "four types"),
   fisher_case(c(2, 2, 2), c(8, 8, 8), "identical rates"),
   fisher_case(c(0, 6), c(6, 6), "all or nothing")
@@ -114,6 +114,7 @@ hierarchical <- list(
   hierarchical_case(c(14, 1), c(24, 24), "demo BRAF p.V600E, clinical benefit"),
   hierarchical_case(c(45, 1), c(96, 4), "demo ERBB2 amplification, clinical benefit"),
   hierarchical_case(c(3, 1), c(15, 4), "demo KRAS p.G12C, clinical benefit"),
+  hierarchical_case(c(3, 0), c(24, 8), "demo FGFR1-3 alteration, clinical benefit"),
   hierarchical_case(c(2, 2, 2), c(8, 8, 8), "identical rates"),
   hierarchical_case(c(3, 7, 1, 0), c(10, 12, 9, 5), "four types")
 )
