@@ -42,6 +42,7 @@ from dossier.render.methods_text import (
     method_rows,
     parameter_rows,
 )
+from dossier.render.outlook import outlook_context
 from dossier.render.reference import published_rows, reference_lines
 from dossier.render.report_figures import forest_figures, km_axis
 from dossier.render.results_index import ResultsIndex, row_parameters
@@ -402,6 +403,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
             "thresholds": [t[1] for t in (*cbr_line, *orr_lines)],
             "matrix": verdict_matrix(cohorts, by_cohort, infos, labels),
         },
+        "outlook": outlook_context(results, registry.cohorts, rule_files, numbers),
         "appendix": {
             "warnings": [{"severity": i.severity, "location": i.location, "rule": i.rule,
                           "message": i.message} for i in warnings],
