@@ -39,6 +39,7 @@ from dossier.render.staging import stop_cleanly_on_signals
 from dossier.resources import drup_stage_sizes
 from dossier.scoring.engine import score_cohorts
 from dossier.scoring.inputs import metrics_from_results, needed_landmarks
+from dossier.scoring.outlook import outlook_json
 from dossier.scoring.readiness import Readiness, readiness
 from dossier.scoring.rulebook import RuleBook, resolve_criteria
 from dossier.scoring.stage_sizes import check_stage_sizes, stage_sizes
@@ -205,6 +206,7 @@ def _results_json(analysis: Analysis, only: list[str] | None) -> dict[str, objec
         "results": json.loads(results_bytes(results.reset_index(drop=True), ".json")),
         "verdicts": [v.to_dict() for v in verdicts],
         "readiness": [r.to_dict() for r in flags],
+        "outlook": outlook_json(results, analysis.registry.cohorts, analysis.rules.rule_sets),
     }
 
 

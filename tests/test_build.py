@@ -70,7 +70,7 @@ def test_workbook_cohort_cells_equal_the_results_table(built) -> None:
     folder, registry = built
     results = analyse(Settings(), registry).results
     wb = load_workbook(folder / "dossier.xlsx")
-    assert wb.sheetnames == ["Summary", "Cohorts", "Verdicts", "Criteria", "Endpoints",
+    assert wb.sheetnames == ["Summary", "Cohorts", "Verdicts", "Criteria", "Outlook", "Endpoints",
                              "Patients", "Validation"]
     ws = wb["Cohorts"]
     header_row = next(i for i, row in enumerate(ws.iter_rows(values_only=True), start=1)

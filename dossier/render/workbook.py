@@ -15,6 +15,7 @@ import pandas as pd
 
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.registry.validate import ValidationReport
+from dossier.render.outlook_sheet import outlook_sheet
 from dossier.render.tables import RATE_ENDPOINTS, TIME_TO_EVENT, group_summary
 from dossier.render.xlsx import SheetSpec, write_workbook
 from dossier.scoring.grammar import condition_text
@@ -217,7 +218,7 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                            patients: pd.DataFrame, registry_cohorts: pd.DataFrame,
                            report: ValidationReport, build_info: Mapping[str, str],
                            created: dt.datetime, only: Sequence[str] | None = None) -> None:
-    """Write dossier.xlsx: Summary, Cohorts, Verdicts, Criteria, Endpoints, Patients,
+    """Write dossier.xlsx: Summary, Cohorts, Verdicts, Criteria, Outlook, Endpoints, Patients,
     Validation."""
     endpoints = results.copy()
     endpoints["time"] = endpoints["time"].astype(float)
@@ -230,6 +231,7 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
         _cohorts_sheet(results, registry_cohorts, verdicts, readiness, only),
         _verdicts_sheet([v for v in verdicts if only is None or v.cohort_id in set(only)]),
         _criteria_sheet(rule_sets),
+        outlook_sheet(results, registry_cohorts, rule_sets, only),
         SheetSpec("Endpoints", endpoints, month_columns=(), integer_columns=(),
                   notes=("The long analysis-results table: one row per group x endpoint x "
                          "statistic (x time in months). Proportions are 0-1.",)),
