@@ -39,7 +39,7 @@ from dossier.render.staging import stop_cleanly_on_signals
 from dossier.resources import drup_stage_sizes
 from dossier.scoring.engine import score_cohorts
 from dossier.scoring.inputs import metrics_from_results, needed_landmarks
-from dossier.scoring.outlook import outlook_json
+from dossier.scoring.outlook import outlook_json, with_outlook_metrics
 from dossier.scoring.readiness import Readiness, readiness
 from dossier.scoring.rulebook import RuleBook, resolve_criteria
 from dossier.scoring.stage_sizes import check_stage_sizes, stage_sizes
@@ -128,7 +128,8 @@ def analyse(settings: Settings, registry: Registry, criteria: Sequence[str] = ()
     results = endpoint_results(settings, registry, chosen)
     timings["endpoints"] = time.perf_counter() - start
     start = time.perf_counter()
-    metrics = metrics_from_results(results, registry.cohorts)
+    metrics = with_outlook_metrics(metrics_from_results(results, registry.cohorts), results,
+                                   chosen.rule_sets)
     verdicts = tuple(score_cohorts(chosen, metrics))
     timings["scoring"] = time.perf_counter() - start
     sizes = stage_sizes(chosen.rule_sets) or drup_stage_sizes()

@@ -24,10 +24,15 @@ from dossier.endpoints.predictive import (
 from dossier.resources import drup_stages
 from dossier.scoring.grammar import Band, Compare, Condition, leaves
 from dossier.scoring.inputs import RATES
-from dossier.scoring.rules import RuleSet
+from dossier.scoring.rules import RuleSet, used_metrics
 
-__all__ = ["CohortOutlook", "RateTarget", "cohort_outlooks", "outlook_json", "rate_targets",
-           "stage_bars"]
+__all__ = ["STAGE_BAR_PROBABILITY", "CohortOutlook", "RateTarget", "cohort_outlooks",
+           "outlook_json", "rate_targets", "stage_bars", "with_outlook_metrics"]
+
+STAGE_BAR_PROBABILITY = "stage_bar_probability"
+"""The metric a rule file may declare (``inputs: stage_bar_probability: fraction``) to read a
+pending cohort's predictive probability of passing the last stage's bar. Only a rule file that
+names it gets it: no bundled rule file does, so no verdict uses it by default."""
 
 RATE_METRICS = {metric: endpoint for metric, (endpoint, denominator, column) in RATES.items()
                 if column == "estimate" and denominator == "evaluable"}
@@ -175,3 +180,14 @@ def outlook_json(results: pd.DataFrame, cohorts: pd.DataFrame,
         "baskets": [b.to_dict() for b in baskets(results, cohorts)],
     }
 
+
+
+def with_outlook_metrics(metrics: dict[str, dict[str, object]], results: pd.DataFrame,
+                         rule_sets: Sequence[RuleSet]) -> dict[str, dict[str, object]]:
+    """``metrics`` plus :data:`STAGE_BAR_PROBABILITY` of each pending cohort, when a rule file
+    in use reads it (data decides; otherwise ``metrics`` is returned unchanged)."""
+    if not any(STAGE_BAR_PROBABILITY in used_metrics(r) for r in rule_sets):
+        return metrics
+    outlooks = cohort_outlooks(results, rule_sets)
+    return {cid: ({**values, STAGE_BAR_PROBABILITY: outlooks[cid].stage.probability}
+                  if cid in outlooks else values) for cid, values in metrics.items()}

@@ -111,3 +111,56 @@ def test_outlook_json_names_the_prior_and_every_basket(demo):
     assert pending[SOTORASIB]["stage_bar"]["probability"] == pytest.approx(
         _r_predictive(3, 15, 5), abs=1e-12)
     json.dumps(doc)  # plain values only
+
+
+SCREEN = """\
+id: outlook-screen-test
+title: "test screen: likely to pass stage 2"
+short: Outlook test
+framework: dossier
+version: "1"
+effective: "2026-12"
+issuer: test
+ours: true
+applies_to:
+  setting: palliative
+  design: single-arm two-stage cohort
+sources:
+  - id: test
+    url: https://example.org/test
+    status: ours
+    note: a test source
+inputs:
+  stage_bar_probability:
+    kind: fraction
+    label: probability to pass stage 2
+    meaning: Predictive probability of passing DRUP's stage-2 bar at the planned size.
+outcome:
+  scale: binary
+  met: "likely to pass stage 2"
+  not_met: "unlikely to pass stage 2"
+rules:
+  - id: likely
+    when: {metric: stage_bar_probability, op: ">=", value: 0.5}
+    status: ours
+    source: test
+"""
+
+
+def test_a_rule_file_may_read_the_stage_bar_probability_and_only_then_gets_it(demo, tmp_path):
+    registry, analysis = demo
+    from dossier.scoring.inputs import metrics_from_results
+    from dossier.scoring.outlook import STAGE_BAR_PROBABILITY, with_outlook_metrics
+
+    plain = metrics_from_results(analysis.results, registry.cohorts)
+    assert with_outlook_metrics(plain, analysis.results, analysis.rules.rule_sets) is plain
+    path = tmp_path / "screen.yaml"
+    path.write_text(SCREEN, encoding="utf-8")
+    screened = analyse(Settings(), registry, criteria=["drup-two-stage", str(path)])
+    verdicts = {v.cohort_id: v for v in screened.verdicts if v.criteria_id == "outlook-screen-test"}
+    assert verdicts[SOTORASIB].verdict == "met"  # 0.567 >= 0.5
+    lorlatinib = "lorlatinib | Solid tumours, non-lung | ALK fusion"  # 3 of 19: 0.22
+    assert verdicts[lorlatinib].verdict == "not met"
+    added = with_outlook_metrics(plain, analysis.results, screened.rules.rule_sets)
+    assert added[SOTORASIB][STAGE_BAR_PROBABILITY] == pytest.approx(_r_predictive(3, 15, 5))
+    assert STAGE_BAR_PROBABILITY not in added[BRAF[0]]
