@@ -115,7 +115,8 @@ def _basket_sentence(rate: BasketRate) -> str:
                else "does not differ detectably by tumour type")
     return (f"{rate.name}: {differs} (exact test, {p_value_text(rate.p_value)}); basket mean "
             f"{percent_text(rate.fit.basket_mean)}, share of variance between tumour types "
-            f"{percent_text(rate.fit.rho_mean)}")
+            f"{percent_text(rate.fit.rho_mean)} (posterior means; with few tumour types the "
+            "share mostly reflects its uniform prior)")
 
 
 def _basket_figure(basket: Basket, index: ResultsIndex) -> str:
