@@ -49,6 +49,7 @@ from dossier.scoring.external_control import (
     with_cohort_context,
 )
 from dossier.scoring.inputs import metrics_from_results, needed_landmarks
+from dossier.scoring.outlook import outlook_json, with_outlook_metrics
 from dossier.scoring.readiness import Readiness, readiness
 from dossier.scoring.rulebook import RuleBook, resolve_criteria
 from dossier.scoring.stage_sizes import check_stage_sizes, stage_sizes
@@ -185,7 +186,8 @@ def analyse(settings: Settings, registry: Registry, criteria: Sequence[str] = ()
     timings["endpoints"] = time.perf_counter() - start
     start = time.perf_counter()
     comparators = comparators_of(settings, registry)
-    metrics = _with_context(settings, registry, results, comparators)
+    metrics = with_outlook_metrics(_with_context(settings, registry, results, comparators),
+                                   results, chosen.rule_sets)
     verdicts = tuple(score_registry(chosen, metrics, evidence_from_results(results),
                                     grade_closed_cohorts=settings.grade_closed_cohorts))
     timings["scoring"] = time.perf_counter() - start
@@ -282,6 +284,7 @@ def _results_json(analysis: Analysis, only: list[str] | None,
         "submission": submission_record(results=results, registry=analysis.registry,
                                         verdicts=verdicts, rule_files=analysis.rules.rule_sets,
                                         cutoff=data_cutoff(analysis.registry), only=only),
+        "outlook": outlook_json(results, analysis.registry.cohorts, analysis.rules.rule_sets),
     }
 
 

@@ -71,8 +71,8 @@ def test_workbook_cohort_cells_equal_the_results_table(built) -> None:
     results = analyse(Settings(), registry).results
     wb = load_workbook(folder / "dossier.xlsx")
     assert wb.sheetnames == ["Cover", "Summary", "Cohorts", "Verdicts", "Scorecards", "Criteria",
-                             "Endpoints", "Patients", "Baseline", "Safety", "Adverse events",
-                             "Validation", "Data dictionary"]
+                             "Outlook", "Endpoints", "Patients", "Baseline", "Safety",
+                             "Adverse events", "Validation", "Data dictionary"]
     ws = wb["Cohorts"]
     header_row = next(i for i, row in enumerate(ws.iter_rows(values_only=True), start=1)
                       if row[1] == "cohort_id")

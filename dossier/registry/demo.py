@@ -20,7 +20,10 @@ scaled until the Kaplan-Meier median OS is 250 days (8.2 months).
 
 Other sizes scale the registry: whole copies of the cohort template (tumour types marked
 "(series k)") plus a proportional part, so pooled rates stay close for large N; the two-stage
-structure is kept at every size. Nothing here is real patient data.
+structure is kept at every size. Four drug x alteration pairs are tested in more than one
+tumour type (baskets): in one of them (dabrafenib + trametinib, BRAF p.V600E: biliary tract versus
+colorectal cancer) the outcome differs by tumour type, in the other three it does not, about the
+quarter DRUP reports. Nothing here is real patient data.
 """
 
 from __future__ import annotations
@@ -98,7 +101,7 @@ passed|crizotinib|Solid tumours, non-lung|ROS1 fusion|24|13|7|1|1.2|.6|III-A
 passed|imatinib|Solid tumours, non-GIST|KIT/PDGFRA activating mutation|24|5|1|1|.8|.3|III-A
 passed|trastuzumab emtansine|Solid tumours, non-breast|ERBB2 amplification|24|9|3|.4|1|.45|III-A
 passed|vismodegib|Solid tumours, non-basal cell|PTCH1 inactivation|24|8|2|.6|1|.5|III-A
-failed|palbociclib|Pancreatic cancer|CDKN2A loss|24|1|0|0|.6|.2|IV-A
+failed|dabrafenib + trametinib|Colorectal cancer|BRAF p.V600E|24|1|0|0|.6|.2|IV-A
 failed|erlotinib|Solid tumours, non-lung|EGFR activating mutation|24|4|2|.5|.9|.5|III-A
 failed|ribociclib|Solid tumours|CCND1 amplification|24|2|0|.25|.6|.2|IV-A
 failed|alpelisib|Solid tumours|PIK3CA activating mutation|24|3|1|.3|.7|.35|III-A
@@ -120,7 +123,7 @@ closed|cabozantinib|Solid tumours|RET activating mutation|8|0|0|.5|.6|.3|IV-A
 closed|sorafenib|Solid tumours|RAF1 fusion|8|0|0|.6|.6|.3|IV-A
 closed|sunitinib|Solid tumours, non-renal|VHL inactivation|8|0|0|.6|.6|.3|IV-A
 closed|talazoparib|Solid tumours|PALB2 inactivation|8|0|0|.4|.6|.3|IV-A
-closed|erdafitinib|Soft-tissue sarcoma|FGFR1 amplification|8|0|0|1|.6|.3|IV-A
+closed|erdafitinib|Soft-tissue sarcoma|FGFR1-3 alteration|8|0|0|1|.6|.3|IV-A
 closed|everolimus|Solid tumours|AKT1 p.E17K|8|0|0|.4|.6|.3|IV-A
 stage2|selpercatinib|Solid tumours, non-lung/thyroid|RET fusion|12|4|1|1|1.1|.6|I-C
 stage2|encorafenib + binimetinib|Solid tumours|BRAF class II/III mutation|17|1|0|.4|.7|.3|IV-A

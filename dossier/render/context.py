@@ -42,6 +42,7 @@ from dossier.render.methods_text import (
     method_rows,
     parameter_rows,
 )
+from dossier.render.outlook import outlook_context
 from dossier.render.pfs_ratio_view import median_ratio_rows
 from dossier.render.population import pooled_population, population_view
 from dossier.render.reference import published_rows, reference_lines
@@ -436,6 +437,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
             "thresholds": [t[1] for t in (*cbr_line, *orr_lines)],
             "matrix": verdict_matrix(cohorts, by_cohort, infos, labels),
         },
+        "outlook": outlook_context(results, registry.cohorts, rule_files, numbers),
         "appendix": {
             "warnings": [{"severity": i.severity, "location": i.location, "rule": i.rule,
                           "message": i.message} for i in warnings],

@@ -16,6 +16,7 @@ import pandas as pd
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.registry.validate import ValidationReport
 from dossier.render.methods_text import patients_cutoff
+from dossier.render.outlook_sheet import outlook_sheet
 from dossier.render.results_index import ResultsIndex, cohort_numbers
 from dossier.render.tables import RATE_ENDPOINTS, TIME_TO_EVENT, group_summary
 from dossier.render.verdict_certainty import (
@@ -284,8 +285,8 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                            report: ValidationReport, build_info: Mapping[str, str],
                            created: dt.datetime, only: Sequence[str] | None = None,
                            adverse_events: pd.DataFrame | None = None) -> None:
-    """Write dossier.xlsx: Cover, Summary, Cohorts, Verdicts, Scorecards, Criteria, Endpoints,
-    Patients, Baseline, Safety, Adverse events, Validation and Data dictionary.
+    """Write dossier.xlsx: Cover, Summary, Cohorts, Verdicts, Scorecards, Criteria, Outlook,
+    Endpoints, Patients, Baseline, Safety, Adverse events, Validation and Data dictionary.
 
     A new sheet is one more :class:`SheetSpec` in the list below (the Cover lists them all);
     give every numeric column a unit (``SheetSpec.units``)."""
@@ -306,6 +307,7 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                                     if only is None or c in set(only)],
                         created.date().isoformat(), patients_cutoff(patients)),
         _criteria_sheet(rule_sets),
+        outlook_sheet(results, registry_cohorts, rule_sets, only),
         SheetSpec("Endpoints", endpoints, month_columns=(), integer_columns=(),
                   units=ENDPOINT_UNITS,
                   notes=("The long analysis-results table: one row per group x endpoint x "
