@@ -199,6 +199,7 @@ def _results_json(analysis: Analysis, only: list[str] | None) -> dict[str, objec
     return {
         "software": {"dossier": __version__},
         "data": analysis.data_name,
+        "data_cutoff": data_timestamp(analysis.registry).date().isoformat(),
         "parameters": analysis.parameters,
         "criteria": [{"id": r.id, "framework": r.framework, "version": r.version,
                       "effective": r.effective} for r in analysis.rules.rule_sets],

@@ -216,9 +216,10 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                            readiness: Sequence[Readiness], rule_sets: Sequence[RuleSet],
                            patients: pd.DataFrame, registry_cohorts: pd.DataFrame,
                            report: ValidationReport, build_info: Mapping[str, str],
-                           created: dt.datetime, only: Sequence[str] | None = None) -> None:
+                           created: dt.datetime, only: Sequence[str] | None = None,
+                           changes: Mapping[str, object] | None = None) -> None:
     """Write dossier.xlsx: Summary, Cohorts, Verdicts, Criteria, Endpoints, Patients,
-    Validation."""
+    Validation (and Changes, after Summary, when built ``--since`` an earlier cut)."""
     endpoints = results.copy()
     endpoints["time"] = endpoints["time"].astype(float)
     if only is not None:
@@ -237,4 +238,8 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                         else patients[patients["cohort_id"].isin(list(only))]),
         _validation_sheet(report),
     ]
+    if changes is not None:
+        from dossier.render.workbook_changes import changes_sheet
+
+        sheets.insert(1, changes_sheet(changes))
     write_workbook(sheets, path, title=build_info.get("title", "dossier"), created=created)
