@@ -25,6 +25,8 @@ EVENT_ENDPOINTS = {"pfs": "progression or death (PFS)", "os": "deaths (OS)"}
 STAGED_OP = "bar"
 """Clauses of a staged design (DRUP's stages): passing or failing one opens or closes a stage."""
 IGNORED_PARAMETERS = ("formats", "engine", "only", "title")
+NOT_SCORED = "not scored"
+"""The verdict of a cohort on a side where it is not in the data."""
 
 
 def _key(row: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
@@ -152,7 +154,7 @@ def _clauses(before: Mapping[str, Any] | None,
 
 def _verdict_view(verdict: Mapping[str, Any] | None) -> dict[str, Any]:
     if verdict is None:
-        return {"verdict": "not scored", "grade": None, "certainty": "", "outcome": ""}
+        return {"verdict": NOT_SCORED, "grade": None, "certainty": "", "outcome": ""}
     return {"verdict": str(verdict.get("verdict") or ""), "grade": verdict.get("grade"),
             "certainty": str(verdict.get("certainty") or ""),
             "outcome": str(verdict.get("outcome") or "")}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dossier.changes.compare import added_text
+from dossier.changes.compare import NOT_SCORED, added_text
 
 COLUMNS = ("Cohort", "What changed", "Before", "Now", "Why")
 """The columns of the change table in the PDF and the workbook's Changes sheet."""
@@ -67,7 +67,9 @@ def change_rows(document: Mapping[str, Any]) -> list[dict[str, str]]:
                 add(f"Closed at {stage['stage'].lower()}", "", stage["observed"],
                     stage.get("outcome", ""))
         for verdict in group.get("verdicts", []):
-            why = "; ".join(_clause_text(c) for c in verdict["clauses"])
+            # a verdict new to this cut (or gone from it) changed whole: no clause to single out
+            scored = NOT_SCORED not in (verdict["old"]["verdict"], verdict["new"]["verdict"])
+            why = "; ".join(_clause_text(c) for c in verdict["clauses"]) if scored else ""
             add(f"Verdict: {criteria_name(verdict)}", _verdict_text(verdict["old"]),
                 _verdict_text(verdict["new"]), why)
         for endpoint in group.get("endpoints", []):
@@ -118,3 +120,21 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
         why = f"  [{row['Why']}]" if row["Why"] else ""
         lines.append(f"  {row['What changed']}: {before}{row['Now']}{why}")
     return lines
+
+
+def changes_view(document: Mapping[str, Any],
+                 anchors: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What the PDF's "Changes since" section shows: heading, lead, notes and, per group, its
+    rows (``anchors`` links a cohort's name to its section)."""
+    anchors = anchors or {}
+    names = {str(g["name"]): g.get("cohort_id") for g in document.get("groups", [])}
+    groups: list[dict[str, Any]] = []
+    for row in change_rows(document):
+        if not groups or groups[-1]["name"] != row["Cohort"]:
+            cohort = names.get(row["Cohort"])
+            groups.append({"name": row["Cohort"], "anchor": anchors.get(str(cohort), ""),
+                           "rows": []})
+        groups[-1]["rows"].append({"what": row["What changed"], "before": row["Before"],
+                                   "now": row["Now"], "why": row["Why"]})
+    return {"heading": heading(document), "lead": lead(document),
+            "notes": list(document.get("notes", [])), "groups": groups}
