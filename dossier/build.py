@@ -361,7 +361,8 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
         from dossier.changes.compare import compare
         from dossier.changes.snapshot import from_analysis
 
-        changes = compare(earlier, from_analysis(analysis, Path(data_name).name))
+        changes = compare(earlier, from_analysis(analysis, Path(data_name).name, chosen),
+                          chosen)
 
     build_time = build_timestamp(data_timestamp(registry))
     if patient_key is not None:

@@ -224,17 +224,21 @@ def _side(snapshot: Snapshot) -> dict[str, Any]:
                          if isinstance(c, dict)]}
 
 
-def compare(old: Snapshot, new: Snapshot) -> dict[str, Any]:
+def compare(old: Snapshot, new: Snapshot,
+            only: Iterable[str] | None = None) -> dict[str, Any]:
     """The changes document from ``old`` to ``new`` (raises SnapshotError when not comparable).
 
-    ``groups`` holds the pooled group first, then every cohort in cohort-id order, each only
-    when something in it changed; ``any_change`` is false when nothing did.
+    ``groups`` holds the pooled group first, then every cohort in cohort-id order (only those
+    in ``only`` when given, as a build ``--only`` shows), each only when something in it
+    changed; ``any_change`` is false when nothing did.
     """
     check_comparable(old, new)
     old_rows, new_rows = _index(old.rows), _index(new.rows)
     old_cohorts = {k[0] for k in old_rows} - {POOLED}
     new_cohorts = {k[0] for k in new_rows} - {POOLED}
-    titles = {**old.titles, **new.titles}
+    if only is not None:
+        old_cohorts &= set(only)
+        new_cohorts &= set(only)
     groups = []
     for group in [POOLED, *sorted(old_cohorts | new_cohorts)]:
         status = "present"
@@ -244,7 +248,7 @@ def compare(old: Snapshot, new: Snapshot) -> dict[str, Any]:
             status = "no longer in the data"
         verdicts = _verdicts(old.verdicts, new.verdicts, group) if group != POOLED else []
         entry = {"group": group, "cohort_id": None if group == POOLED else group,
-                 "name": POOLED_NAME if group == POOLED else titles.get(group, group),
+                 "name": POOLED_NAME if group == POOLED else group,
                  "status": status, **_counts(old_rows, new_rows, group),
                  "endpoints": _endpoints(old_rows, new_rows, group),
                  "verdicts": verdicts, "stages": _stages(verdicts)}

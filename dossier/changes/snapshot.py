@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +42,6 @@ class Snapshot:
     criteria: list[dict[str, Any]]
     rows: list[dict[str, Any]]
     verdicts: list[dict[str, Any]]
-    titles: dict[str, str] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -79,15 +78,7 @@ def from_document(document: dict[str, Any], source: str, where: Path) -> Snapsho
                     dossier_version=str(software.get("dossier", "")),
                     parameters=parameters if isinstance(parameters, dict) else {},
                     criteria=criteria if isinstance(criteria, list) else [],
-                    rows=_rows(document.get("results"), where), verdicts=verdicts,
-                    titles=_titles(document))
-
-
-def _titles(document: dict[str, Any]) -> dict[str, str]:
-    titles = document.get("cohort_titles")
-    if not isinstance(titles, dict):
-        return {}
-    return {str(k): str(v) for k, v in titles.items() if v}
+                    rows=_rows(document.get("results"), where), verdicts=verdicts)
 
 
 def from_folder(folder: Path) -> Snapshot:
@@ -131,18 +122,14 @@ def _with_manifest_cutoff(snapshot: Snapshot, folder: Path) -> Snapshot:
     return snapshot
 
 
-def from_analysis(analysis: Analysis, source: str) -> Snapshot:
-    """The snapshot of an analysis run in this process (a registry, or the build itself)."""
+def from_analysis(analysis: Analysis, source: str,
+                  only: list[str] | None = None) -> Snapshot:
+    """The snapshot of an analysis run in this process (a registry, or the build itself), of
+    the cohorts in ``only`` when given (and the pooled group), as its results.json holds it."""
     from dossier.build import _results_json
 
-    document = json.loads(json.dumps(_results_json(analysis, None), default=str))
-    snapshot = from_document(document, source, Path(source))
-    titles = {}
-    cohorts = analysis.registry.cohorts
-    if "title" in cohorts.columns:
-        titles = {str(c): str(t) for c, t in zip(cohorts["cohort_id"], cohorts["title"],
-                                                 strict=True) if isinstance(t, str) and t}
-    return Snapshot(**{**snapshot.__dict__, "titles": titles})
+    document = json.loads(json.dumps(_results_json(analysis, only), default=str))
+    return from_document(document, source, Path(source))
 
 
 def from_registry(path: Path, settings: Settings, criteria: Sequence[str] = ()) -> Snapshot:
