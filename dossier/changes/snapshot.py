@@ -45,7 +45,7 @@ class Snapshot:
 
     @property
     def label(self) -> str:
-        """``the data cut of 2024-07-01``, or the source when its cut-off is not known."""
+        """The data cut-off (``2024-07-01``), or the source when the cut-off is not known."""
         return self.data_cutoff or self.source
 
 
