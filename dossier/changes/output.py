@@ -58,18 +58,31 @@ def _ours(path: Path) -> bool:
     return head.startswith(REPORT_MARK.encode())
 
 
+def check_changes_targets(json_path: Path | None = None, report_path: Path | None = None, *,
+                          force: bool = False, inputs: tuple[Path, ...] = ()) -> None:
+    """Refuse, before any work, targets that are inputs or folders, the same file twice, or
+    files that a diff did not write (unless ``force``)."""
+    paths = [Path(p) for p in (json_path, report_path) if p is not None]
+    if len({p.resolve() for p in paths}) < len(paths):
+        raise OutputError("--json and --report name the same file; give two files")
+    check_targets(paths, overwrite=True, inputs=inputs)  # inputs and folders: never
+    foreign = [str(p) for p in paths if (p.exists() or p.is_symlink()) and not _ours(p)]
+    if foreign and not force:
+        raise OutputError(f"{', '.join(foreign)}: already exists and was not written by "
+                          "dossier diff; dossier does not overwrite it unless asked",
+                          hint="pass --force to replace it, or choose another file")
+
+
 def write_changes(document: Mapping[str, Any], *, json_path: Path | None = None,
                   report_path: Path | None = None, force: bool = False,
                   inputs: tuple[Path, ...] = ()) -> list[Path]:
-    """Write changes.json and/or the report; returns the paths written."""
+    """Write changes.json and/or the report atomically; returns the paths written."""
+    check_changes_targets(json_path, report_path, force=force, inputs=inputs)
     files = []
     if json_path is not None:
         files.append((Path(json_path), changes_bytes(document)))
     if report_path is not None:
         files.append((Path(report_path), report_text(document).encode("utf-8")))
-    if len({p.resolve() for p, _ in files}) < len(files):
-        raise OutputError("--json and --report name the same file; give two files")
-    replace = force or all(_ours(p) for p, _ in files if p.exists())
-    check_targets([p for p, _ in files], overwrite=replace, inputs=inputs)
-    write_files_atomic(files, overwrite=replace)
+    # a file that appears meanwhile is not replaced unless one was there (and ours) or --force
+    write_files_atomic(files, overwrite=force or any(p.exists() for p, _ in files))
     return [p for p, _ in files]

@@ -29,17 +29,18 @@ def diff(
     cohorts that opened, closed or passed a stage. A dossier folder is read from its JSON; a
     patient file is analysed as a build would."""
     from dossier.changes.compare import compare
-    from dossier.changes.output import write_changes
+    from dossier.changes.output import check_changes_targets, write_changes
     from dossier.changes.snapshot import load_snapshot
     from dossier.changes.text import summary_lines
 
     settings = settings_of(ctx)
+    inputs = tuple(p for p in (old, new) if p.is_file())
+    check_changes_targets(json_out, report, force=force, inputs=inputs)  # before any work
     before = load_snapshot(old, settings, criteria or ())
     after = load_snapshot(new, settings, criteria or ())
     document = compare(before, after)
     for line in summary_lines(document):
         console.print(escape(line), highlight=False)
-    inputs = tuple(p for p in (old, new) if p.is_file())
     for path in write_changes(document, json_path=json_out, report_path=report, force=force,
                               inputs=inputs):
         console.print(f"wrote {escape(str(path))}", highlight=False)
