@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from dossier.build import build_dossier
 from dossier.changes.compare import compare
-from dossier.changes.snapshot import from_folder
+from dossier.changes.snapshot import SnapshotError, from_folder
 from dossier.changes.text import COLUMNS
 from dossier.config import Settings
 from dossier.registry.demo import demo_registry
@@ -86,3 +86,15 @@ def test_changes_section_opens_the_pdf(since_build) -> None:
     assert "data cut-off 2022-01-01" in page
     titles = [getattr(o, "title", None) for o in reader.outline]
     assert f"Changes since {CUT.isoformat()}" in titles
+
+
+def test_since_a_folder_that_is_not_a_dossier_fails_before_anything_is_written(tmp_path) -> None:
+    stranger = tmp_path / "notes"
+    stranger.mkdir()
+    (stranger / "mine.txt").write_text("mine")
+    registry = registry_from_frames(*demo_registry(n_patients=40, seed=3), name="new.csv")
+    with pytest.raises(SnapshotError, match="not a dossier folder"):
+        build_dossier(Settings(), registry=registry, destination=tmp_path / "out",
+                      formats=("json",), since=stranger)
+    assert not (tmp_path / "out").exists()
+    assert (stranger / "mine.txt").read_text() == "mine"
