@@ -268,6 +268,7 @@ def _results_json(analysis: Analysis, only: list[str] | None,
     return {
         "software": {"dossier": __version__},
         "data": analysis.data_name,
+        "data_cutoff": data_timestamp(analysis.registry).date().isoformat(),
         "parameters": analysis.parameters,
         "criteria": [{"id": r.id, "framework": r.framework, "version": r.version,
                       "effective": r.effective} for r in analysis.rules.rule_sets],
@@ -363,7 +364,8 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
                   adam: Path | None = None, adam_map: Path | None = None,
                   progress: Progress | None = None, docx_reference: Path | None = None,
                   engine: str = "weasyprint", patient_key: Path | None = None,
-                  force: bool = False) -> tuple[Path, dict[str, float]]:
+                  force: bool = False, since: Path | None = None
+                  ) -> tuple[Path, dict[str, float]]:
     """Build the dossier folder and return its path and the time each stage took (seconds).
 
     The folder is written next to its destination and moved into place only when every output
@@ -381,14 +383,16 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
 
     Patient ids are shown as ``settings.patient_ids`` says (the renderers see only a copy of the
     registry with codes, or none); ``patient_key`` writes the codes' key outside the folder
-    (an existing file only with ``force``).
+    (an existing file only with ``force``). ``since`` (an earlier dossier folder or patient
+    file) adds what changed since it: changes.json, a Changes sheet and a "Changes since"
+    section at the front of the PDF (see :mod:`dossier.changes`).
     """
     with stop_cleanly_on_signals():
         return _build(settings, data=data, cohorts=cohorts, criteria=criteria, only=only,
                       destination=destination, formats=formats, templates=templates,
                       registry=registry, adam=adam, adam_map=adam_map, progress=progress,
                       docx_reference=docx_reference, engine=engine, force=force,
-                      patient_key=patient_key)
+                      patient_key=patient_key, since=since)
 
 
 def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
@@ -396,7 +400,7 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
            formats: Sequence[str], templates: Path | None, registry: Registry | None,
            adam: Path | None, adam_map: Path | None, progress: Progress | None,
            docx_reference: Path | None, engine: str, force: bool,
-           patient_key: Path | None) -> tuple[Path, dict[str, float]]:
+           patient_key: Path | None, since: Path | None = None) -> tuple[Path, dict[str, float]]:
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
         raise BuildError(f"unknown format(s) {', '.join(unknown) or '(none)'}; "
@@ -418,7 +422,14 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
         settings, Path(data_name).name)
     named = _named_inputs(settings, data, cohorts, adam, adam_map, criteria, templates,
                           docx_reference)
+    if since is not None and Path(since).is_file():
+        named.append(Path(since))
     check_destination(target, force=force, inputs=named)  # refuse before any work
+    earlier = None
+    if since is not None:  # read before the build replaces it (it may be the --out folder)
+        from dossier.changes.snapshot import load_snapshot
+
+        earlier = load_snapshot(Path(since), settings, criteria)
     start = time.perf_counter()
     if registry is None:
         registry = load(settings, data, cohorts, adam, adam_map)
@@ -428,6 +439,13 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
     timings.update(analysis.timings)
     report("endpoints and scoring", 3, steps)
     chosen = _only(analysis, only)
+    changes = None
+    if earlier is not None:
+        from dossier.changes.compare import compare
+        from dossier.changes.snapshot import from_analysis
+
+        changes = compare(earlier, from_analysis(analysis, Path(data_name).name, chosen),
+                          chosen)
 
     build_time = build_timestamp(data_timestamp(registry))
     if patient_key is not None:
@@ -460,6 +478,11 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
             data_sha256=registry.sha256, data_name=data_name, only=chosen,
             patient_ids=identifiers, comparators=analysis.comparators,
             controls=analysis.controls, km_full_followup=settings.km_full_followup)
+        if changes is not None:
+            from dossier.changes.text import changes_view
+
+            context["changes"] = changes_view(
+                changes, {str(c["id"]): str(c["anchor"]) for c in context["cohorts"]})
         timings["context"] = time.perf_counter() - start
     earlier_qmd = target / QUARTO_FOLDER / "dossier.qmd"  # its narrative is carried over
     weasy_pdfs = "pdf" in formats and engine == "weasyprint"
@@ -501,6 +524,8 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
                                                         _results_json(
                     analysis, chosen, build_time.date().isoformat())))
                 tick("results.json")
+            if changes is not None:
+                bundle.write_json("changes.json", changes)
             if "xlsx" in formats:
                 from dossier.render.workbook import write_dossier_workbook
 
@@ -510,7 +535,7 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
                     rule_sets=analysis.rules.rule_sets, patients=shown.patients,
                     registry_cohorts=registry.cohorts, report=shown.report,
                     build_info=build_info, created=build_time, only=chosen,
-                    adverse_events=shown.adverse_events))
+                    adverse_events=shown.adverse_events, changes=changes))
                 tick("dossier.xlsx")
             if "docx" in formats:
                 from dossier.render.docx import write_docx

@@ -16,6 +16,7 @@ try:  # numpy.f2py (imported by scipy) reads SOURCE_DATE_EPOCH on import and die
     from dossier.commands.compare import compare
     from dossier.commands.criteria import criteria_app
     from dossier.commands.demo import demo
+    from dossier.commands.diff import diff
     from dossier.commands.endpoints import endpoints
     from dossier.commands.score import score
     from dossier.commands.validate import validate
@@ -67,6 +68,7 @@ app.command("score")(reports_errors(score))
 app.command("compare")(reports_errors(compare))
 app.command("demo")(reports_errors(demo))
 app.command("build")(reports_errors(build))
+app.command("diff")(reports_errors(diff))
 
 
 def main() -> None:

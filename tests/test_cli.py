@@ -16,7 +16,7 @@ from dossier.cli import app
 from dossier.commands import common
 
 REPO = Path(__file__).resolve().parents[1]
-COMMANDS = ("validate", "demo", "endpoints", "criteria", "score", "compare", "build")
+COMMANDS = ("validate", "demo", "endpoints", "criteria", "score", "compare", "build", "diff")
 
 
 @pytest.fixture(autouse=True)

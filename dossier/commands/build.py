@@ -71,6 +71,10 @@ def build(
         None, "--patient-key", metavar="FILE", show_default=False,
         help="Also write the key from codes to registry ids (CSV) to FILE, outside --out; "
              "it is never written otherwise."),
+    since: Path = typer.Option(
+        None, "--since", metavar="OLD", show_default=False,
+        help="Show what changed since an earlier dossier folder (or patient file): a 'Changes "
+             "since' section first in the PDF, a Changes sheet, changes.json."),
 ) -> None:
     """Build the dossier: read -> endpoints -> criteria -> PDF, Excel, JSON, Word, Quarto."""
     from dossier.build import build_dossier
@@ -101,7 +105,7 @@ def build(
                 only=only or (), destination=out, formats=chosen, templates=templates,
                 adam=adam, adam_map=adam_map, docx_reference=docx_reference,
                 engine=engine.strip().lower(), progress=progress, patient_key=patient_key,
-                force=force)
+                force=force, since=since)
         except RegistryError as exc:
             console.print(exc.report.to_table())
             raise fail(f"{data or adam or settings.data}: the data has errors; nothing was written",

@@ -19,6 +19,10 @@ def demo(
     force: bool = typer.Option(
         False, "--force", help="Replace FILE, its .cohorts.yaml and .adverse_events.csv when they "
         "exist (without --force nothing is written if any exists)."),
+    cut: str = typer.Option(
+        None, "--cut", metavar="YYYY-MM-DD", show_default=False,
+        help="Write the registry as it stood at this earlier data cut: later patients removed, "
+             "follow-up truncated, later events censored (try dossier diff on two cuts)."),
 ) -> None:
     """Write the deterministic demo registry; the cohort metadata (.cohorts.yaml) and the
     adverse events (.adverse_events.csv) go beside it.
@@ -29,9 +33,15 @@ def demo(
     from dossier.registry.demo import DEMO_SEED, events_path_of, write_demo
 
     try:
-        patients_path, cohorts_path = write_demo(
-            out, n_patients=patients, seed=DEMO_SEED if seed is None else seed, overwrite=force
-        )
+        if cut is not None:
+            from dossier.registry.demo_cut import parse_cut, write_demo_cut
+
+            patients_path, cohorts_path, patients = write_demo_cut(
+                out, parse_cut(cut), patients, seed, overwrite=force)
+        else:
+            patients_path, cohorts_path = write_demo(
+                out, n_patients=patients, seed=DEMO_SEED if seed is None else seed,
+                overwrite=force)
     except DossierError as exc:
         raise fail(str(exc), exc.exit_code) from exc
     except ValueError as exc:  # its message already names the file

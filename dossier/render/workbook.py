@@ -284,9 +284,11 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                            patients: pd.DataFrame, registry_cohorts: pd.DataFrame,
                            report: ValidationReport, build_info: Mapping[str, str],
                            created: dt.datetime, only: Sequence[str] | None = None,
-                           adverse_events: pd.DataFrame | None = None) -> None:
-    """Write dossier.xlsx: Cover, Summary, Cohorts, Verdicts, Scorecards, Criteria, Outlook,
-    Endpoints, Patients, Baseline, Safety, Adverse events, Validation and Data dictionary.
+                           adverse_events: pd.DataFrame | None = None,
+                           changes: Mapping[str, object] | None = None) -> None:
+    """Write dossier.xlsx: Cover, Summary, (Changes, when built ``--since`` an earlier cut,)
+    Cohorts, Verdicts, Scorecards, Criteria, Outlook, Endpoints, Patients, Baseline, Safety,
+    Adverse events, Validation and Data dictionary.
 
     A new sheet is one more :class:`SheetSpec` in the list below (the Cover lists them all);
     give every numeric column a unit (``SheetSpec.units``)."""
@@ -320,5 +322,9 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
         _validation_sheet(report),
         dictionary_sheet(),
     ]
+    if changes is not None:
+        from dossier.render.workbook_changes import changes_sheet
+
+        sheets.insert(1, changes_sheet(changes))
     sheets.insert(0, cover_sheet(build_info, rule_sets, [s.name for s in sheets]))
     write_workbook(sheets, path, title=build_info.get("title", "dossier"), created=created)
