@@ -120,7 +120,8 @@ def write_demo_cut(path: Path | str, cut: dt.date, n_patients: int | None = None
                    seed: int | None = None, *, overwrite: bool = False) -> tuple[Path, Path, int]:
     """Write the demo as it stood at ``cut``, like :func:`dossier.registry.demo.write_demo`.
 
-    Both files are written atomically and never over an existing file unless ``overwrite``.
+    The patients, cohorts and adverse-event files are written atomically and never over an
+    existing file unless ``overwrite``.
     Returns (patients_path, cohorts_path, number of patients at the cut).
     """
     from dossier.atomic import check_targets, write_files_atomic
@@ -135,10 +136,33 @@ def write_demo_cut(path: Path | str, cut: dt.date, n_patients: int | None = None
     n_patients = demo._TREATED if n_patients is None else n_patients
     seed = demo.DEMO_SEED if seed is None else seed
     cohorts_path = path.with_name(path.stem + ".cohorts.yaml")
-    check_targets([path, cohorts_path], overwrite=overwrite)
-    patients, cohorts = cut_registry(*demo.demo_registry(n_patients, seed), cut)
+    events_path = demo.events_path_of(path)
+    check_targets([path, cohorts_path, events_path], overwrite=overwrite)
+    full, full_cohorts = demo.demo_registry(n_patients, seed)
+    patients, cohorts = cut_registry(full, full_cohorts, cut)
+    patients, events = cut_adverse_events(
+        patients, demo.demo_adverse_events(full, seed), cut)
     head = f"# The demo as it stood at the data cut {cut.isoformat()}.\n".encode()
     write_files_atomic([(path, writer(patients)),
-                        (cohorts_path, head + demo._cohorts_yaml(cohorts, n_patients, seed))],
+                        (cohorts_path, head + demo._cohorts_yaml(cohorts, n_patients, seed)),
+                        (events_path, demo._csv_bytes(events))],
                        overwrite=overwrite)
     return path, cohorts_path, len(patients)
+
+
+def cut_adverse_events(patients: pd.DataFrame, events: pd.DataFrame, cut: dt.date
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The adverse events known at ``cut`` (patients still in the registry, onset on or before
+    the cut), and each patient's worst treatment-related grade recomputed from them, so the
+    patient file and the events file agree as they do in the full demo."""
+    onset = pd.to_datetime(events["onset_date"]).dt.date
+    kept = events[events["patient_id"].isin(set(patients["patient_id"])) & (onset <= cut)]
+    kept = kept.reset_index(drop=True)
+    related = kept[kept["related"].astype(int) == 1]
+    worst = related.groupby("patient_id")["grade"].max()
+    patients = patients.copy()
+    known = patients["worst_ae_grade"].notna()
+    recomputed = patients["patient_id"].map(worst).fillna(0)
+    patients.loc[known, "worst_ae_grade"] = recomputed[known].astype(
+        patients["worst_ae_grade"].dtype)
+    return patients, kept
