@@ -93,8 +93,10 @@ def test_workbook_verdicts_sheet_stores_ci_and_probability_as_numbers(demo):
     expected = [c for v in verdicts for c in v["clauses"] if c["probability"] is not None]
     sheet = load_workbook(folder / "dossier.xlsx", read_only=True)["Verdicts"]
     rows = list(sheet.iter_rows(values_only=True))
-    header_at = next(i for i, r in enumerate(rows) if r and "probability" in r)
-    header = rows[header_at]
+    # headers carry their unit ("probability (proportion)"): compare on the name
+    names = [[str(h).split(" (")[0] if h else h for h in r] for r in rows]
+    header_at = next(i for i, r in enumerate(names) if r and "probability" in r)
+    header = names[header_at]
     records = [dict(zip(header, r, strict=False)) for r in rows[header_at + 1:]]
     with_probability = [r for r in records if r["probability"] is not None]
     assert len(with_probability) == len(expected)

@@ -55,7 +55,7 @@ def test_bundle_holds_changes_json_and_the_manifest_lists_it(since_build) -> Non
 def test_changes_sheet_cells(since_build) -> None:
     _, new, earlier, full = since_build
     book = load_workbook(new / "dossier.xlsx")
-    assert book.sheetnames[:2] == ["Summary", "Changes"]
+    assert book.sheetnames[:3] == ["Cover", "Summary", "Changes"]
     rows = list(book["Changes"].iter_rows(values_only=True))
     header = next(i for i, r in enumerate(rows) if r[:len(COLUMNS)] == COLUMNS)
     assert rows[0][0] == f"Changes since {CUT.isoformat()}"

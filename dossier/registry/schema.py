@@ -214,7 +214,6 @@ COHORT_COLUMNS: tuple[Column, ...] = (
     Column("cohort_id", "string", "Cohort identifier, as in the patient file.", required=True),
     Column("title", "string", "Readable cohort name for reports."),
     Column("population", "string", "PICO population in words (default: tumour, alteration)."),
-    Column("line_of_therapy", "string", "PICO line of therapy ('2', '2+'; default: prior_lines)."),
     Column("dose", "string", "PICO intervention: dose and schedule of the drug, as given."),
     Column("comparator", "string", "PICO comparator in words (default: comparators file, none)."),
     Column("escat_tier", "category", "ESCAT actionability tier of the target in this tumour.",

@@ -83,7 +83,7 @@ def _pending_row(outlook: CohortOutlook, targets: Sequence[RateTarget], index: R
         "targets": [probability_text(by_text[t.text].probability) if t.text in by_text else "-"
                     for t in targets],
         "sentences": [
-            f"Probability to reach the DRUP stage-2 bar ({at_least} of {of} with clinical "
+            f"Probability to reach the DRUP stage 2 bar ({at_least} of {of} with clinical "
             f"benefit) at n={of}: {probability_text(outlook.stage.probability)} "
             f"({outlook.stage.x} of the first {outlook.stage.n} so far, "
             f"{outlook.stage.remaining} still to come)",
@@ -157,8 +157,8 @@ def method_paragraphs(rule_sets: Sequence[RuleSet]) -> list[str]:
         f"{first_needed} of the first {first_of} evaluable patients with clinical benefit) and "
         f"has fewer than {last_of} evaluable patients. For each, the predictive probability that "
         f"once {last_of} patients are evaluable (a) at least {last_needed} of the first "
-        f"{last_of} have clinical benefit (DRUP's stage-2 bar) and (b) each rate threshold of "
-        f"the rule files in use is met"
+        f"{last_of} have clinical benefit (DRUP's stage 2 bar) and (b) each rate threshold of "
+        f"the criteria in use is met"
         + (f" ({target_text})" if target_text else "") + ". Model: the cohort's true rate "
         f"has the {JEFFREYS.name}, updated with the patients seen so far; the number of "
         "successes among the patients still to come is then beta-binomial, and the probability "

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from dossier.registry.cohort_controls import CohortLine, cohort_lines
 from dossier.render.formatting import count_text, is_missing
 from dossier.render.results_index import ResultsIndex
 
@@ -59,13 +60,20 @@ def prior_lines_text(patients: pd.DataFrame) -> str:
             f"{count_text(lines.max())}; {count_text(len(lines))} patients with a record)")
 
 
-def _comparator(meta: Mapping[str, object], comparators: Any, tumour_type: str,
-                line: int | None) -> dict[str, str]:
+def _comparator(meta: Mapping[str, object], matched: CohortLine | None,
+                tumour_type: str) -> dict[str, str]:
     given = _text(meta, "comparator")
     if given:
         return {"text": given, "kind": "metadata", "source": ""}
-    found = comparators.find(tumour_type, line) if comparators is not None else None
+    found = matched.comparator if matched is not None else None
     if found is None:
+        figures = [f"{name} {float(meta[key]):g} months" for key, name in
+                   (("control_pfs_median_months", "median PFS"),
+                    ("control_os_median_months", "median OS"))
+                   if meta.get(key) is not None and not is_missing(meta.get(key))]
+        if figures:
+            return {"text": f"external: control figures ({', '.join(figures)})",
+                    "kind": "external", "source": "cohort metadata"}
         return {"text": SINGLE_ARM, "kind": "none", "source": ""}
     evidence = getattr(getattr(found, "evidence", None), "label", "")
     treatment = getattr(found, "treatment", None) or "standard of care"
@@ -109,7 +117,13 @@ def cohort_pico(index: ResultsIndex, group: tuple[str, str], patients: pd.DataFr
             else f"{prior_lines_text(patients)}")
     dose = _text(meta, "dose")
     drug = _first(patients, "drug")
-    comparator = _comparator(meta, comparators, tumour, _whole(line_given) if line_given else None)
+    # the same tumour type, line and entry the verdicts are scored against (one rule)
+    cohort = _first(patients, "cohort_id")
+    given = _whole(line_given) if line_given else None
+    matched = cohort_lines(patients, pd.DataFrame({"cohort_id": [cohort],
+                                                   "line_of_therapy": [given]}),
+                           comparators).get(cohort) if comparators is not None else None
+    comparator = _comparator(meta, matched, tumour)
     return {
         "population": population, "line": line,
         "intervention": f"{drug}, {dose}" if dose else drug,

@@ -54,7 +54,7 @@ def cover_sheet(build_info: Mapping[str, str], rule_sets: Sequence[object],
         get = (rule_set.get if isinstance(rule_set, Mapping)
                else lambda key, default="", r=rule_set: getattr(r, key, default))
         name = str(get("short", "") or get("id", ""))
-        rows.append({"item": f"Rule file: {name}",
+        rows.append({"item": f"Criteria: {name}",
                      "value": f"{get('framework', '')} {get('version', '')} (effective "
                               f"{get('effective', '') or 'not stated'}); id {get('id', '')}; "
                               f"SHA-256 {_file_sha256(get('path', ''))}"})

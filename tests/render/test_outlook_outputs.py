@@ -66,7 +66,7 @@ def test_pdf_shows_the_outlook_section_with_r_probabilities(pdf_text):
     assert (f"Probability to reach ORR >= 20% at n=24 (ESMO Form 3): {orr20} (1 of 15 so far; "
             "needs 5 of 24)") in pdf_text
     stage = probability_text(_r(3, 15, 5))
-    assert (f"Probability to reach the DRUP stage-2 bar (5 of 24 with clinical benefit) at n=24: "
+    assert (f"Probability to reach the DRUP stage 2 bar (5 of 24 with clinical benefit) at n=24: "
             f"{stage} (3 of the first 15 so far, 9 still to come)") in pdf_text
 
 
@@ -82,7 +82,7 @@ def test_outlook_sheet_holds_r_values(built):
     sheet = load_workbook(built / "dossier.xlsx")["Outlook"]
     rows = list(sheet.iter_rows(values_only=True))
     header = next(i for i, r in enumerate(rows) if r[0] == "section")
-    columns = rows[header]
+    columns = [str(h).split(" (")[0] if h else h for h in rows[header]]  # "estimate (unit)"
     records = [dict(zip(columns, r, strict=False)) for r in rows[header + 1:] if r[0]]
     stage = next(r for r in records if r["cohort_id"] == SOTORASIB[0]
                  and str(r["bar_or_rate"]).startswith("DRUP stage 2"))

@@ -107,7 +107,8 @@ def test_workbook_baseline_and_safety_cells_are_numbers(built, two_cohorts):
     assert subtype["status"] == "not collected"
     safety = list(wb["Safety"].iter_rows(values_only=True))
     head = next(i for i, r in enumerate(safety) if r[0] == "cohort_number")
-    grades = [dict(zip(safety[head], r, strict=True)) for r in safety[head + 1:]]
+    names = [str(h).split(" (")[0] if h else h for h in safety[head]]  # "percent (unit)"
+    grades = [dict(zip(names, r, strict=True)) for r in safety[head + 1:]]
     g3 = next(r for r in grades if r["cohort_id"] == "all cohorts"
               and r["category"] == "grade 3")
     assert g3["n"] == int((registry.patients["worst_ae_grade"] == 3).sum())

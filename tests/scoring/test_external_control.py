@@ -137,8 +137,9 @@ def test_single_arm_verdicts_carry_no_comparator_label(verdicts):
 def test_workbook_verdicts_sheet_carries_the_label_and_the_caveat(dossier_folder):
     sheet = load_workbook(dossier_folder / "dossier.xlsx", read_only=True)["Verdicts"]
     rows = list(sheet.iter_rows(values_only=True))
-    header = next(i for i, r in enumerate(rows) if r and r[0] == "cohort_id")
-    names = list(rows[header])
+    # headers carry their unit ("cohort_no (as in the PDF)"): compare on the name
+    header = next(i for i, r in enumerate(rows) if r and "cohort_id" in r)
+    names = [str(h).split(" (")[0] if h else h for h in rows[header]]
     records = [dict(zip(names, r, strict=False)) for r in rows[header + 1:] if r and r[0]]
     paskwil = [r for r in records if r["criteria"] == "paskwil-2016"]
     assert paskwil and all(r["comparator"].startswith(UNANCHORED_LABEL) for r in paskwil)
