@@ -65,7 +65,7 @@ def test_cover_names_data_build_and_every_rule_file_with_its_hash(demo, workbook
     assert items["Software version"][0].startswith("dossier ")
     dt.date.fromisoformat(items["Build date"][0])
     for rule_set in analysis.rules.rule_sets:
-        (value,) = items[f"Rule file: {rule_set.short or rule_set.id}"]
+        (value,) = items[f"Criteria: {rule_set.short or rule_set.id}"]
         assert f"{rule_set.version} (effective" in value
         assert hashlib.sha256(rule_set.path.read_bytes()).hexdigest() in value
     assert items["Sheet"] == workbook.sheetnames[1:]
