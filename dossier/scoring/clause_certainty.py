@@ -206,6 +206,38 @@ def _landmark_clause(clause: ClauseResult, sides: list[tuple[str, float]], point
                    probability_method=SURVIVAL_METHOD.format(at=_survival_words(point)))
 
 
+GAIN_METRICS = {"os_gain_months": "os", "pfs_gain_months": "pfs"}
+"""Gains over an external control -> the Kaplan-Meier endpoint whose median they shift."""
+
+GAIN_METHOD = ("not computed: the control median is taken as known (an unanchored comparison), "
+               "so the CI is the cohort median's CI shifted by it and understates the "
+               "uncertainty")
+
+
+def _gain_clause(clause: ClauseResult, sides: list[tuple[str, float]],
+                 median: MedianEvidence | None, spec: MetricSpec) -> ClauseResult:
+    """gain = cohort median - control median: its CI is the median's CI shifted by the control."""
+    if clause.held is None or median is None or median.estimate is None \
+            or not isinstance(clause.observed, int | float) or isinstance(clause.observed, bool):
+        return clause
+    control = median.estimate - float(clause.observed)
+    lower = None if median.lower is None else median.lower - control
+    upper = math.inf if median.upper is None else median.upper - control
+    decided = [_Side(op, t, decide(float(clause.observed), lower, upper, t, op,  # type: ignore[arg-type]
+                                   level=median.level), None) for op, t in sides]
+    state = _combine(clause.held, decided)
+
+    def shown(value: float | None, upper_side: bool) -> str:
+        if value is None or not math.isfinite(value):
+            return "NR" if upper_side else "NE"
+        return format_number(spec, value)
+    text = (f"{_level_words(median.level)} {shown(lower, False)} to {shown(upper, True)} "
+            "(cohort median's CI minus the control median)")
+    return replace(clause, ci_lower=lower, ci_upper=None if not math.isfinite(upper) else upper,
+                   ci_text=text, certainty=state.value, probability=None,
+                   probability_method=GAIN_METHOD)
+
+
 def with_certainty(clause: ClauseResult, evidence: CohortEvidence | None,
                    specs: Mapping[str, MetricSpec]) -> ClauseResult:
     """The clause with its CI, certainty state and posterior filled where its metric is a rate
@@ -222,6 +254,9 @@ def with_certainty(clause: ClauseResult, evidence: CohortEvidence | None,
         if clause.held is None:
             return clause
         return _rate_clause(clause, sides, rate.x, rate.n, rate.level)
+    if clause.metric in GAIN_METRICS:
+        return _gain_clause(clause, sides, evidence.medians.get(GAIN_METRICS[clause.metric]),
+                            spec)
     endpoint = MEDIAN_METRICS.get(clause.metric)
     if endpoint is not None:
         return _median_clause(clause, sides, endpoint, evidence, spec)

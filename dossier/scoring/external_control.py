@@ -31,7 +31,7 @@ from dossier.registry.cohort_controls import CohortLine, cohort_lines
 from dossier.registry.comparators import UNANCHORED_CAVEAT, UNANCHORED_LABEL, Comparators
 from dossier.scoring.grammar import metrics_of
 from dossier.scoring.rules import RuleSet
-from dossier.scoring.verdicts import NOT_APPLICABLE, Verdict
+from dossier.scoring.verdicts import NOT_APPLICABLE, ROBUST, UNCERTAIN, Verdict
 
 CONTROL_MEDIANS = {"pfs": "control_pfs_median_months", "os": "control_os_median_months"}
 COMPARATIVE_METRICS = frozenset({
@@ -297,6 +297,26 @@ def _unchecked_context(verdict: Verdict, rule_set: RuleSet, values: Mapping[str,
     return verdict
 
 
+APPROXIMATED = frozenset({"hr_os", "hr_pfs", "hr_os_lower95", "hr_pfs_lower95"})
+"""Metrics that, against an external control, come from the exponential approximation."""
+
+
+def _approximation_is_uncertain(verdict: Verdict) -> Verdict:
+    """A verdict that rests on a hazard ratio approximated against an external control is never
+    "robust": the approximation takes the control as known, so its CI understates the
+    uncertainty (docs/comparators.md)."""
+    if verdict.certainty != ROBUST:
+        return verdict
+    used = [c for c in verdict.clauses if c.metric in APPROXIMATED and c.held is not None]
+    if not used:
+        return verdict
+    names = ", ".join(dict.fromkeys(c.label for c in used))
+    reason = (f"it rests on {names} approximated against an external control (exponential "
+              "model, control taken as known), whose CI understates the uncertainty")
+    return replace(verdict, certainty=UNCERTAIN, certainty_reason=reason,
+                   outcome=f"{verdict.outcome}, uncertain: {reason}")
+
+
 def label_verdicts(verdicts: Iterable[Verdict], rule_sets: Iterable[RuleSet],
                    metrics: Mapping[str, Mapping[str, object]]) -> list[Verdict]:
     """Label every comparative verdict made against an external control, and say when a
@@ -317,6 +337,7 @@ def label_verdicts(verdicts: Iterable[Verdict], rule_sets: Iterable[RuleSet],
             verdict = replace(verdict, comparator=control.label,
                               comparator_caveat=UNANCHORED_CAVEAT,
                               notes=verdict.notes + control.notes())
+            verdict = _approximation_is_uncertain(verdict)
         if rule_set is not None and verdict.verdict != NOT_APPLICABLE:
             verdict = _unchecked_context(verdict, rule_set, values)
         text = values.get(JUSTIFICATION_KEY)

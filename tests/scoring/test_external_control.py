@@ -224,3 +224,30 @@ def test_cohort_metadata_figures_take_precedence_over_the_file_figure_by_figure(
     assert clause(form2b, "hr_pfs_lower95", "le6-g3")["observed"] == pytest.approx(
         4.5 / MEDIAN * math.exp(-norm.ppf(0.975) / math.sqrt(len(PFS_DAYS))), rel=1e-9)
     assert "figures given in the cohort metadata" in form2b["comparator"]
+
+
+def test_a_gain_is_decided_on_the_cohort_medians_ci_shifted_by_the_control(dossier_folder,
+                                                                           verdicts):
+    payload = json.loads((dossier_folder / "results.json").read_text(encoding="utf-8"))
+    table = payload["results"]
+    rows = [dict(zip(table["columns"], r, strict=True)) for r in table["rows"]]
+    median = next(r for r in rows if r["group_by"] == "cohort_id" and r["endpoint"] == "pfs"
+                  and r["statistic"] == "median")
+    gain = clause(verdicts["paskwil-2016"], "pfs_gain_months", "pfs-gain")
+    assert gain["ci_lower"] == pytest.approx(median["lower"] - 3.0, abs=1e-9)
+    if median["upper"] is not None:
+        assert gain["ci_upper"] == pytest.approx(median["upper"] - 3.0, abs=1e-9)
+    threshold = gain["threshold"]
+    state = ("met" if gain["ci_lower"] >= threshold else "met, uncertain") if gain["held"] \
+        else "not met, uncertain"
+    assert gain["certainty"] == state
+    assert gain["probability"] is None and "control median is taken as known" in \
+        gain["probability_method"]
+
+
+def test_a_verdict_resting_on_an_approximated_hazard_ratio_is_never_robust(verdicts):
+    verdict = verdicts["paskwil-2016"]
+    assert verdict["verdict"] == "met"
+    assert verdict["certainty"] == "uncertain"
+    assert "approximated against an external control" in verdict["certainty_reason"]
+    assert verdict["outcome"].endswith(verdict["certainty_reason"])
