@@ -130,7 +130,7 @@ PARAMETER_LABELS = {
     "trae_grade_min": "Severe treatment-related AE from CTCAE grade",
     "landmarks_months": "Landmark survival at (months)",
     "by": "Extra grouping columns", "days_per_month": "Days per month",
-    "stage_sizes": "Evaluable patients per stage (the staged rule file's 'of:')",
+    "stage_sizes": "Evaluable patients judged at each stage of the two-stage design",
 }
 
 

@@ -70,10 +70,15 @@ def form_name(rule_set: RuleSet) -> str:
     return f"Form {found.group(1)}" if found else (rule_set.short or rule_set.title)
 
 
-def comparator_text(rule_set: RuleSet) -> str:
-    """"single arm" for a single-arm form (ESMO's own wording), else the control arm."""
+def comparator_text(rule_set: RuleSet, verdict: Verdict | None = None) -> str:
+    """"single arm" for a single-arm form (ESMO's own wording); the external control and its
+    caveat when the verdict was made against one; else the trial's control arm."""
     design = dict(rule_set.applies_to).get("design", "")
-    return "single arm" if "single-arm" in design else "control arm, as given"
+    if "single-arm" in design:
+        return "single arm"
+    if verdict is not None and verdict.comparator:
+        return verdict.comparator
+    return "control arm, as given"
 
 
 def _metrics(rule: Rule) -> list[str]:
@@ -157,7 +162,7 @@ def scorecard(verdict: Verdict, rule_set: RuleSet, evaluated: str,
     return Scorecard(
         cohort_id=verdict.cohort_id, criteria_id=verdict.criteria_id,
         form=form_name(rule_set), version=rule_set.version,
-        comparator=comparator_text(rule_set), endpoint=endpoint_text(rule),
+        comparator=comparator_text(rule_set, verdict), endpoint=endpoint_text(rule),
         rule_id=rule.id if rule is not None else "", criterion=criterion,
         observed=_observed(verdict, rule), preliminary_grade=prelim or None,
         preliminary_text=prelim_text,
