@@ -197,6 +197,7 @@ def readiness_view(cohorts: Sequence[dict[str, object]], by_cohort: Mapping[str,
             "number": cohort["number"], "id": cohort["id"], "anchor": cohort["anchor"],
             "cb": f"{flow['cb']} of {flow['evaluable']}",
             "payer": "; ".join(f"{_short(infos, v.criteria_id)}: {_cell_text(v)}"
+                               + (f", {v.certainty}" if v.certainty else "")
                                for v in line.verdicts if v.criteria_id in SCREEN_RULES),
             "gap": "; ".join(gaps)})
     return {
