@@ -8,6 +8,7 @@ formatted anywhere else. Nothing is estimated: every figure is looked up in the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -392,6 +393,11 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
             "synthetic": synthetic, "notice": SYNTHETIC_NOTICE if synthetic else "",
             "data_cutoff": cutoff,
             "build_date": moment.strftime("%Y-%m-%d %H:%M UTC"),
+            "build_date_note": (
+                "set to the latest date in the data, so that the same data give the same "
+                "files (SOURCE_DATE_EPOCH sets another)"
+                if not os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+                and moment.strftime("%Y-%m-%d") == str(cutoff)[:10] else ""),
             "build_iso": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "build_epoch": str(int(moment.timestamp())),
             "software_version": software_version,
