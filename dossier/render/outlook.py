@@ -133,9 +133,9 @@ def _basket_figure(basket: Basket, index: ResultsIndex) -> str:
                                   n_text=f"shrunk {_shrink_text(estimate.shrinkage)}"))
     lines = [(r.fit.basket_mean, f"{r.name} basket mean {percent_text(r.fit.basket_mean)}")
              for r in basket.rates]
-    return forest_svg(rows, title=f"{basket.drug}, {basket.alteration}: rates by tumour type "
-                      "(observed with exact 95% CI; hierarchical estimate with 95% credible "
-                      "interval)", thresholds=lines, label_header="Rate, tumour type",
+    return forest_svg(rows, title=f"{basket.drug}, {basket.alteration}: rates by tumour type, "
+                      "observed (exact 95% CI) and hierarchical (95% credible interval)",
+                      thresholds=lines, label_header="Rate, tumour type",
                       n_header="x/n")
 
 
