@@ -45,23 +45,20 @@ def _small_cohort(evaluable: int, full_size: int, ci_width: float | None) -> str
 
 def _certainty_lines(verdicts: Sequence[Verdict], infos: Mapping[str, Mapping[str, object]]
                      ) -> list[str]:
+    """Only what decided a verdict: an uncertain verdict's deciding clause (its reason names the
+    CI that spans the threshold), and insufficient evidence; rows that did not decide the
+    verdict (a lower grade's band, say) are no limitation of it."""
     out: list[str] = []
     for verdict in verdicts:
         if verdict.verdict == NOT_APPLICABLE:
             continue
         short = str(infos.get(verdict.criteria_id, {}).get("short") or verdict.title)
-        spans = []
-        for clause in verdict.clauses:
-            if getattr(clause, "certainty", "") in UNCERTAIN_CLAUSES:
-                ci = getattr(clause, "ci_text", "") or "its 95% CI"
-                spans.append(f"{clause.label} {clause.observed_text} ({ci}) against "
-                             f"{clause.threshold_text}")
-        if spans:
-            out.append(f"{short}: the confidence interval spans the threshold: "
-                       f"{'; '.join(dict.fromkeys(spans))}.")
         certainty = getattr(verdict, "certainty", "")
         reason = getattr(verdict, "certainty_reason", "")
-        if certainty == "insufficient evidence":
+        if certainty == "uncertain":
+            out.append(f"{short}: the verdict ({verdict.verdict}) is uncertain"
+                       + (f": {reason}." if reason else "."))
+        elif certainty == "insufficient evidence":
             out.append(f"{short}: insufficient evidence" + (f" ({reason})." if reason else "."))
     return out
 

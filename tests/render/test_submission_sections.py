@@ -376,19 +376,22 @@ def test_ci_spanning_a_threshold_and_insufficient_evidence_become_limitations() 
     robust = ClauseResult(metric="orr", label="ORR", condition="", observed=0.5,
                           observed_text="50%", op=">=", threshold=0.2, threshold_text=">= 20%",
                           unit="", held=True, state="held", certainty="met")
+    reason = "the 95% CI of median PFS (3.1 to 9.9) spans 6 months"
     verdict = Verdict(cohort_id="C1", criteria_id="esmo", framework="ESMO-MCBS", version="1.1",
                       title="ESMO Form 3", verdict=MET, outcome="grade 3",
-                      clauses=(clause, robust), certainty="insufficient evidence",
-                      certainty_reason="8 evaluable patients")
+                      clauses=(clause, robust), certainty="uncertain", certainty_reason=reason)
+    scarce = Verdict(cohort_id="C1", criteria_id="paskwil", framework="PASKWIL", version="2024",
+                     title="PASKWIL 2024", verdict="insufficient evidence", outcome="no grade",
+                     certainty="insufficient evidence", certainty_reason="8 evaluable patients")
     plain = Verdict(cohort_id="C1", criteria_id="drup", framework="DRUP", version="protocol",
                     title="DRUP", verdict=MET, outcome="met")  # certainty left empty
     lines = cohort_limitations(
         evaluable=30, full_size=24, ci_width=0.3, patients=pd.DataFrame(), followup=(),
-        verdicts=(verdict, plain), infos={"esmo": {"short": "ESMO Form 3"}},
+        verdicts=(verdict, scarce, plain),
+        infos={"esmo": {"short": "ESMO Form 3"}, "paskwil": {"short": "PASKWIL 2024"}},
         pico={"comparator_kind": "none"}, bib=Bibliography())
-    assert ("ESMO Form 3: the confidence interval spans the threshold: median PFS 6.4 months "
-            "(95% CI 3.1 to 9.9) against >= 6 months.") in lines
-    assert "ESMO Form 3: insufficient evidence (8 evaluable patients)." in lines
+    assert f"ESMO Form 3: the verdict (met) is uncertain: {reason}." in lines
+    assert "PASKWIL 2024: insufficient evidence (8 evaluable patients)." in lines
     assert not any("ORR" in line for line in lines)
     assert not any(line.startswith("Small cohort") for line in lines)  # 30 >= 24
     assert not any(line.startswith("External comparator") for line in lines)
