@@ -17,7 +17,6 @@ from dossier.render.bibliography import Bibliography
 from dossier.render.formatting import count_text, is_missing, percent_text
 from dossier.scoring.verdicts import NOT_APPLICABLE, Verdict
 
-UNCERTAIN_CLAUSES = ("met, uncertain", "not met, uncertain")
 
 
 def _flag(value: object) -> bool:
