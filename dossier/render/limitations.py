@@ -18,7 +18,6 @@ from dossier.render.formatting import count_text, is_missing, percent_text
 from dossier.scoring.verdicts import NOT_APPLICABLE, Verdict
 
 
-
 def _flag(value: object) -> bool:
     return not (value is pd.NA or is_missing(value)) and bool(value)
 
