@@ -65,10 +65,23 @@ def rule_file_references(rule: object) -> tuple[Reference, ...]:
         url = str(_get(source, "url") or "")
         citation = " ".join(str(_get(source, "citation") or "").split())
         if url:
-            out.append(Reference(key=url, text=f"{head}. Web source.", url=url))
+            what = _first_sentence(str(_get(source, "note") or ""))
+            out.append(Reference(key=url, text=f"{head}. {what or 'Web source.'}", url=url))
         elif citation and not INTERNAL_FILE.search(citation):
             out.append(Reference(key=citation, text=f"{head}. {citation.rstrip('.')}."))
     return tuple(out)
+
+
+def _first_sentence(note: str, limit: int = 160) -> str:
+    """What a source is, from the first sentence of its note (so that entries of one rule file
+    differ); empty when that sentence names an internal file."""
+    text = " ".join(note.split())
+    sentence = re.split(r"(?<=[.:;])\s", text, maxsplit=1)[0].rstrip(".:;")
+    if not sentence or INTERNAL_FILE.search(sentence):
+        return ""
+    if len(sentence) > limit:
+        sentence = sentence[:limit].rsplit(" ", 1)[0] + " ..."
+    return sentence + "."
 
 
 INTERNAL_FILE = re.compile(r"[\w-]+\.(?:md|ya?ml|py|csv|json|toml)\b", re.IGNORECASE)
