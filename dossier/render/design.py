@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from dossier.registry.schema import FIRST_ASSESSMENT_WINDOW_DAYS
 from dossier.render.bibliography import Bibliography
 from dossier.render.formatting import count_text, is_missing, rate_text
 from dossier.render.results_index import ResultsIndex
@@ -88,16 +89,19 @@ def not_evaluable_reasons(patients: pd.DataFrame) -> list[dict[str, str]]:
     for pfs_days, pfs_event, os_days, os_event in zip(
             missing["pfs_days"], missing["pfs_event"], missing["os_days"], missing["os_event"],
             strict=True):
-        if _flag(os_event) and not is_missing(os_days) and not is_missing(pfs_days) \
+        early = not is_missing(pfs_days) and float(pfs_days) <= FIRST_ASSESSMENT_WINDOW_DAYS
+        if early and _flag(os_event) and not is_missing(os_days) \
                 and float(os_days) <= float(pfs_days):
             died += 1
-        elif _flag(pfs_event):
+        elif early and _flag(pfs_event):
             progressed += 1
         else:
             other += 1
-    reasons = (("died before any response assessment", died),
-               ("progressed before any response assessment", progressed),
-               ("no response assessment recorded (alive, no progression)", other))
+    weeks = f"{FIRST_ASSESSMENT_WINDOW_DAYS / 7:g}"
+    reasons = ((f"died within {weeks} weeks, before the first response assessment", died),
+               (f"progressed within {weeks} weeks, before the first response assessment",
+                progressed),
+               ("no response assessment recorded", other))
     return [{"reason": text, "n": count_text(n)} for text, n in reasons if n]
 
 

@@ -86,8 +86,9 @@ def test_flow_counts_equal_hand_counts(context) -> None:
     assert flow["not_evaluable"] == "2"
     assert flow["evaluable"] == "10"
     assert flow["reasons"] == [
-        {"reason": "died before any response assessment", "n": "1"},
-        {"reason": "progressed before any response assessment", "n": "1"}]
+        {"reason": "died within 12 weeks, before the first response assessment", "n": "1"},
+        {"reason": "progressed within 12 weeks, before the first response assessment",
+         "n": "1"}]
     assert flow["by_stage"] == [{"stage": "stage 1", "n": "8"}, {"stage": "stage 2", "n": "4"}]
     # clinical benefit: P01 (confirmed PR), P03, P04 (SD 140 days >= 112); responders: P01
     assert flow["benefit"] == "3"
@@ -308,7 +309,7 @@ def test_pdf_prints_the_sections_with_the_hand_counted_numbers(pdf_text) -> None
     for needle in ("Research question and study design", "Research question (PICO)",
                    "nivolumab, 240 mg every 2 weeks", "none: single-arm",
                    "Started treatment: 12", "Not response-evaluable: 2",
-                   "died before any response assessment: 1", "Response-evaluable: 10",
+                   "died within 12 weeks", "Response-evaluable: 10",
                    "Follow-up and maturity", "every patient had the event (none censored)",
                    "Limitations and certainty", "Unconfirmed responses: 1 patient",
                    "References", "Glossary", "Reverse Kaplan-Meier"):
