@@ -138,8 +138,9 @@ def test_scorecards_sheet_equals_the_verdicts(built, pdf_text: str) -> None:
              and v["verdict"] != "not applicable"}
     ws = load_workbook(built / "dossier.xlsx", read_only=True)["Scorecards"]
     rows = list(ws.iter_rows(values_only=True))
-    start = next(i for i, row in enumerate(rows) if row and row[0] == "cohort_number")
-    header = rows[start]
+    start = next(i for i, row in enumerate(rows)
+                 if row and str(row[0]).startswith("cohort_no"))
+    header = [str(h).split(" (")[0] if h else h for h in rows[start]]
     lines = [dict(zip(header, row, strict=True)) for row in rows[start + 1:]]
     assert {line["cohort_id"] for line in lines} == set(form3)
     for cohort_id, verdict in form3.items():

@@ -15,14 +15,14 @@ from dossier.render.scorecard import Scorecard, scorecards
 from dossier.render.xlsx import SheetSpec
 from dossier.scoring.verdicts import Verdict
 
-COLUMNS = ["cohort_number", "cohort_id", "criteria", "form", "esmo_mcbs_version", "comparator",
+COLUMNS = ["cohort_no", "cohort_id", "criteria", "form", "esmo_mcbs_version", "comparator",
            "endpoint", "step", "rule_id", "item", "observed", "change", "state", "reason",
            "grade", "grade_text", "verdict", "certainty", "evaluated", "data_cutoff"]
 
 
 def scorecard_records(card: Scorecard, number: int | None) -> list[dict[str, object]]:
     """The lines of one scorecard: preliminary grade, each adjustment, final grade."""
-    base = {"cohort_number": number, "cohort_id": card.cohort_id, "criteria": card.criteria_id,
+    base = {"cohort_no": number, "cohort_id": card.cohort_id, "criteria": card.criteria_id,
             "form": card.form, "esmo_mcbs_version": card.version,
             "comparator": card.comparator, "endpoint": card.endpoint, "verdict": card.verdict,
             "certainty": card.certainty, "evaluated": card.evaluated,
@@ -47,9 +47,10 @@ def scorecard_sheet(verdicts: Sequence[Verdict], rule_sets: Sequence[object],
     records = [line for card in scorecards(verdicts, rule_sets, evaluated, data_cutoff)
                for line in scorecard_records(card, numbers.get(card.cohort_id))]
     frame = pd.DataFrame.from_records(records, columns=COLUMNS)
-    for column in ("cohort_number", "change", "grade"):
+    for column in ("cohort_no", "change", "grade"):
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-    return SheetSpec("Scorecards", frame, integer_columns=("cohort_number", "change", "grade"),
+    return SheetSpec("Scorecards", frame, integer_columns=("cohort_no", "change", "grade"),
+                     units={"cohort_no": "as in the PDF"},
                      notes=("ESMO-MCBS scorecards as ESMO publishes them: form and version, "
                             "the endpoint evaluated, the preliminary grade and the row of the "
                             "form that set it, each adjustment, the final grade, and the date "

@@ -96,17 +96,18 @@ def test_workbook_baseline_and_safety_cells_are_numbers(built, two_cohorts):
     registry, first, _ = two_cohorts
     wb = load_workbook(built / "dossier.xlsx")
     rows = list(wb["Baseline"].iter_rows(values_only=True))
-    head = next(i for i, r in enumerate(rows) if r[0] == "cohort_number")
+    head = next(i for i, r in enumerate(rows) if str(r[0]).startswith("cohort_no"))
     records = [dict(zip(rows[head], r, strict=True)) for r in rows[head + 1:]]
     cohort = registry.patients[registry.patients["cohort_id"] == first]
-    age = next(r for r in records if r["cohort_number"] == 1 and r["characteristic"] == "Age")
+    age = next(r for r in records
+               if r["cohort_no (as in the PDF)"] == 1 and r["characteristic"] == "Age")
     assert (age["median"], age["minimum"], age["maximum"]) == (
         cohort["age"].median(), cohort["age"].min(), cohort["age"].max())
-    subtype = next(r for r in records if r["cohort_number"] == 1
+    subtype = next(r for r in records if r["cohort_no (as in the PDF)"] == 1
                    and r["characteristic"] == "Tumour subtype")
     assert subtype["status"] == "not collected"
     safety = list(wb["Safety"].iter_rows(values_only=True))
-    head = next(i for i, r in enumerate(safety) if r[0] == "cohort_number")
+    head = next(i for i, r in enumerate(safety) if str(r[0]).startswith("cohort_no"))
     names = [str(h).split(" (")[0] if h else h for h in safety[head]]  # "percent (unit)"
     grades = [dict(zip(names, r, strict=True)) for r in safety[head + 1:]]
     g3 = next(r for r in grades if r["cohort_id"] == "all cohorts"
@@ -139,12 +140,12 @@ def test_workbook_adverse_events_sheet_counts_patients_by_worst_grade(built, two
     registry, first, _ = two_cohorts
     rows = list(load_workbook(built / "dossier.xlsx")["Adverse events"].iter_rows(
         values_only=True))
-    head = next(i for i, r in enumerate(rows) if r[0] == "cohort_number")
+    head = next(i for i, r in enumerate(rows) if str(r[0]).startswith("cohort_no"))
     records = [dict(zip(rows[head], r, strict=True)) for r in rows[head + 1:]]
     ev = registry.adverse_events
     mine = ev[ev["cohort_id"] == first]
     worst = mine[mine["pt"] == "Fatigue"].groupby("patient")["grade"].max()
-    [row] = [r for r in records if r["cohort_number"] == 1 and r["pt"] == "Fatigue"]
+    [row] = [r for r in records if r["cohort_no (as in the PDF)"] == 1 and r["pt"] == "Fatigue"]
     assert row["patients_any_grade"] == len(worst)
     assert row["patients_grade_1-2"] == int((worst <= 2).sum())
     assert row["treated"] == int((registry.patients["cohort_id"] == first).sum())

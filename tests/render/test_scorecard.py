@@ -84,7 +84,7 @@ def test_scorecard_copies_the_verdict(metrics, rule_id, criterion, endpoint, gra
     assert [line["step"] for line in lines] == ["preliminary grade", "adjustment", "adjustment",
                                                 "adjustment", "final grade"]
     assert lines[0]["rule_id"] == rule_id and lines[0]["grade"] == grade
-    assert lines[-1]["grade"] == grade and lines[0]["cohort_number"] == 7
+    assert lines[-1]["grade"] == grade and lines[0]["cohort_no"] == 7
     assert {line["evaluated"] for line in lines} == {"2026-01-02"}
 
 
