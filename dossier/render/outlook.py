@@ -115,8 +115,9 @@ def _basket_sentence(rate: BasketRate) -> str:
                else "does not differ detectably by tumour type")
     return (f"{rate.name}: {differs} (exact test, {p_value_text(rate.p_value)}); basket mean "
             f"{percent_text(rate.fit.basket_mean)}, share of variance between tumour types "
-            f"{percent_text(rate.fit.rho_mean)} (posterior means; with few tumour types the "
-            "share mostly reflects its uniform prior)")
+            f"{percent_text(rate.fit.rho_mean)} (posterior means; with few tumour types and "
+            "few patients both mostly reflect their uniform priors, which pull the basket mean "
+            "towards 50% and the share towards one half)")
 
 
 def _basket_figure(basket: Basket, index: ResultsIndex) -> str:
