@@ -70,6 +70,11 @@ def test_every_paskwil_file_with_the_ema_gate_carries_an_indicative_verdict(verd
         assert verdicts[criteria]["indicative_verdict"], criteria
     for criteria in ("drup-two-stage", "esmo-mcbs-v1.1-form2b"):
         assert verdicts[criteria]["indicative_verdict"] == ""
+    # PASKWIL 2021 (non-randomised) also needs a rare indication, a gate not marked indicative
+    rare = verdicts["paskwil-2021-nonrandomised"]
+    assert (rare["verdict"], rare["indicative_verdict"]) == ("not applicable", "")
+    assert any(c["rule"] == "rare-indication" and c["state"] == "does not apply"
+               for c in rare["clauses"])
 
 
 def test_pdf_shows_the_indicative_verdict_beside_not_applicable(dossier_folder):
