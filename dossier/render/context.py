@@ -267,7 +267,8 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
     indication = ", ".join(v for v in (_first(patients, "tumour_type"),
                                        _first(patients, "alteration")) if v)
     figures = cohort_km_figures(results, cid, number, drug, indication, **figure_options)
-    applicable = [v for v in verdicts if v.verdict != NOT_APPLICABLE]
+    # a verdict with an indicative one (off-label: no EMA registration) gets its full block
+    applicable = [v for v in verdicts if v.verdict != NOT_APPLICABLE or v.indicative_verdict]
     return {
         "number": number, "id": cid, "anchor": f"cohort-{number}",
         "title": str(meta.get("title") or "") or cid,
@@ -291,7 +292,7 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
         "not_applicable": [{"short": str(infos.get(v.criteria_id, {}).get("short")
                                          or v.criteria_id),
                             "reason": plain_words("; ".join(v.reasons) or v.outcome, labels)}
-                           for v in verdicts if v.verdict == NOT_APPLICABLE],
+                           for v in verdicts if v not in applicable],
         "notes": list(notes),
         "listing": patient_listing(patients),
         "population": population_view(patients, collected_columns(registry.patients), meta,

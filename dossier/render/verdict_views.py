@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from dossier.render.indicative_view import indicative_view
 from dossier.render.rule_words import plain_ids, rule_words
 from dossier.render.verdict_certainty import clause_view, verdict_view
 from dossier.scoring.metrics import METRICS
@@ -156,6 +157,7 @@ def verdict_dict(verdict: Verdict, info: Mapping[str, object] | None,
         "reasons": words(verdict.reasons), "notes": words(verdict.notes),
         "statuses": ", ".join(verdict.statuses), **verdict_view(verdict),
         "comparator": verdict.comparator, "comparator_caveat": verdict.comparator_caveat,
+        "indicative": indicative_view(verdict, words),
         "clauses": [_clause(c, labels, ids) for c in verdict.clauses],
         "adjustments": [{"label": a.label, "change": f"{a.change:+d}",
                          "state": plain_words(a.state, labels),

@@ -15,6 +15,7 @@ import pandas as pd
 
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.registry.validate import ValidationReport
+from dossier.render.indicative_view import INDICATIVE_SHEET_NOTE
 from dossier.render.methods_text import patients_cutoff
 from dossier.render.outlook_sheet import outlook_sheet
 from dossier.render.results_index import ResultsIndex, cohort_numbers
@@ -233,7 +234,10 @@ def _verdicts_sheet(verdicts: Sequence[Verdict], numbers: Mapping[str, int]) -> 
                 "grade": v.grade if v.grade is not None else (v.grade_text or None),
                 "outcome": v.outcome, "certainty": v.certainty,
                 "certainty_reason": v.certainty_reason, "distance": "; ".join(v.distance),
-                "comparator": v.comparator, "comparator_caveat": v.comparator_caveat}
+                "comparator": v.comparator, "comparator_caveat": v.comparator_caveat,
+                "indicative_verdict": v.indicative_verdict,
+                "indicative_outcome": v.indicative_outcome,
+                "indicative_certainty": v.indicative_certainty}
         clauses = [*v.clauses, *(c for a in v.adjustments for c in a.clauses)]
         if not clauses:
             records.append({**base, "clause": "", "observed": "", "observed_value": None,
@@ -249,7 +253,8 @@ def _verdicts_sheet(verdicts: Sequence[Verdict], numbers: Mapping[str, int]) -> 
     columns = ["cohort_no", "cohort_id", "criteria", "verdict", "grade", "outcome", "certainty",
                "certainty_reason", "clause", "observed", "observed_value", "threshold",
                "threshold_value", "unit", "state", *CLAUSE_CERTAINTY_COLUMNS, "source_status",
-               "why", "distance", "comparator", "comparator_caveat"]
+               "why", "distance", "comparator", "comparator_caveat", "indicative_verdict",
+               "indicative_outcome", "indicative_certainty"]
     frame = pd.DataFrame.from_records(records, columns=columns).astype(
         {"cohort_no": object, "grade": object, "observed_value": object,
          "threshold_value": object, "ci_lower": object, "ci_upper": object,
@@ -263,7 +268,7 @@ def _verdicts_sheet(verdicts: Sequence[Verdict], numbers: Mapping[str, int]) -> 
                      notes=("One row per clause of every verdict: the observed value, the "
                             "threshold and whether it held; observed_value and "
                             "threshold_value hold them as numbers, in the row's unit.",
-                            CLAUSE_CERTAINTY_NOTE))
+                            CLAUSE_CERTAINTY_NOTE, INDICATIVE_SHEET_NOTE))
 
 
 def _validation_sheet(report: ValidationReport) -> SheetSpec:

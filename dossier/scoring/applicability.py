@@ -4,6 +4,10 @@ A gate that does not hold makes the verdict "not applicable" (or "pending" for a
 such as "assessed once 24 patients are evaluable"); gates are shown as one clause each that reads
 "applies" / "does not apply", never as a failing clause. Also the verdict constructor shared by
 the engine's scales.
+
+A gate marked ``indicative`` (e.g. EMA registration, which off-label cohorts never have) does
+not stop the other gates being checked: when only such gates fail, the verdict is "not
+applicable" and the engine adds the verdict the rules would give if they held.
 """
 
 from __future__ import annotations
@@ -84,6 +88,7 @@ def applicability(rule_set: RuleSet, values: Mapping[str, Observed], cohort_id: 
         return base_verdict(rule_set, cohort_id, NOT_APPLICABLE, "not applicable",
                      reasons=(reason,)), ()
     clauses: list[ClauseResult] = []
+    indicative: list[tuple[Gate, Evaluation]] = []  # failed gates marked indicative: go on
     for gate in rule_set.gates:
         ev = evaluate(gate.when, values, eval_context(rule_set, gate.status, gate.source, gate.id))
         if ev.truth is False and gate.on_fail == PENDING:
@@ -92,6 +97,10 @@ def applicability(rule_set: RuleSet, values: Mapping[str, Observed], cohort_id: 
             return base_verdict(rule_set, cohort_id, PENDING, "pending", reasons=(reason,),
                          clauses=tuple(clauses), deciding=(reason,),
                          statuses=(gate.status,)), tuple(clauses)
+        if ev.truth is False and gate.indicative:
+            clauses += _gate_clauses(rule_set, gate, ev, "does not apply")
+            indicative.append((gate, ev))
+            continue
         if ev.truth is False:
             clauses += _gate_clauses(rule_set, gate, ev, "does not apply")
             return base_verdict(rule_set, cohort_id, NOT_APPLICABLE, "not applicable",
@@ -107,7 +116,27 @@ def applicability(rule_set: RuleSet, values: Mapping[str, Observed], cohort_id: 
                          reasons=(f"{gate.reason} (cannot be told: {why})",),
                          clauses=tuple(clauses), statuses=(gate.status,)), tuple(clauses)
         clauses += _gate_clauses(rule_set, gate, ev, "applies")
+    if indicative:
+        return base_verdict(rule_set, cohort_id, NOT_APPLICABLE, "not applicable",
+                            reasons=tuple(g.reason for g, _ in indicative),
+                            clauses=tuple(clauses),
+                            deciding=tuple(gap for _, ev in indicative for gap in open_gaps(ev)),
+                            statuses=tuple(dict.fromkeys(g.status for g, _ in indicative))
+                            ), tuple(clauses)
     return None, tuple(clauses)
+
+
+def failed_only_indicative(rule_set: RuleSet, verdict: Verdict) -> bool:
+    """Whether a "not applicable" verdict comes only from gates marked ``indicative`` (so the
+    verdict the rules would give if those gates held may be shown beside it)."""
+    marked = {g.id for g in rule_set.gates if g.indicative}
+    failed = [c.rule for c in verdict.clauses if c.op == "gate" and c.state == "does not apply"]
+    return verdict.verdict == NOT_APPLICABLE and bool(failed) and set(failed) <= marked
+
+
+def without_indicative_gates(rule_set: RuleSet) -> RuleSet:
+    """The rule file as if its indicative gates held: they are left out."""
+    return replace(rule_set, gates=tuple(g for g in rule_set.gates if not g.indicative))
 
 
 def stratum_rules(rule_set: RuleSet, values: Mapping[str, Observed], cohort_id: str,
@@ -131,3 +160,15 @@ def stratum_rules(rule_set: RuleSet, values: Mapping[str, Observed], cohort_id: 
     return base_verdict(rule_set, cohort_id, NOT_APPLICABLE, "not applicable",
                  reasons=("no stratum of the rule file applies",), clauses=clauses), (), "", \
         clauses
+
+
+def with_indicative(verdict: Verdict, assumed: Verdict) -> Verdict:
+    """A "not applicable" verdict carrying ``assumed``, the verdict the rule file gives when
+    its indicative gates are taken to hold, with its clauses and certainty."""
+    return replace(verdict, indicative_verdict=assumed.verdict,
+                   indicative_outcome=assumed.outcome,
+                   indicative_grade_text=assumed.grade_text,
+                   indicative_certainty=assumed.certainty,
+                   indicative_certainty_reason=assumed.certainty_reason,
+                   indicative_deciding=assumed.deciding, indicative_reasons=assumed.reasons,
+                   indicative_clauses=assumed.clauses)

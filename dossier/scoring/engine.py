@@ -18,6 +18,11 @@ from dataclasses import dataclass, replace
 from dossier.scoring.applicability import applicability as _applicability
 from dossier.scoring.applicability import base_verdict as _base
 from dossier.scoring.applicability import eval_context as _ctx
+from dossier.scoring.applicability import (
+    failed_only_indicative,
+    with_indicative,
+    without_indicative_gates,
+)
 from dossier.scoring.applicability import stratum_rules as _stratum_rules
 from dossier.scoring.clause_certainty import with_certainty
 from dossier.scoring.evaluation import (
@@ -471,6 +476,11 @@ def score(rule_set: RuleSet, metrics: Mapping[str, object], cohort_id: str = "",
     except MetricValueError as exc:
         raise MetricValueError(f"{cohort_id or 'metrics'}: {exc}") from exc
     verdict, clauses = _applicability(rule_set, values, cohort_id)
+    if verdict is not None and failed_only_indicative(rule_set, verdict):
+        assumed = score(without_indicative_gates(rule_set), metrics, cohort_id,
+                        evidence=evidence, minimum=minimum, design_verdict=design_verdict,
+                        grade_closed=grade_closed)
+        return with_indicative(verdict, assumed)
     if verdict is not None:
         return verdict
     if rule_set.outcome.scale == "staged":

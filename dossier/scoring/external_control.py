@@ -333,7 +333,8 @@ def label_verdicts(verdicts: Iterable[Verdict], rule_sets: Iterable[RuleSet],
         values = metrics.get(verdict.cohort_id, {})
         control = values.get(CONTROL_KEY)
         if (rule_set is not None and isinstance(control, ExternalControl)
-                and is_comparative(rule_set) and verdict.verdict != NOT_APPLICABLE):
+                and is_comparative(rule_set)
+                and (verdict.verdict != NOT_APPLICABLE or verdict.indicative_verdict)):
             verdict = replace(verdict, comparator=control.label,
                               comparator_caveat=UNANCHORED_CAVEAT,
                               notes=verdict.notes + control.notes())

@@ -305,8 +305,8 @@ def _strata(reader: _Reader, doc: LineDict, outcome: Outcome | None) -> tuple[St
 def _gates(reader: _Reader, doc: LineDict) -> tuple[Gate, ...]:
     out = []
     for line, node in reader.items(doc, "gates"):
-        reader.keys(node, ("id", "when", "reason", "status", "source", "on_fail", "if_unknown"),
-                    "a gate")
+        reader.keys(node, ("id", "when", "reason", "status", "source", "on_fail", "if_unknown",
+                           "indicative"), "a gate")
         on_fail = reader.text(node, "on_fail", False, GATE_ON_FAIL[0])
         if on_fail not in GATE_ON_FAIL:
             reader.log.add(node.line_of("on_fail"), f"on_fail must be one of: "
@@ -315,9 +315,17 @@ def _gates(reader: _Reader, doc: LineDict) -> tuple[Gate, ...]:
         if if_unknown not in GATE_IF_UNKNOWN:
             reader.log.add(node.line_of("if_unknown"), f"if_unknown must be one of: "
                                                        f"{', '.join(GATE_IF_UNKNOWN)}")
+        indicative = node.get("indicative", False)
+        if not isinstance(indicative, bool):
+            reader.log.add(node.line_of("indicative"),
+                           f"indicative must be true or false, not {indicative!r}")
+            indicative = False
+        elif indicative and on_fail != GATE_ON_FAIL[0]:
+            reader.log.add(node.line_of("indicative"),
+                           f"indicative goes with on_fail: {GATE_ON_FAIL[0]} only")
         out.append(Gate(reader.text(node, "id"), reader.condition(node),  # type: ignore[arg-type]
                         reader.text(node, "reason"), reader.status(node), reader.source(node),
-                        line, on_fail, if_unknown))
+                        line, on_fail, if_unknown, indicative))
     return tuple(out)
 
 

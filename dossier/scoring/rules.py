@@ -50,6 +50,9 @@ class Gate:
     the rule file is assessed once the cohort is big enough)."""
     if_unknown: str = "not assessable"
     """When the gate cannot be told: "not assessable", or "applies" (judge the rules anyway)."""
+    indicative: bool = False
+    """When only such gates fail, the verdict stays "not applicable" but also carries the
+    verdict the rules would give if the gate held (e.g. EMA registration for off-label use)."""
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,17 @@ class Verdict:
     compares the cohort with an external control (:mod:`dossier.scoring.external_control`)."""
     comparator_caveat: str = ""
     """The standard caveat on unanchored comparisons, with ``comparator``."""
+    indicative_verdict: str = ""
+    """For a "not applicable" verdict from gates marked indicative only (e.g. no EMA
+    registration): the verdict the rule file would give if those gates held; else empty."""
+    indicative_outcome: str = ""
+    indicative_grade_text: str = ""
+    """The indicative verdict's grade (``3``, ``2-3``, ``no grade``) on a graded scale."""
+    indicative_certainty: str = ""
+    indicative_certainty_reason: str = ""
+    indicative_deciding: tuple[str, ...] = ()
+    indicative_reasons: tuple[str, ...] = ()
+    indicative_clauses: tuple[ClauseResult, ...] = ()
 
     @property
     def grade_text(self) -> str:
@@ -196,4 +207,12 @@ class Verdict:
             "comparator": self.comparator,
             "comparator_caveat": self.comparator_caveat,
             "clauses": [c.to_dict() for c in self.clauses],
+            "indicative_verdict": self.indicative_verdict,
+            "indicative_outcome": self.indicative_outcome,
+            "indicative_grade_text": self.indicative_grade_text,
+            "indicative_certainty": self.indicative_certainty,
+            "indicative_certainty_reason": self.indicative_certainty_reason,
+            "indicative_deciding": list(self.indicative_deciding),
+            "indicative_reasons": list(self.indicative_reasons),
+            "indicative_clauses": [c.to_dict() for c in self.indicative_clauses],
         }
