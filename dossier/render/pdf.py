@@ -13,9 +13,10 @@ starts a page anyway, so the pages are those of a single layout. pypdf then join
 bookmarks and links, and the contents get their page numbers from a last layout of the front
 pages. A cohort's PDF is its cover and one-page methods, its section's pages and its own
 listing and references, cut from the same parts: complete on its own, with its own page
-numbers, and laid out by nobody a second time. A folder of the user's templates that replaces the document templates or the
-stylesheet is laid out whole instead, one document at a time (still in parallel), since only
-the bundled ones are known to keep every part on its own pages.
+numbers, and laid out by nobody a second time. A folder of the user's templates that
+replaces the document templates or the stylesheet is laid out whole instead, one document
+at a time (still in parallel), since only the bundled ones are known to keep every part
+on its own pages.
 """
 
 from __future__ import annotations
@@ -363,7 +364,9 @@ class _Plan:
         starting a page at the anchor ``prefix-<cohort anchor>``."""
         part = self.parts[key]
         cohorts = self.context["cohorts"]  # type: ignore[index]
-        starts = {a.name: a.page for a in part.anchors}
+        starts: dict[str, int] = {}
+        for anchor in part.anchors:  # a box split over pages is anchored on each: the first
+            starts.setdefault(anchor.name, anchor.page)
         index = self.cohort_ids.index(cid)
         start = starts[f"{prefix}-{cohorts[index]['anchor']}"]  # type: ignore[index]
         stop = (starts[f"{prefix}-{cohorts[index + 1]['anchor']}"]  # type: ignore[index]
