@@ -21,6 +21,8 @@ from dossier.registry.comparators import Comparators
 from dossier.registry.load import Registry
 from dossier.registry.pseudonyms import KEEP, identifiers_sentence
 from dossier.registry.schema import DAYS_PER_MONTH, DAYS_PER_WEEK
+from dossier.render.cohort_methods import cohort_methods
+from dossier.render.design import design_stages
 from dossier.render.external_controls import external_controls_view
 from dossier.render.figure_thresholds import median_thresholds
 from dossier.render.figures import swimmer_svg
@@ -384,8 +386,11 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
     sections = submission_sections(index=index, registry=registry, cohorts=cohorts,
                                    verdicts=by_cohort, infos=infos, rule_files=rule_files,
                                    cutoff=cutoff, comparators=comparators)
+    endpoint_methods = method_rows(index)
     for cohort in cohorts:
         cohort["submission"] = sections["cohorts"][str(cohort["id"])]
+        cohort["methods_summary"] = cohort_methods(cohort, endpoint_methods,
+                                                   design_stages(rule_files))
     headline = headline_rows(index)
     synthetic = data_name == DEMO_DATA
     return {
@@ -416,7 +421,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
                                    if i["met_note"]],
                     "readiness": readiness_view(cohorts, by_cohort, infos, labels),
                     "certainty": certainty_table(cohorts, by_cohort, infos)},
-        "methods": {"endpoints": method_rows(index), "days_per_month": f"{DAYS_PER_MONTH:g}",
+        "methods": {"endpoints": endpoint_methods, "days_per_month": f"{DAYS_PER_MONTH:g}",
                     "definitions": method_definitions(parameters, cutoff),
                     "data_cutoff": cutoff,
                     "certainty": methods_paragraph(str(parameters.get("ci") or DEFAULTS.ci),

@@ -11,11 +11,12 @@ methods, the index of cohorts, each cohort's section, the comparison, the append
 starts a page anyway, so the pages are those of a single layout. pypdf then joins the parts
 (:mod:`dossier.render.pdf_join`): it stamps "Page x of y" into the footers, rebuilds the
 bookmarks and links, and the contents get their page numbers from a last layout of the front
-pages. A cohort's PDF is its cover, the dossier's methods pages and its section's pages, cut
-from the same parts: complete on its own, with its own page numbers, and laid out by nobody a
-second time. A folder of the user's templates that replaces the document templates or the
-stylesheet is laid out whole instead, one document at a time (still in parallel), since only
-the bundled ones are known to keep every part on its own pages.
+pages. A cohort's PDF is its cover and one-page methods, its section's pages and its own
+listing and references, cut from the same parts: complete on its own, with its own page
+numbers, and laid out by nobody a second time. A folder of the user's templates that
+replaces the document templates or the stylesheet is laid out whole instead, one document
+at a time (still in parallel), since only the bundled ones are known to keep every part
+on its own pages.
 """
 
 from __future__ import annotations
@@ -358,16 +359,28 @@ class _Plan:
         self._part(schedule, ("front", attempt), "dossier", "front", toc_pages=toc_pages,
                    priority=CRITICAL)
 
-    def _join_cohort(self, schedule: _Schedule, cid: str) -> None:
+    def _cut(self, key: str, prefix: str, cid: str) -> Piece:
+        """Cohort ``cid``'s pages of a part holding every cohort's pages, each cohort
+        starting a page at the anchor ``prefix-<cohort anchor>``."""
+        part = self.parts[key]
+        cohorts = self.context["cohorts"]  # type: ignore[index]
+        starts: dict[str, int] = {}
+        for anchor in part.anchors:  # a box split over pages is anchored on each: the first
+            starts.setdefault(anchor.name, anchor.page)
         index = self.cohort_ids.index(cid)
-        covers, methods, section = self.parts["covers"], self.parts["methods"], \
-            self.parts[("cohort", cid)]
-        pieces = (Piece(covers, index, index + 1), Piece(methods), Piece(section, top_level=1))
+        start = starts[f"{prefix}-{cohorts[index]['anchor']}"]  # type: ignore[index]
+        stop = (starts[f"{prefix}-{cohorts[index + 1]['anchor']}"]  # type: ignore[index]
+                if index + 1 < len(cohorts) else None)  # type: ignore[arg-type]
+        return Piece(part, start, stop)
+
+    def _join_cohort(self, schedule: _Schedule, cid: str) -> None:
+        pieces = (self._cut("covers", "head", cid),
+                  Piece(self.parts[("cohort", cid)], top_level=1), self._cut("tails", "end", cid))
         meta = self.context["meta"]
         title = f"{meta['title']}: {cid}"  # type: ignore[index]
         schedule.submit(("cohort-pdf", cid), _Join(
             pieces, self.css, self.scratch, self.targets[cid],
-            identifier(self.sources["covers"], self.sources["methods"],
+            identifier(self.sources["covers"], self.sources["tails"],
                        self.sources[("cohort", cid)], cid),
             (("/Title", title),)), COHORT_JOIN)
         self.joined.add(("cohort-pdf", cid))
@@ -378,6 +391,7 @@ class _Plan:
         for name in ("appendix", "summary", "comparison", "methods"):
             self._part(schedule, name, "dossier", name)
         self._part(schedule, "covers", "cohort", "covers")
+        self._part(schedule, "tails", "cohort", "tails")
         self._part(schedule, "index", "dossier", "index")
         self._part(schedule, ("front", 0), "dossier", "front", toc_pages=_Placeholder())
         for cid in self.cohort_ids:
@@ -394,10 +408,10 @@ class _Plan:
             self.parts[key] = laid_out
             if kind != "front":
                 self.refused[key] = laid_out.refused
-            if kind in ("covers", "methods", "cohort"):
+            if kind in ("covers", "tails", "cohort"):
                 for cid in [key[1]] if kind == "cohort" else self.cohort_ids:  # type: ignore[index]
                     if ("cohort-pdf", cid) not in self.joined and all(
-                            k in self.parts for k in ("covers", "methods", ("cohort", cid))):
+                            k in self.parts for k in ("covers", "tails", ("cohort", cid))):
                         self._join_cohort(schedule, cid)
             if kind == "front" and key[1] > 0:  # type: ignore[index]
                 attempt = key[1]  # type: ignore[index]
@@ -427,7 +441,7 @@ class _Plan:
             return
         pieces = tuple(self._dossier_pieces(self.front))
         keys = [k for k in self.sources  # the body's parts (the front follows from them)
-                if k != "covers" and not (isinstance(k, tuple) and k[0] == "front")]
+                if k not in ("covers", "tails") and not (isinstance(k, tuple) and k[0] == "front")]
         source = identifier(*[self.sources[k] for k in sorted(keys, key=str)])
         schedule.submit("dossier", _Join(pieces, self.css, self.scratch,
                                          self.out_dir / DOSSIER_PDF, source, stamp=stamp),
