@@ -24,7 +24,8 @@ from dossier.registry.comparators import UNANCHORED_LABEL
 from dossier.scoring.engine import score, score_cohorts
 from dossier.scoring.rulefile import RuleFileError, load_rule_file
 
-EMA_REASON = "a standard PASKWIL assessment needs EMA registration of the drug"
+EMA_REASON = ("a standard PASKWIL assessment needs EMA registration of the drug for this "
+              "indication")
 PASKWIL = ("paskwil-2016", "paskwil-2023", "paskwil-2024")
 
 
