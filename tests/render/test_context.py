@@ -394,7 +394,9 @@ def test_cohort_html_is_one_cohort_with_cover_and_methods(context) -> None:
     cohort = context["cohorts"][1]
     html = render_html(context, part="cohort", cohort_id=cohort["id"])
     assert f'id="{cohort["anchor"]}"' in html
-    assert 'id="methods"' in html and 'class="cover"' in html
+    # the cohort's own one-page methods, not the dossier's generic methods section
+    assert f'id="methods-{cohort["anchor"]}"' in html and 'class="cover"' in html
+    assert 'id="methods"' not in html
     others = [c for c in context["cohorts"] if c["id"] != cohort["id"]]
     assert not any(f'id="{c["anchor"]}"' in html for c in others)
     with pytest.raises(ValueError, match="not in the dossier context"):
