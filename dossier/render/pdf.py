@@ -9,11 +9,13 @@ Speed: WeasyPrint's layout is nearly the whole cost, so every page is laid out o
 parallel worker processes. The dossier is laid out in parts (cover and contents, summary,
 methods, the index of cohorts, each cohort's section, the comparison, the appendix); each part
 starts a page anyway, so the pages are those of a single layout. pypdf then joins the parts
-(:mod:`dossier.render.pdf_join`): it stamps "Page x of y" into the footers, rebuilds the
-bookmarks and links, and the contents get their page numbers from a last layout of the front
-pages. A cohort's PDF is its cover and one-page methods, its section's pages and its own
-listing and references, cut from the same parts: complete on its own, with its own page
-numbers, and laid out by nobody a second time. A folder of the user's templates that
+(:mod:`dossier.render.pdf_join`): it stamps "Page x of y" and the running footer (laid out
+once) over every page, rebuilds the bookmarks and links, and the contents get their page
+numbers from a last layout of the front pages. A cohort's PDF is its cover and one-page
+methods, its section's pages and its own listing and references, each a part of its own:
+complete on its own, with its own page numbers, and its section laid out by nobody a second
+time. No part holds what changes with the data file alone (its hash is in the footer and on
+the covers), so a part whose content did not change is the same part on a rebuild. A folder of the user's templates that
 replaces the document templates or the stylesheet is laid out whole instead, one document
 at a time (still in parallel), since only the bundled ones are known to keep every part
 on its own pages.
@@ -129,6 +131,15 @@ class _Stamp:
 
 
 @dataclass(frozen=True)
+class _Footer:
+    """Lay out the one page of the running footer (drawn over every joined page)."""
+
+    html: str
+    css: str
+    target: Path
+
+
+@dataclass(frozen=True)
 class _Join:
     """Join pieces of laid-out parts into one PDF, page-numbered by ``stamp`` (when None, by
     a stamp of the right size that the worker lays out, or has laid out before)."""
@@ -140,13 +151,14 @@ class _Join:
     identifier: bytes
     metadata: tuple[tuple[str, str], ...] = ()
     stamp: LaidOut | None = None
+    footer: LaidOut | None = None
 
 
 @dataclass(frozen=True)
 class _Job:
     dirs: tuple[Path, ...]
     epoch: str | None
-    work: _Whole | _Part | _Join | _Stamp
+    work: _Whole | _Part | _Join | _Stamp | _Footer
 
 
 class _Worker:
@@ -172,10 +184,12 @@ class _Worker:
                 return self.layouter.part(work.html, work.css, work.target)
             if isinstance(work, _Stamp):
                 return self.layouter.stamp(work.pages, work.css, work.target)
+            if isinstance(work, _Footer):
+                return self.layouter.footer(work.html, work.css, work.target)
             total = sum(len(piece.indices) for piece in work.pieces)
             stamp = work.stamp or self.stamp(total, work.css, work.scratch)
             join(work.pieces, stamp, work.target, identifier=work.identifier,
-                 metadata=dict(work.metadata))
+                 metadata=dict(work.metadata), footer=work.footer)
             return LaidOut(work.target, total)
 
 
@@ -248,7 +262,7 @@ class _Schedule:
     waiting: list[tuple[int, int, object, object]] = field(default_factory=list)
     order: Iterator[int] = field(default_factory=itertools.count)
 
-    def submit(self, key: object, work: _Whole | _Part | _Join | _Stamp,
+    def submit(self, key: object, work: _Whole | _Part | _Join | _Stamp | _Footer,
                priority: int = PART) -> None:
         heapq.heappush(self.waiting, (priority, next(self.order), key, work))
 
@@ -296,6 +310,7 @@ class _Plan:
     joined: set[object] = field(default_factory=set)
     front_assumed: dict[int, int] = field(default_factory=dict)
     front: LaidOut | None = None
+    footer: LaidOut | None = None
     stamps: dict[int, LaidOut] = field(default_factory=dict)
     stamps_asked: set[int] = field(default_factory=set)
 
@@ -359,43 +374,40 @@ class _Plan:
         self._part(schedule, ("front", attempt), "dossier", "front", toc_pages=toc_pages,
                    priority=CRITICAL)
 
-    def _cut(self, key: str, prefix: str, cid: str) -> Piece:
-        """Cohort ``cid``'s pages of a part holding every cohort's pages, each cohort
-        starting a page at the anchor ``prefix-<cohort anchor>``."""
-        part = self.parts[key]
-        cohorts = self.context["cohorts"]  # type: ignore[index]
-        starts: dict[str, int] = {}
-        for anchor in part.anchors:  # a box split over pages is anchored on each: the first
-            starts.setdefault(anchor.name, anchor.page)
-        index = self.cohort_ids.index(cid)
-        start = starts[f"{prefix}-{cohorts[index]['anchor']}"]  # type: ignore[index]
-        stop = (starts[f"{prefix}-{cohorts[index + 1]['anchor']}"]  # type: ignore[index]
-                if index + 1 < len(cohorts) else None)  # type: ignore[arg-type]
-        return Piece(part, start, stop)
-
     def _join_cohort(self, schedule: _Schedule, cid: str) -> None:
-        pieces = (self._cut("covers", "head", cid),
-                  Piece(self.parts[("cohort", cid)], top_level=1), self._cut("tails", "end", cid))
+        pieces = (Piece(self.parts[("head", cid)]),
+                  Piece(self.parts[("cohort", cid)], top_level=1),
+                  Piece(self.parts[("tail", cid)]))
         meta = self.context["meta"]
         title = f"{meta['title']}: {cid}"  # type: ignore[index]
         schedule.submit(("cohort-pdf", cid), _Join(
             pieces, self.css, self.scratch, self.targets[cid],
-            identifier(self.sources["covers"], self.sources["tails"],
-                       self.sources[("cohort", cid)], cid),
-            (("/Title", title),)), COHORT_JOIN)
+            identifier(*(self.sources[(kind, cid)] for kind in ("head", "cohort", "tail")),
+                       self.sources["footer"], cid),
+            (("/Title", title),), footer=self.footer), COHORT_JOIN)
         self.joined.add(("cohort-pdf", cid))
+
+    def _cohort_ready(self, cid: str) -> bool:
+        return self.footer is not None and ("cohort-pdf", cid) not in self.joined and all(
+            (kind, cid) in self.parts for kind in ("head", "cohort", "tail"))
 
     def run_parts(self, schedule: _Schedule) -> None:
         self.css = stylesheet(self.templates_dir)
         # the longest parts first, so that no worker is left with a long one at the end
+        footer = render_part(self.context, templates_dir=self.templates_dir,
+                             document="dossier", pdf_part="footer", inline_css=False)
+        self.sources["footer"] = identifier(footer).decode("ascii")
+        schedule.submit("footer", _Footer(footer, self.css, self.scratch / "footer.pdf"),
+                        CRITICAL)
         for name in ("appendix", "summary", "comparison", "methods"):
             self._part(schedule, name, "dossier", name)
-        self._part(schedule, "covers", "cohort", "covers")
-        self._part(schedule, "tails", "cohort", "tails")
         self._part(schedule, "index", "dossier", "index")
         self._part(schedule, ("front", 0), "dossier", "front", toc_pages=_Placeholder())
         for cid in self.cohort_ids:
             self._part(schedule, ("cohort", cid), "dossier", "cohort", cohort_id=cid)
+        for cid in self.cohort_ids:
+            self._part(schedule, ("head", cid), "cohort", "head", cohort_id=cid)
+            self._part(schedule, ("tail", cid), "cohort", "tail", cohort_id=cid)
         for key, laid_out in schedule.finished():
             kind = key[0] if isinstance(key, tuple) else key
             if kind in ("dossier", "cohort-pdf"):
@@ -405,14 +417,18 @@ class _Plan:
                 self.stamps[key[1]] = laid_out  # type: ignore[index]
                 self._join_dossier(schedule)
                 continue
+            if kind == "footer":
+                self.footer = laid_out
+                for cid in self.cohort_ids:
+                    if self._cohort_ready(cid):
+                        self._join_cohort(schedule, cid)
+                self._join_dossier(schedule)
+                continue
             self.parts[key] = laid_out
             if kind != "front":
                 self.refused[key] = laid_out.refused
-            if kind in ("covers", "tails", "cohort"):
-                for cid in [key[1]] if kind == "cohort" else self.cohort_ids:  # type: ignore[index]
-                    if ("cohort-pdf", cid) not in self.joined and all(
-                            k in self.parts for k in ("covers", "tails", ("cohort", cid))):
-                        self._join_cohort(schedule, cid)
+            if kind in ("head", "tail", "cohort") and self._cohort_ready(key[1]):  # type: ignore[index]
+                self._join_cohort(schedule, key[1])  # type: ignore[index]
             if kind == "front" and key[1] > 0:  # type: ignore[index]
                 attempt = key[1]  # type: ignore[index]
                 if laid_out.pages == self.front_assumed[attempt]:
@@ -434,18 +450,18 @@ class _Plan:
 
     def _join_dossier(self, schedule: _Schedule) -> None:
         """Join dossier.pdf once its front pages have settled and its stamp is laid out."""
-        if self.front is None or "dossier" in self.joined:
+        if self.front is None or self.footer is None or "dossier" in self.joined:
             return
         stamp = self.stamps.get(self._total(self.front.pages))
         if stamp is None:
             return
         pieces = tuple(self._dossier_pieces(self.front))
         keys = [k for k in self.sources  # the body's parts (the front follows from them)
-                if k not in ("covers", "tails") and not (isinstance(k, tuple) and k[0] == "front")]
+                if not (isinstance(k, tuple) and k[0] in ("front", "head", "tail"))]
         source = identifier(*[self.sources[k] for k in sorted(keys, key=str)])
         schedule.submit("dossier", _Join(pieces, self.css, self.scratch,
-                                         self.out_dir / DOSSIER_PDF, source, stamp=stamp),
-                        CRITICAL)
+                                         self.out_dir / DOSSIER_PDF, source, stamp=stamp,
+                                         footer=self.footer), CRITICAL)
         self.joined.add("dossier")
 
 

@@ -27,6 +27,7 @@ from pypdf.generic import (
     Destination,
     DictionaryObject,
     Fit,
+    IndirectObject,
     NameObject,
     TextStringObject,
 )
@@ -35,6 +36,7 @@ from dossier.render.pdf_layout import LaidOut
 
 LOGGER = logging.getLogger(__name__)
 STAMP_NAME = "/DossierPageNumber"
+FOOTER_NAME = "/DossierFooter"
 
 
 @dataclass(frozen=True)
@@ -112,8 +114,10 @@ def _stamp_form(writer: PdfWriter, stamp: PageObject) -> DecodedStreamObject:
     return form
 
 
-def _draw_over(writer: PdfWriter, page: PageObject, form: DecodedStreamObject) -> None:
-    """Draw ``form`` over ``page`` after its content, each in its own graphics state."""
+def _draw_over(writer: PdfWriter, page: PageObject,
+               forms: Sequence[tuple[str, IndirectObject]]) -> None:
+    """Draw each form (name, indirect reference) over ``page`` after its content, each in
+    its own graphics state."""
     resources = page.get("/Resources")
     resources = resources.get_object() if resources is not None else DictionaryObject()
     # a page's resources may be shared with other pages: give this page its own copy
@@ -121,14 +125,17 @@ def _draw_over(writer: PdfWriter, page: PageObject, form: DecodedStreamObject) -
     xobjects = resources.get("/XObject")
     xobjects = DictionaryObject(xobjects.get_object()) if xobjects is not None \
         else DictionaryObject()
-    # private API: a stream must be an indirect object, and pypdf has no public call for one
-    xobjects[NameObject(STAMP_NAME)] = writer._add_object(form)
+    drawn = b""
+    for name, form in forms:
+        xobjects[NameObject(name)] = form
+        drawn += b"q " + name.encode("ascii") + b" Do Q\n"
     resources[NameObject("/XObject")] = xobjects
     page[NameObject("/Resources")] = resources
     before, after = DecodedStreamObject(), DecodedStreamObject()
     before.set_data(b"q\n")
-    after.set_data(b"\nQ\nq " + STAMP_NAME.encode("ascii") + b" Do Q\n")
+    after.set_data(b"\nQ\n" + drawn)
     contents = page.get("/Contents")
+    # private API: a stream must be an indirect object, and pypdf has no public call for one
     streams = ArrayObject([writer._add_object(before)])
     if contents is not None:
         resolved = contents.get_object()
@@ -185,11 +192,12 @@ def _destination(writer: PdfWriter, name: str, page: int, x: float, y: float):
 
 
 def join(pieces: Sequence[Piece], stamp: LaidOut, target: Path, *, identifier: bytes,
-         metadata: Mapping[str, str] | None = None) -> Path:
+         metadata: Mapping[str, str] | None = None, footer: LaidOut | None = None) -> Path:
     """Write the pages of ``pieces`` in order to ``target``, page-numbered by ``stamp``.
 
-    ``stamp`` has exactly as many pages as the pieces together; ``metadata`` overrides
-    entries of the first piece's document information (e.g. "/Title").
+    ``stamp`` has exactly as many pages as the pieces together; ``footer`` (one page), when
+    given, is drawn over every page; ``metadata`` overrides entries of the first piece's
+    document information (e.g. "/Title").
     """
     readers = _Readers()
     total = sum(len(piece.indices) for piece in pieces)
@@ -197,11 +205,14 @@ def join(pieces: Sequence[Piece], stamp: LaidOut, target: Path, *, identifier: b
         raise ValueError(f"{target.name}: a stamp of {stamp.pages} pages for {total} pages")
     writer = PdfWriter()
     stamps = readers(stamp.path).pages
+    shared = [] if footer is None else [  # one form object, drawn on every page
+        (FOOTER_NAME, writer._add_object(_stamp_form(writer, readers(footer.path).pages[0])))]
     for piece in pieces:
         source = readers(piece.part.path).pages
         for index in piece.indices:
             page = writer.add_page(source[index])
-            _draw_over(writer, page, _stamp_form(writer, stamps[len(writer.pages) - 1]))
+            number = writer._add_object(_stamp_form(writer, stamps[len(writer.pages) - 1]))
+            _draw_over(writer, page, [*shared, (STAMP_NAME, number)])
     starts = page_starts(pieces)
     _outline(writer, pieces, starts)
     _links(writer, pieces, starts)

@@ -24,20 +24,29 @@ from dossier.render.fetch import LocalOnlyFetcher
 # CSS px -> PDF points (WeasyPrint draws 96 px to the inch, PDF counts 72 points)
 PT_PER_PX = 0.75
 
-# The page numbers ("Page x of y") are drawn after the parts are joined: a part does not know
-# where it will start nor how many pages the whole will have. The parts leave the footer's
-# right box empty; a stamp document of blank pages draws only that box, with the same
-# stylesheet, so the numbers land where a whole-document layout would put them.
-PART_RULES = "@page { @bottom-right { content: none !important; } }"
-STAMP_RULES = """
+# The page numbers ("Page x of y") and the running footer (software version, data file hash)
+# are drawn after the parts are joined: a part does not know where it will start nor how many
+# pages the whole will have, and leaving out what changes with the data file keeps a part the
+# same when only other cohorts' rows changed (a rebuild then reuses it). The parts leave the
+# footer's boxes empty; a stamp document of blank pages draws only the page numbers, and a
+# one-page footer document only the footer, with the same stylesheet, so both land where a
+# whole-document layout would put them.
+PART_RULES = ("@page { @bottom-right { content: none !important; } "
+              "@bottom-left { content: none !important; } }")
+_ONLY = """
 @page {
   @top-left { content: none !important; } @top-center { content: none !important; }
-  @top-right { content: none !important; } @bottom-left { content: none !important; }
-  @bottom-center { content: none !important; }
+  @top-right { content: none !important; } @bottom-center { content: none !important; }
+  @%s { content: none !important; }
 }
 html, body { margin: 0; padding: 0; }
+"""
+STAMP_RULES = _ONLY % "bottom-left" + """
 .stamp-page { height: 0; margin: 0; }
 .stamp-page + .stamp-page { break-before: page; }
+"""
+FOOTER_RULES = _ONLY % "bottom-right" + """
+body > * { display: none !important; }
 """
 
 
@@ -168,3 +177,12 @@ class Layouter:
         target.parent.mkdir(parents=True, exist_ok=True)
         document.write_pdf(target, pdf_identifier=identifier(html))
         return LaidOut(target, pages)
+
+    def footer(self, html: str, stylesheet: str, target: Path) -> LaidOut:
+        """One page that carries nothing but the running footer of ``html``'s body."""
+        document = self.render(html, (stylesheet, FOOTER_RULES))
+        if len(document.pages) != 1:
+            raise RuntimeError(f"running footer: {len(document.pages)} pages, not 1")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        document.write_pdf(target, pdf_identifier=identifier(html))
+        return LaidOut(target, 1)
