@@ -2,6 +2,7 @@
 
 Run:  python benchmarks/build.py [--scale 1,10] [--repeat 1] [--skip-naive] [--cohorts K]
                                  [--naive-cohorts K] [--no-breakdown] [--breakdown-cohorts K]
+                                 [--no-rebuild]
 
 For each scale (1 = the demo registry, 1,610 patients; s = ``demo_registry(1610 * s)``):
 
@@ -22,6 +23,11 @@ the straightforward way, same data, same process, one core
 breakdown (one process)
     ``write_pdfs(workers=1)`` with WeasyPrint's steps timed: layout, painting (SVG figures
     apart), font subsetting and the rest of ``write_pdf``; and the cost of starting workers.
+
+rebuilds (benchmarks/rebuild.py; ``--no-rebuild`` skips them)
+    a clean build of the demo written as files, then rebuilds into the same folder with
+    nothing changed and after one cohort's rows changed, checked byte for byte against a
+    clean build of the changed data.
 
 Targets (2 cores, the demo): the whole build >= 4x faster than the straightforward way, and
 everything but WeasyPrint's layout of the final pages <= 20% of the build. Registry generation
@@ -697,6 +703,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="time K straightforward cohort PDFs and scale (0 = all)")
     parser.add_argument("--no-breakdown", action="store_true",
                         help="skip the one-process breakdown of the PDF time")
+    parser.add_argument("--no-rebuild", action="store_true",
+                        help="skip the rebuilds from the cache (benchmarks/rebuild.py)")
     parser.add_argument("--breakdown-cohorts", type=int, default=0,
                         help="breakdown on K evenly spaced cohorts (0 = all)")
     args = parser.parse_args(argv)
@@ -739,11 +747,23 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory(prefix="dossier-bench-") as work:
                 breakdown(registry, Path(work), args.breakdown_cohorts,
                           default_workers(n_cohorts), best(ours_runs))
+    rebuilt: dict[str, bool] = {}
+    if not args.no_rebuild:
+        from rebuild import rebuild_report  # beside this script
+
+        print("\n== rebuilds from the cache (the demo registry as files)")
+        with tempfile.TemporaryDirectory(prefix="dossier-bench-") as work:
+            rebuilt = rebuild_report(Path(work))
     if verdicts:
         words = {True: "MET", False: "NOT MET", None: "not checked (--skip-naive)"}
         print(f"\ntargets for the demo: outside the PDF phase <= {100 * OUTSIDE_TARGET:.0f}%: "
               f"{words[verdicts['share']]}; >= {SPEED_TARGET:g}x the straightforward way: "
               f"{words[verdicts['speed']]}")
+    if rebuilt:
+        words = {True: "MET", False: "NOT MET"}
+        print(f"targets for the rebuilds: one cohort changed <= 15% of a clean build: "
+              f"{words[rebuilt['one']]}; nothing changed <= 5%: {words[rebuilt['nothing']]}; "
+              f"byte-identical to a clean build: {words[rebuilt['identical']]}")
     print(load_average())
     return 0
 

@@ -17,6 +17,13 @@ from pathlib import Path
 import pandas as pd
 
 from dossier import __version__
+from dossier.build_cache import (
+    CACHE_NAME,
+    build_key,
+    cached_build_key,
+    earlier_cache,
+    reuse_outputs,
+)
 from dossier.config import Settings
 from dossier.endpoints.compute import compute_endpoints
 from dossier.endpoints.parameters import EndpointParameters
@@ -38,6 +45,7 @@ from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.render.bundle import DossierBundle, build_timestamp, safe_file_name
 from dossier.render.methods_text import data_cutoff
 from dossier.render.ownership import check_destination
+from dossier.render.pdf_cache import PartCache
 from dossier.render.staging import stop_cleanly_on_signals
 from dossier.resources import drup_stage_sizes, resource_dir
 from dossier.scoring.engine import score_cohorts
@@ -364,7 +372,7 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
                   adam: Path | None = None, adam_map: Path | None = None,
                   progress: Progress | None = None, docx_reference: Path | None = None,
                   engine: str = "weasyprint", patient_key: Path | None = None,
-                  force: bool = False, since: Path | None = None
+                  force: bool = False, since: Path | None = None, cache: bool = True
                   ) -> tuple[Path, dict[str, float]]:
     """Build the dossier folder and return its path and the time each stage took (seconds).
 
@@ -386,13 +394,18 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
     (an existing file only with ``force``). ``since`` (an earlier dossier folder or patient
     file) adds what changed since it: changes.json, a Changes sheet and a "Changes since"
     section at the front of the PDF (see :mod:`dossier.changes`).
+
+    A destination that holds a dossier with its cache (:mod:`dossier.build_cache`) is rebuilt
+    from it: every output copied when nothing that can change one changed, else only the PDF
+    parts whose content changed laid out again; ``cache=False`` reads no cache. The folder is
+    the same either way.
     """
     with stop_cleanly_on_signals():
         return _build(settings, data=data, cohorts=cohorts, criteria=criteria, only=only,
                       destination=destination, formats=formats, templates=templates,
                       registry=registry, adam=adam, adam_map=adam_map, progress=progress,
                       docx_reference=docx_reference, engine=engine, force=force,
-                      patient_key=patient_key, since=since)
+                      patient_key=patient_key, since=since, cache=cache)
 
 
 def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
@@ -400,7 +413,8 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
            formats: Sequence[str], templates: Path | None, registry: Registry | None,
            adam: Path | None, adam_map: Path | None, progress: Progress | None,
            docx_reference: Path | None, engine: str, force: bool,
-           patient_key: Path | None, since: Path | None = None) -> tuple[Path, dict[str, float]]:
+           patient_key: Path | None, since: Path | None = None, cache: bool = True
+           ) -> tuple[Path, dict[str, float]]:
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
         raise BuildError(f"unknown format(s) {', '.join(unknown) or '(none)'}; "
@@ -425,6 +439,7 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
     if since is not None and Path(since).is_file():
         named.append(Path(since))
     check_destination(target, force=force, inputs=named)  # refuse before any work
+    earlier_zip = earlier_cache(target) if cache else None
     earlier = None
     if since is not None:  # read before the build replaces it (it may be the --out folder)
         from dossier.changes.snapshot import load_snapshot
@@ -466,8 +481,29 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
         # the sheet names the field; the sentence without its own "Patient identifiers:" lead
         "patient identifiers": identifiers.partition(": ")[2],
     }
-    context = None
-    if {"pdf", "docx", "qmd"} & set(formats) or engine == "quarto":
+    earlier_qmd = target / QUARTO_FOLDER / "dossier.qmd"  # its narrative is carried over
+    uses_narrative = "docx" in formats or "qmd" in formats or engine == "quarto"
+    inputs = input_files(settings, registry, templates=templates, docx_reference=docx_reference,
+                         narrative=earlier_qmd if uses_narrative else None)
+    rule_files = [r.path for r in analysis.rules.rule_sets]
+    key = build_key(
+        inputs=[*inputs, *(("criteria", path) for path in rule_files)],
+        frames={"patients": registry.patients, "cohorts": registry.cohorts,
+                "adverse_events": registry.adverse_events, "results": analysis.results},
+        records={"settings": repr(settings), "data": data_name, "sha256": registry.sha256,
+                 "report": repr(registry.report), "formats": sorted(formats), "engine": engine,
+                 "only": chosen, "files": file_names, "identifiers": identifiers,
+                 "build_info": build_info, "build_time": build_time.isoformat(),
+                 "parameters": analysis.parameters,
+                 "verdicts": [v.to_dict() for v in analysis.verdicts],
+                 "readiness": [r.to_dict() for r in analysis.readiness],
+                 "controls": {cid: c.record() for cid, c in analysis.controls.items()},
+                 "changes": changes, "templates": templates is not None,
+                 "docx_reference": docx_reference is not None})
+    reuse = earlier_zip is not None and cached_build_key(earlier_zip) == key
+    needs_context = bool({"pdf", "docx", "qmd"} & set(formats)) or engine == "quarto"
+
+    def make_context() -> dict[str, object]:
         from dossier.render.context import build_context
 
         start = time.perf_counter()
@@ -484,7 +520,8 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
             context["changes"] = changes_view(
                 changes, {str(c["id"]): str(c["anchor"]) for c in context["cohorts"]})
         timings["context"] = time.perf_counter() - start
-    earlier_qmd = target / QUARTO_FOLDER / "dossier.qmd"  # its narrative is carried over
+        return context
+
     weasy_pdfs = "pdf" in formats and engine == "weasyprint"
     # one step per output file: the PDFs are reported one by one as they are written
     steps = 3 + len(formats) + (len(cohort_ids) if weasy_pdfs else 0)
@@ -502,70 +539,77 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
         write()
         timings[name] = time.perf_counter() - start
 
-    uses_narrative = "docx" in formats or "qmd" in formats or engine == "quarto"
-    inputs = input_files(settings, registry, templates=templates, docx_reference=docx_reference,
-                         narrative=earlier_qmd if uses_narrative else None)
-    rule_files = [r.path for r in analysis.rules.rule_sets]
     protected = [*named, *rule_files, *(p for role, p in inputs if role != "narrative")]
     with DossierBundle(target, force=force, inputs=protected) as bundle:
-        # the PDFs are laid out by worker processes in a background thread while the other
-        # outputs are written; the folder is committed or removed only once it has stopped
-        background = ThreadPoolExecutor(max_workers=1)
-        try:
-            pdfs: Future | None = None
-            if weasy_pdfs:
-                from dossier.render.pdf import write_pdfs
+        start = time.perf_counter()
+        copied = reuse_outputs(target, bundle, skip=()) if reuse else None
+        if copied is not None:  # nothing changed: the earlier outputs, checked, as they were
+            timings["reused"] = time.perf_counter() - start
+            report(f"reused {len(copied)} unchanged outputs", steps, steps)
+        else:
+            context = make_context() if needs_context else None
+            part_cache = PartCache(earlier_zip, bundle.path(CACHE_NAME), {"key": key})
+            # the PDFs are laid out by worker processes in a background thread while the other
+            # outputs are written; the folder is committed or removed only once it has stopped
+            background = ThreadPoolExecutor(max_workers=1)
+            try:
+                pdfs: Future | None = None
+                if weasy_pdfs:
+                    from dossier.render.pdf import write_pdfs
 
-                pdfs = background.submit(timed, "pdf", lambda: write_pdfs(
-                    context, bundle.temporary_folder, templates_dir=templates,
-                    cohort_file_names=file_names, progress=tick))
-            if "json" in formats:
-                timed("json", lambda: bundle.write_json("results.json",
-                                                        _results_json(
-                    analysis, chosen, build_time.date().isoformat())))
-                tick("results.json")
-            if changes is not None:
-                bundle.write_json("changes.json", changes)
-            if "xlsx" in formats:
-                from dossier.render.workbook import write_dossier_workbook
+                    pdfs = background.submit(timed, "pdf", lambda: write_pdfs(
+                        context, bundle.temporary_folder, templates_dir=templates,
+                        cohort_file_names=file_names, progress=tick, cache=part_cache))
+                if "json" in formats:
+                    timed("json", lambda: bundle.write_json("results.json",
+                                                            _results_json(
+                        analysis, chosen, build_time.date().isoformat())))
+                    tick("results.json")
+                if changes is not None:
+                    bundle.write_json("changes.json", changes)
+                if "xlsx" in formats:
+                    from dossier.render.workbook import write_dossier_workbook
 
-                timed("xlsx", lambda: write_dossier_workbook(
-                    bundle.path("dossier.xlsx"), results=analysis.results,
-                    verdicts=analysis.verdicts, readiness=analysis.readiness,
-                    rule_sets=analysis.rules.rule_sets, patients=shown.patients,
-                    registry_cohorts=registry.cohorts, report=shown.report,
-                    build_info=build_info, created=build_time, only=chosen,
-                    adverse_events=shown.adverse_events, changes=changes))
-                tick("dossier.xlsx")
-            if "docx" in formats:
-                from dossier.render.docx import write_docx
-                from dossier.render.markdown import read_narrative
+                    timed("xlsx", lambda: write_dossier_workbook(
+                        bundle.path("dossier.xlsx"), results=analysis.results,
+                        verdicts=analysis.verdicts, readiness=analysis.readiness,
+                        rule_sets=analysis.rules.rule_sets, patients=shown.patients,
+                        registry_cohorts=registry.cohorts, report=shown.report,
+                        build_info=build_info, created=build_time, only=chosen,
+                        adverse_events=shown.adverse_events, changes=changes))
+                    tick("dossier.xlsx")
+                if "docx" in formats:
+                    from dossier.render.docx import write_docx
+                    from dossier.render.markdown import read_narrative
 
-                timed("docx", lambda: write_docx(
-                    context, bundle.path("dossier.docx"), templates_dir=templates,
-                    reference_doc=docx_reference, narrative=read_narrative(earlier_qmd)))
-                tick("dossier.docx")
-            if "qmd" in formats or engine == "quarto":
-                from dossier.render.qmd import render_with_quarto, write_quarto_project
+                    timed("docx", lambda: write_docx(
+                        context, bundle.path("dossier.docx"), templates_dir=templates,
+                        reference_doc=docx_reference, narrative=read_narrative(earlier_qmd)))
+                    tick("dossier.docx")
+                if "qmd" in formats or engine == "quarto":
+                    from dossier.render.qmd import render_with_quarto, write_quarto_project
 
-                project = bundle.temporary_folder / QUARTO_FOLDER
-                timed("qmd", lambda: write_quarto_project(
-                    context, project, templates_dir=templates,
-                    results=_results_of(analysis, chosen).reset_index(drop=True),
-                    keep_narrative_from=earlier_qmd, reference_doc=docx_reference))
-                if "qmd" in formats:
-                    tick("quarto/dossier.qmd")
-                if engine == "quarto":
-                    start = time.perf_counter()
-                    rendered = render_with_quarto(project)
-                    timings["quarto"] = time.perf_counter() - start
-                    if "pdf" in formats:
-                        bundle.write_bytes("dossier.pdf", (rendered / "dossier.pdf").read_bytes())
-                        tick("dossier.pdf (Quarto)")
-            if pdfs is not None:
-                pdfs.result()
-        finally:
-            _wait_for(background)
+                    project = bundle.temporary_folder / QUARTO_FOLDER
+                    timed("qmd", lambda: write_quarto_project(
+                        context, project, templates_dir=templates,
+                        results=_results_of(analysis, chosen).reset_index(drop=True),
+                        keep_narrative_from=earlier_qmd, reference_doc=docx_reference))
+                    if "qmd" in formats:
+                        tick("quarto/dossier.qmd")
+                    if engine == "quarto":
+                        start = time.perf_counter()
+                        rendered = render_with_quarto(project)
+                        timings["quarto"] = time.perf_counter() - start
+                        if "pdf" in formats:
+                            bundle.write_bytes("dossier.pdf",
+                                               (rendered / "dossier.pdf").read_bytes())
+                            tick("dossier.pdf (Quarto)")
+                if pdfs is not None:
+                    pdfs.result()
+            finally:
+                _wait_for(background)
+            if not weasy_pdfs:
+                part_cache.write()
         bundle.finish_manifest(
             inputs=inputs, criteria_files=rule_files,
             parameters={**analysis.parameters, "formats": sorted(formats), "engine": engine,

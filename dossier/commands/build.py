@@ -75,9 +75,13 @@ def build(
         None, "--since", metavar="OLD", show_default=False,
         help="Show what changed since an earlier dossier folder (or patient file): a 'Changes "
              "since' section first in the PDF, a Changes sheet, changes.json."),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Build from scratch: do not reuse the outputs or PDF parts "
+        "kept in the --out folder's .dossier-cache.zip (a new one is still written)."),
 ) -> None:
     """Build the dossier: read -> endpoints -> criteria -> PDF, Excel, JSON, Word, Quarto."""
     from dossier.build import build_dossier
+    from dossier.build_cache import CACHE_NAME
     from dossier.config import ConfigError
     from dossier.errors import DossierError
     from dossier.registry.load import RegistryError
@@ -105,7 +109,7 @@ def build(
                 only=only or (), destination=out, formats=chosen, templates=templates,
                 adam=adam, adam_map=adam_map, docx_reference=docx_reference,
                 engine=engine.strip().lower(), progress=progress, patient_key=patient_key,
-                force=force, since=since)
+                force=force, since=since, cache=not no_cache)
         except RegistryError as exc:
             console.print(exc.report.to_table())
             raise fail(f"{data or adam or settings.data}: the data has errors; nothing was written",
@@ -119,8 +123,10 @@ def build(
     console.print(f"dossier written to {folder}")
     for name in sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
                        if p.is_file()):
-        if not name.startswith(("cohorts/", "quarto/figures/", "quarto/_output/")):
+        if not name.startswith(("cohorts/", "quarto/figures/", "quarto/_output/", ".")):
             console.print(f"  {name}")
+    if (folder / CACHE_NAME).is_file():
+        console.print(f"  {CACHE_NAME} (what the next build into this folder reuses)")
     n_cohort_pdfs = len(list((folder / "cohorts").glob("*.pdf")))
     if n_cohort_pdfs:
         console.print(f"  cohorts/ ({n_cohort_pdfs} per-cohort PDFs)")

@@ -15,10 +15,11 @@ numbers from a last layout of the front pages. A cohort's PDF is its cover and o
 methods, its section's pages and its own listing and references, each a part of its own:
 complete on its own, with its own page numbers, and its section laid out by nobody a second
 time. No part holds what changes with the data file alone (its hash is in the footer and on
-the covers), so a part whose content did not change is the same part on a rebuild. A folder of the user's templates that
-replaces the document templates or the stylesheet is laid out whole instead, one document
-at a time (still in parallel), since only the bundled ones are known to keep every part
-on its own pages.
+the covers), so a part whose content did not change is the same part on a rebuild, taken
+from the cache of the last build (:mod:`dossier.render.pdf_cache`). A folder of the user's
+templates that replaces the document templates or the stylesheet is laid out whole instead,
+one document at a time (still in parallel), since only the bundled ones are known to keep
+every part on its own pages.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from dossier.render.html import (
     stylesheet,
     template_dirs,
 )
+from dossier.render.pdf_cache import PartCache, copy_entry, environment_key
 from dossier.render.pdf_join import Piece, anchor_pages, join
 from dossier.render.pdf_layout import LaidOut, Layouter, identifier
 
@@ -141,17 +143,15 @@ class _Footer:
 
 @dataclass(frozen=True)
 class _Join:
-    """Join pieces of laid-out parts into one PDF, page-numbered by ``stamp`` (when None, by
-    a stamp of the right size that the worker lays out, or has laid out before)."""
+    """Join pieces of laid-out parts into one PDF, page-numbered by ``stamp``, the running
+    footer drawn over every page."""
 
     pieces: tuple[Piece, ...]
-    css: str
-    scratch: Path
     target: Path
     identifier: bytes
+    stamp: LaidOut
+    footer: LaidOut
     metadata: tuple[tuple[str, str], ...] = ()
-    stamp: LaidOut | None = None
-    footer: LaidOut | None = None
 
 
 @dataclass(frozen=True)
@@ -162,18 +162,10 @@ class _Job:
 
 
 class _Worker:
-    """One process's layouter, and the page-number stamps it has already laid out."""
+    """One process's layouter (fonts and parsed stylesheets kept between jobs)."""
 
     def __init__(self, dirs: Sequence[Path]) -> None:
         self.layouter = Layouter(dirs)
-        self._stamps: dict[tuple[str, int], LaidOut] = {}
-
-    def stamp(self, pages: int, css: str, scratch: Path) -> LaidOut:
-        key = (hashlib.sha256(css.encode("utf-8")).hexdigest(), pages)
-        if key not in self._stamps:
-            target = scratch / f"stamp-{os.getpid()}-{key[0][:12]}-{pages}.pdf"
-            self._stamps[key] = self.layouter.stamp(pages, css, target)
-        return self._stamps[key]
 
     def run(self, job: _Job) -> LaidOut:
         work = job.work
@@ -187,8 +179,7 @@ class _Worker:
             if isinstance(work, _Footer):
                 return self.layouter.footer(work.html, work.css, work.target)
             total = sum(len(piece.indices) for piece in work.pieces)
-            stamp = work.stamp or self.stamp(total, work.css, work.scratch)
-            join(work.pieces, stamp, work.target, identifier=work.identifier,
+            join(work.pieces, work.stamp, work.target, identifier=work.identifier,
                  metadata=dict(work.metadata), footer=work.footer)
             return LaidOut(work.target, total)
 
@@ -258,28 +249,47 @@ class _Schedule:
     dirs: tuple[Path, ...]
     epoch: str | None
     slots: int
-    pending: dict[Future, object] = field(default_factory=dict)
-    waiting: list[tuple[int, int, object, object]] = field(default_factory=list)
+    cache: PartCache | None = None
+    pending: dict[Future, tuple[object, str | None]] = field(default_factory=dict)
+    waiting: list[tuple[int, int, object, object, str | None]] = field(default_factory=list)
+    ready: list[tuple[object, LaidOut]] = field(default_factory=list)
     order: Iterator[int] = field(default_factory=itertools.count)
 
     def submit(self, key: object, work: _Whole | _Part | _Join | _Stamp | _Footer,
-               priority: int = PART) -> None:
-        heapq.heappush(self.waiting, (priority, next(self.order), key, work))
+               priority: int = PART, cache_key: str | None = None) -> None:
+        """Queue ``work``; with a ``cache_key`` the cache's entry is taken instead, if any."""
+        if cache_key is not None and self.cache is not None:
+            cached = self.cache.get(cache_key, str(key))
+            if cached is not None:
+                if isinstance(work, _Join | _Whole):  # an output: put where it belongs
+                    cached = copy_entry(cached, work.target)
+                self.ready.append((key, cached))
+                return
+        heapq.heappush(self.waiting, (priority, next(self.order), key, work, cache_key))
 
     def _feed(self) -> None:
         while self.waiting and len(self.pending) < self.slots:
-            _, _, key, work = heapq.heappop(self.waiting)
+            _, _, key, work, cache_key = heapq.heappop(self.waiting)
             job = _Job(self.dirs, self.epoch, work)  # type: ignore[arg-type]
-            self.pending[self.pool.submit(_run_job, job)] = key
+            self.pending[self.pool.submit(_run_job, job)] = (key, cache_key)
 
     def finished(self) -> Iterator[tuple[object, LaidOut]]:
-        """Each job's key and result as jobs finish (a failed job raises here)."""
+        """Each job's key and result as jobs finish (a failed job raises here); entries taken
+        from the cache come first."""
         self._feed()
-        while self.pending:
+        while self.ready or self.pending:
+            while self.ready:
+                yield self.ready.pop(0)
+                self._feed()
+            if not self.pending:
+                continue
             done, _ = wait(list(self.pending), return_when=FIRST_COMPLETED)
             for future in done:
-                key = self.pending.pop(future)
-                yield key, future.result()
+                key, cache_key = self.pending.pop(future)
+                result = future.result()
+                if cache_key is not None and self.cache is not None:
+                    self.cache.put(cache_key, result)
+                yield key, result
             self._feed()
 
 
@@ -303,13 +313,16 @@ class _Plan:
     scratch: Path
     targets: dict[str, Path]  # cohort id -> its PDF
     progress: Progress | None
+    cache: PartCache | None = None
     css: str = ""
     parts: dict[object, LaidOut] = field(default_factory=dict)
     sources: dict[object, str] = field(default_factory=dict)  # part -> identifier of its HTML
+    keys: dict[object, str] = field(default_factory=dict)  # part -> its cache key
     refused: dict[object, tuple[str, ...]] = field(default_factory=dict)
     joined: set[object] = field(default_factory=set)
     front_assumed: dict[int, int] = field(default_factory=dict)
     front: LaidOut | None = None
+    front_attempt: int = 0
     footer: LaidOut | None = None
     stamps: dict[int, LaidOut] = field(default_factory=dict)
     stamps_asked: set[int] = field(default_factory=set)
@@ -322,15 +335,24 @@ class _Plan:
         if self.progress is not None:
             self.progress(target.relative_to(self.out_dir).as_posix())
 
+    def _key(self, plan_key: object, kind: str, *texts: object) -> str | None:
+        """The cache key of a job (None without a cache), remembered under ``plan_key``."""
+        if self.cache is None:
+            return None
+        self.keys[plan_key] = key = self.cache.key(kind, *texts)
+        return key
+
     # ---- whole documents (user templates)
 
     def run_whole(self, schedule: _Schedule) -> None:
         dossier_html = render_html(self.context, templates_dir=self.templates_dir)
-        schedule.submit("dossier", _Whole(dossier_html, self.out_dir / DOSSIER_PDF))
+        schedule.submit("dossier", _Whole(dossier_html, self.out_dir / DOSSIER_PDF),
+                        cache_key=self._key("dossier", "whole", dossier_html))
         for cid in self.cohort_ids:
             html = render_html(self.context, templates_dir=self.templates_dir, part="cohort",
                                cohort_id=cid)
-            schedule.submit(("cohort-pdf", cid), _Whole(html, self.targets[cid]))
+            schedule.submit(("cohort-pdf", cid), _Whole(html, self.targets[cid]),
+                            cache_key=self._key(("cohort-pdf", cid), "whole", html))
         for key, laid_out in schedule.finished():
             self.refused[key] = laid_out.refused
             self.report(laid_out.path)
@@ -346,7 +368,17 @@ class _Plan:
         self.sources[key] = identifier(html).decode("ascii")
         name = key if isinstance(key, str) else "-".join(map(str, key))
         target = self.scratch / f"part-{hashlib.sha256(name.encode()).hexdigest()[:16]}.pdf"
-        schedule.submit(key, _Part(html, self.css, target), priority)
+        schedule.submit(key, _Part(html, self.css, target), priority,
+                        self._key(key, "part", html, self.css))
+
+    def _stamp(self, schedule: _Schedule, pages: int, priority: int) -> None:
+        """Have a page-number stamp of ``pages`` pages laid out (once per size)."""
+        if pages in self.stamps_asked:
+            return
+        self.stamps_asked.add(pages)
+        schedule.submit(("stamp", pages), _Stamp(
+            pages, self.css, self.scratch / f"stamp-{pages}.pdf"), priority,
+            self._key(("stamp", pages), "stamp", pages, self.css))
 
     def _dossier_pieces(self, front: LaidOut | None) -> list[Piece]:
         pieces = [] if front is None else [Piece(front)]
@@ -365,40 +397,52 @@ class _Plan:
     def _front(self, schedule: _Schedule, attempt: int, front_pages: int) -> None:
         """Lay out the cover and contents with page numbers for ``front_pages`` front pages."""
         self.front_assumed[attempt] = front_pages
-        total = self._total(front_pages)
-        if total not in self.stamps_asked:  # laid out meanwhile, on another worker
-            self.stamps_asked.add(total)
-            schedule.submit(("stamp", total), _Stamp(
-                total, self.css, self.scratch / f"stamp-dossier-{total}.pdf"), CRITICAL)
+        self._stamp(schedule, self._total(front_pages), CRITICAL)
         toc_pages = anchor_pages(self._dossier_pieces(None), first_page=front_pages + 1)
         self._part(schedule, ("front", attempt), "dossier", "front", toc_pages=toc_pages,
                    priority=CRITICAL)
 
+    def _join(self, schedule: _Schedule, key: object, plan_keys: Sequence[object],
+              pieces: Sequence[Piece], target: Path, source: bytes, stamp: int,
+              metadata: tuple[tuple[str, str], ...], priority: int) -> None:
+        """Join ``pieces`` (of the parts ``plan_keys``) into ``target``."""
+        assert self.footer is not None
+        cache_key = None
+        if self.cache is not None:
+            cache_key = self._key(
+                key, "join", source, metadata, self.keys[("stamp", stamp)], self.keys["footer"],
+                *(f"{self.keys[k]}:{p.start}:{p.stop}:{p.top_level}"
+                  for k, p in zip(plan_keys, pieces, strict=True)))
+        schedule.submit(key, _Join(tuple(pieces), target, source, self.stamps[stamp],
+                                   self.footer, metadata), priority, cache_key)
+        self.joined.add(key)
+
     def _join_cohort(self, schedule: _Schedule, cid: str) -> None:
-        pieces = (Piece(self.parts[("head", cid)]),
-                  Piece(self.parts[("cohort", cid)], top_level=1),
-                  Piece(self.parts[("tail", cid)]))
+        """Join cohort ``cid``'s PDF once its parts, the footer and its stamp are there."""
+        plan_keys = [("cover", cid), ("methods", cid), ("cohort", cid), ("tail", cid)]
+        if (self.footer is None or ("cohort-pdf", cid) in self.joined
+                or not all(k in self.parts for k in plan_keys)):
+            return
+        pieces = tuple(Piece(self.parts[k], top_level=1 if k[0] == "cohort" else None)
+                       for k in plan_keys)
+        total = sum(len(piece.indices) for piece in pieces)
+        if total not in self.stamps:
+            self._stamp(schedule, total, COHORT_JOIN)
+            return
         meta = self.context["meta"]
         title = f"{meta['title']}: {cid}"  # type: ignore[index]
-        schedule.submit(("cohort-pdf", cid), _Join(
-            pieces, self.css, self.scratch, self.targets[cid],
-            identifier(*(self.sources[(kind, cid)] for kind in ("head", "cohort", "tail")),
-                       self.sources["footer"], cid),
-            (("/Title", title),), footer=self.footer), COHORT_JOIN)
-        self.joined.add(("cohort-pdf", cid))
-
-    def _cohort_ready(self, cid: str) -> bool:
-        return self.footer is not None and ("cohort-pdf", cid) not in self.joined and all(
-            (kind, cid) in self.parts for kind in ("head", "cohort", "tail"))
+        source = identifier(*(self.sources[k] for k in plan_keys), self.sources["footer"], cid)
+        self._join(schedule, ("cohort-pdf", cid), plan_keys, pieces, self.targets[cid], source,
+                   total, (("/Title", title),), COHORT_JOIN)
 
     def run_parts(self, schedule: _Schedule) -> None:
         self.css = stylesheet(self.templates_dir)
-        # the longest parts first, so that no worker is left with a long one at the end
         footer = render_part(self.context, templates_dir=self.templates_dir,
                              document="dossier", pdf_part="footer", inline_css=False)
         self.sources["footer"] = identifier(footer).decode("ascii")
         schedule.submit("footer", _Footer(footer, self.css, self.scratch / "footer.pdf"),
-                        CRITICAL)
+                        CRITICAL, self._key("footer", "footer", footer, self.css))
+        # the longest parts first, so that no worker is left with a long one at the end
         for name in ("appendix", "summary", "comparison", "methods"):
             self._part(schedule, name, "dossier", name)
         self._part(schedule, "index", "dossier", "index")
@@ -406,34 +450,32 @@ class _Plan:
         for cid in self.cohort_ids:
             self._part(schedule, ("cohort", cid), "dossier", "cohort", cohort_id=cid)
         for cid in self.cohort_ids:
-            self._part(schedule, ("head", cid), "cohort", "head", cohort_id=cid)
-            self._part(schedule, ("tail", cid), "cohort", "tail", cohort_id=cid)
+            for kind in ("cover", "methods", "tail"):
+                self._part(schedule, (kind, cid), "cohort", kind, cohort_id=cid)
         for key, laid_out in schedule.finished():
             kind = key[0] if isinstance(key, tuple) else key
             if kind in ("dossier", "cohort-pdf"):
                 self.report(laid_out.path)
                 continue
-            if kind == "stamp":
-                self.stamps[key[1]] = laid_out  # type: ignore[index]
-                self._join_dossier(schedule)
-                continue
-            if kind == "footer":
-                self.footer = laid_out
+            if kind in ("stamp", "footer"):
+                if kind == "stamp":
+                    self.stamps[key[1]] = laid_out  # type: ignore[index]
+                else:
+                    self.footer = laid_out
                 for cid in self.cohort_ids:
-                    if self._cohort_ready(cid):
-                        self._join_cohort(schedule, cid)
+                    self._join_cohort(schedule, cid)
                 self._join_dossier(schedule)
                 continue
             self.parts[key] = laid_out
             if kind != "front":
                 self.refused[key] = laid_out.refused
-            if kind in ("head", "tail", "cohort") and self._cohort_ready(key[1]):  # type: ignore[index]
+            if kind in ("cover", "methods", "tail", "cohort"):
                 self._join_cohort(schedule, key[1])  # type: ignore[index]
             if kind == "front" and key[1] > 0:  # type: ignore[index]
                 attempt = key[1]  # type: ignore[index]
                 if laid_out.pages == self.front_assumed[attempt]:
                     self.refused[key] = laid_out.refused
-                    self.front = laid_out
+                    self.front, self.front_attempt = laid_out, attempt
                     self._join_dossier(schedule)
                 elif attempt < FRONT_ATTEMPTS:
                     self._front(schedule, attempt + 1, laid_out.pages)
@@ -442,8 +484,10 @@ class _Plan:
                                        f"{FRONT_ATTEMPTS} layouts of the front pages")
             elif not self.front_assumed and self._body_ready():
                 self._front(schedule, 1, self.parts[("front", 0)].pages)
-        if "dossier" not in self.joined:
-            raise RuntimeError("dossier.pdf was not joined")
+        missing = [k for k in ["dossier", *(("cohort-pdf", c) for c in self.cohort_ids)]
+                   if k not in self.joined]
+        if missing:
+            raise RuntimeError(f"not joined: {', '.join(map(str, missing))}")
 
     def _total(self, front_pages: int) -> int:
         return front_pages + sum(len(p.indices) for p in self._dossier_pieces(None))
@@ -452,17 +496,19 @@ class _Plan:
         """Join dossier.pdf once its front pages have settled and its stamp is laid out."""
         if self.front is None or self.footer is None or "dossier" in self.joined:
             return
-        stamp = self.stamps.get(self._total(self.front.pages))
-        if stamp is None:
+        total = self._total(self.front.pages)
+        if total not in self.stamps:
             return
-        pieces = tuple(self._dossier_pieces(self.front))
+        pieces = self._dossier_pieces(self.front)
+        plan_keys: list[object] = [("front", self.front_attempt)]
+        for name in DOSSIER_PARTS[1:]:
+            plan_keys += ([("cohort", cid) for cid in self.cohort_ids] if name == "cohort"
+                          else [name])
         keys = [k for k in self.sources  # the body's parts (the front follows from them)
-                if not (isinstance(k, tuple) and k[0] in ("front", "head", "tail"))]
+                if not (isinstance(k, tuple) and k[0] in ("front", "cover", "methods", "tail"))]
         source = identifier(*[self.sources[k] for k in sorted(keys, key=str)])
-        schedule.submit("dossier", _Join(pieces, self.css, self.scratch,
-                                         self.out_dir / DOSSIER_PDF, source, stamp=stamp,
-                                         footer=self.footer), CRITICAL)
-        self.joined.add("dossier")
+        self._join(schedule, "dossier", plan_keys, pieces, self.out_dir / DOSSIER_PDF, source,
+                   total, (), CRITICAL)
 
 
 # --------------------------------------------------------------------------- the entry point
@@ -482,7 +528,8 @@ def default_workers(n_cohorts: int) -> int:
 def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
                templates_dir: Path | None = None, cohort_file_names: Mapping[str, str],
                fetcher: LocalOnlyFetcher | None = None, workers: int | None = None,
-               progress: Progress | None = None) -> dict[str, Path]:
+               progress: Progress | None = None, cache: PartCache | None = None
+               ) -> dict[str, Path]:
     """Write ``out_dir/dossier.pdf`` and one ``out_dir/cohorts/<name>.pdf`` per cohort.
 
     Parameters
@@ -492,6 +539,8 @@ def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
     workers : processes laying out PDFs in parallel (default :func:`default_workers`);
         1 lays everything out in this process. The PDFs are the same either way.
     progress : called with each written PDF's path under ``out_dir`` as it is written.
+    cache : the parts of the last build to reuse, and where this build's go (written before
+        returning); see :mod:`dossier.render.pdf_cache`. The PDFs are the same either way.
 
     Returns
     -------
@@ -512,12 +561,22 @@ def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
     whole = bool(overridden(templates_dir, WHOLE_IF_REPLACED)) or not cohorts
     with tempfile.TemporaryDirectory(prefix=".pdf-parts-", dir=out_dir) as scratch, \
             _executor(workers) as pool:
-        plan = _Plan(context, templates_dir, out_dir, Path(scratch), targets, progress)
-        schedule = _Schedule(pool, dirs, _epoch(context), 1 if workers == 1 else workers + 1)
-        if whole:
-            plan.run_whole(schedule)
-        else:
-            plan.run_parts(schedule)
+        if cache is not None:  # every option that changes a laid-out part's bytes goes in
+            cache.scratch = Path(scratch)
+            cache.environment = environment_key(_epoch(context), {"templates": dirs})
+        plan = _Plan(context, templates_dir, out_dir, Path(scratch), targets, progress, cache)
+        schedule = _Schedule(pool, dirs, _epoch(context), 1 if workers == 1 else workers + 1,
+                             cache)
+        try:
+            if whole:
+                plan.run_whole(schedule)
+            else:
+                plan.run_parts(schedule)
+            if cache is not None:
+                cache.write()
+        finally:
+            if cache is not None:
+                cache.close()
     if fetcher is not None:
         fetcher.refused.extend(url for key in sorted(plan.refused, key=str)
                                for url in plan.refused[key])

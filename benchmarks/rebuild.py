@@ -1,0 +1,133 @@
+"""Rebuilds from the cache against a clean build, in one run (``benchmarks/build.py`` calls it).
+
+Run alone:  python benchmarks/rebuild.py [--patients N]
+
+The demo registry is written to files (as ``dossier demo`` does: patients CSV, cohort metadata,
+adverse events) and built four times into folders of one temporary directory, with the default
+outputs (PDF, XLSX, JSON):
+
+1. clean: a build with no earlier dossier (``cache=False``);
+2. nothing changed: the same inputs into the same folder;
+3. one cohort changed: one patient of one cohort has progression 10 days earlier, the file is
+   rewritten, and the build goes into the same folder;
+4. the same changed inputs built clean into another folder, to check that the rebuild wrote the
+   same bytes (every file of both folders compared).
+
+Targets (issue #16, on the demo): the rebuild after one cohort's data changed takes at most 15%
+of the clean build, the rebuild with nothing changed at most 5%. Times are wall-clock; the load
+average is printed, since other work on the machine shows in them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ONE_COHORT_TARGET = 0.15
+NOTHING_TARGET = 0.05
+
+
+def load_average() -> str:
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return "load average unknown"
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
+def write_demo_files(folder: Path, patients: int | None) -> Path:
+    """The demo registry as files; returns the patient file."""
+    from dossier.registry.demo import write_demo
+
+    data = folder / "registry" / "demo.csv"
+    data.parent.mkdir(parents=True)
+    if patients:
+        write_demo(data, n_patients=patients)
+    else:
+        write_demo(data)
+    return data
+
+
+def change_one_cohort(data: Path) -> str:
+    """Move one progression of the first cohort 10 days earlier; return that cohort's id."""
+    import pandas as pd
+
+    frame = pd.read_csv(data, dtype=str, keep_default_na=False)
+    cohort = frame["cohort_id"].iloc[0]
+    rows = frame.index[(frame["cohort_id"] == cohort) & (frame["pfs_event"] == "1")
+                       & (pd.to_numeric(frame["pfs_days"], errors="coerce") > 30)]
+    row = rows[0]
+    frame.loc[row, "pfs_days"] = str(int(frame.loc[row, "pfs_days"]) - 10)
+    frame.to_csv(data, index=False)
+    return str(cohort)
+
+
+def timed_build(data: Path, destination: Path, *, cache: bool) -> tuple[float, dict[str, float]]:
+    from dossier.build import build_dossier
+    from dossier.config import Settings
+
+    start = time.perf_counter()
+    _, timings = build_dossier(Settings(), data=data, destination=destination,
+                               formats=("pdf", "xlsx", "json"), cache=cache)
+    return time.perf_counter() - start, timings
+
+
+def same_files(one: Path, other: Path) -> list[str]:
+    """Relative paths that differ between two folders (or exist in one only)."""
+    names = {p.relative_to(one).as_posix() for p in one.rglob("*") if p.is_file()}
+    names |= {p.relative_to(other).as_posix() for p in other.rglob("*") if p.is_file()}
+    return sorted(n for n in names if not ((one / n).is_file() and (other / n).is_file()
+                                           and filecmp.cmp(one / n, other / n, shallow=False)))
+
+
+def rebuild_report(work: Path, patients: int | None = None) -> dict[str, bool]:
+    """Run the four builds, print the figures; return whether each target was met."""
+    data = write_demo_files(work, patients)
+    target = work / "dossier"
+    clean, clean_timings = timed_build(data, target, cache=False)
+    print(f"   clean build: {clean:.1f} s  [{load_average()}]")
+    nothing, _ = timed_build(data, target, cache=True)
+    print(f"   rebuild, nothing changed: {nothing:.2f} s  [{load_average()}]")
+    cohort = change_one_cohort(data)
+    one, one_timings = timed_build(data, target, cache=True)
+    print(f"   rebuild, one cohort's rows changed ({cohort}): {one:.1f} s  "
+          f"[{load_average()}]")
+    print("     stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in one_timings.items()))
+    check = work / "clean-after-change"
+    again, _ = timed_build(data, check, cache=False)
+    print(f"   clean build of the changed data (to compare): {again:.1f} s")
+    differ = same_files(target, check)
+    print("   rebuild equals the clean build, byte for byte: "
+          + ("yes" if not differ else f"NO ({', '.join(differ[:5])})"))
+    del clean_timings
+    met = {"one": one <= ONE_COHORT_TARGET * clean, "nothing": nothing <= NOTHING_TARGET * clean,
+           "identical": not differ}
+    words = {True: "MET", False: "NOT MET"}
+    print(f"\n   rebuild after one cohort changed: {one / clean:.1%} of the clean build "
+          f"(target <= {ONE_COHORT_TARGET:.0%}): {words[met['one']]}")
+    print(f"   rebuild with nothing changed: {nothing / clean:.1%} of the clean build "
+          f"(target <= {NOTHING_TARGET:.0%}): {words[met['nothing']]}")
+    return met
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=0,
+                        help="demo registry size (default: the demo's 1,610)")
+    args = parser.parse_args(argv)
+    from dossier import __version__
+
+    print(f"dossier {__version__}, python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+          f"{load_average()}")
+    with tempfile.TemporaryDirectory(prefix="dossier-rebuild-") as work:
+        met = rebuild_report(Path(work), args.patients or None)
+    return 0 if all(met.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
