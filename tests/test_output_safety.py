@@ -90,7 +90,7 @@ def test_force_replaces_a_folder_dossier_did_not_write(registry_file, tmp_path):
     (out / "notes.txt").write_text("my notes")
     result = _build(registry_file, out, "--force")
     assert result.exit_code == 0, result.output
-    assert sorted(_tree(out)) == ["manifest.json", "results.json"]
+    assert sorted(_tree(out)) == [".dossier-cache.zip", "manifest.json", "results.json"]
 
 
 def test_build_writes_into_an_empty_or_new_folder(registry_file, tmp_path):

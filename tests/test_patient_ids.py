@@ -4,6 +4,7 @@ request maps each code to its registry id exactly, from a file outside the dossi
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import zipfile
@@ -83,6 +84,11 @@ def _text_of(path: Path) -> str:
                              for n in archive.namelist() if n.endswith(".xml"))
     if suffix == ".png":
         return ""
+    if suffix == ".zip":  # the build's cache: laid-out PDF parts, read like the PDFs
+        with zipfile.ZipFile(path) as archive:
+            return "\n".join(
+                page.extract_text() for n in archive.namelist() if n.endswith(".pdf")
+                for page in PdfReader(io.BytesIO(archive.read(n))).pages)
     return path.read_text(encoding="utf-8")
 
 
@@ -237,5 +243,5 @@ def test_without_patient_key_no_key_is_written_anywhere(registry_file, tmp_path)
     result = _key_build(registry, tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["manifest.json",
-                                                                   "results.json"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        ".dossier-cache.zip", "manifest.json", "results.json"]
