@@ -32,7 +32,7 @@ def since_build(tmp_path_factory):
     registry = registry_from_frames(*full, name="new.csv")
     first = str(full[1]["cohort_id"].iloc[0])
     new, _ = build_dossier(Settings(), registry=registry, destination=root / "new",
-                           formats=("pdf", "xlsx", "json"), only=[first], since=old)
+                           formats=("pdf", "xlsx", "json", "docx"), only=[first], since=old)
     return old, new, earlier, full
 
 
@@ -98,3 +98,22 @@ def test_since_a_folder_that_is_not_a_dossier_fails_before_anything_is_written(t
                       formats=("json",), since=stranger)
     assert not (tmp_path / "out").exists()
     assert (stranger / "mine.txt").read_text() == "mine"
+
+
+def test_word_dossier_opens_with_the_same_changes_table(since_build) -> None:
+    from docx import Document
+
+    _, new, _, _ = since_build
+    document = Document(str(new / "dossier.docx"))
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    changes = json.loads((new / "changes.json").read_text(encoding="utf-8"))
+    assert headings[0].startswith("Changes since")
+    sheet = list(load_workbook(new / "dossier.xlsx")["Changes"].iter_rows(values_only=True))
+    header = next(i for i, r in enumerate(sheet) if r[:len(COLUMNS)] == COLUMNS)
+    wanted = [tuple("" if v is None else str(v) for v in r[1:5])
+              for r in sheet[header + 1:] if r[0] is not None]
+    table = next(t for t in document.tables
+                 if [c.text for c in t.rows[0].cells] == ["What changed", "Before", "Now", "Why"])
+    rows = [tuple(c.text for c in row.cells) for row in table.rows[1:]]
+    assert wanted and [r for r in wanted if r not in rows] == []
+    assert changes["groups"]
