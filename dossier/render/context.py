@@ -27,6 +27,7 @@ from dossier.render.external_controls import external_controls_view
 from dossier.render.figure_thresholds import median_thresholds
 from dossier.render.figures import swimmer_svg
 from dossier.render.formatting import (
+    MEDIAN_DECIMALS,
     NOT_AVAILABLE,
     Row,
     count_text,
@@ -73,13 +74,11 @@ DEFAULTS = EndpointParameters()
 """The endpoint parameters' defaults, for a context built without the run's parameters."""
 POOLED = ("all", "all")
 COHORT = "cohort_id"
-HEADLINE_DECIMALS = 2
-"""Medians in the pooled headline carry 2 decimals: at 1 decimal an estimate can print equal to
-its confidence limit (3.4 (2.8-3.4)) although the two differ."""
+HEADLINE_DECIMALS = MEDIAN_DECIMALS
 MISSING = NOT_AVAILABLE
 
 
-def months_text(row: Row | None, decimals: int = 1) -> str:
+def months_text(row: Row | None, decimals: int = HEADLINE_DECIMALS) -> str:
     """``3.4 (2.8-3.5) months`` (see :func:`dossier.render.formatting.median_text`)."""
     return median_text(row, decimals)
 

@@ -85,7 +85,13 @@ def rate_text(row: Row | None, no_patients: str = NO_PATIENTS) -> str:
     return f"{percent_text(row['estimate'])} {ci_text(row, True)}"
 
 
-def median_parts(row: Row, decimals: int = 1) -> tuple[str, str, str]:
+MEDIAN_DECIMALS = 2
+"""Months of a median (and its CI, and the median follow-up) wherever dossier prints one: at 1
+decimal an estimate can print equal to its confidence limit (3.4 (2.8-3.4)) although the two
+differ, and a reader must find the same figure in the tables, the verdicts and the plots."""
+
+
+def median_parts(row: Row, decimals: int = MEDIAN_DECIMALS) -> tuple[str, str, str]:
     """Estimate, lower and upper limit of a median (or median follow-up) row, as text.
 
     NR only for an estimate or upper limit of a curve that stays above 0.5 within follow-up;
@@ -107,7 +113,7 @@ def median_parts(row: Row, decimals: int = 1) -> tuple[str, str, str]:
             text(row["upper"], above))
 
 
-def median_text(row: Row | None, decimals: int = 1, unit: str = " months",
+def median_text(row: Row | None, decimals: int = MEDIAN_DECIMALS, unit: str = " months",
                 no_patients: str = NO_PATIENTS) -> str:
     """``3.4 (2.8-3.5) months``; NR / NE for a missing part as :func:`median_parts` decides."""
     if (absent := unavailable(row, no_patients)) is not None:

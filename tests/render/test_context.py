@@ -103,9 +103,9 @@ def test_median_not_reached_prints_nr_for_estimate_and_open_limit() -> None:
     open_upper = {"estimate": 8.21, "lower": 7.69, "upper": math.nan, "status": "ok"}
     not_reached = {"estimate": math.nan, "lower": 12.4, "upper": math.nan,
                    "status": "not_reached"}
-    assert months_text(reached) == "3.4 (3.0-3.4) months"
-    assert months_text(open_upper) == "8.2 (7.7-NR) months"
-    assert months_text(not_reached) == "NR (12.4-NR) months"
+    assert months_text(reached) == "3.35 (2.96-3.38) months"
+    assert months_text(open_upper) == "8.21 (7.69-NR) months"
+    assert months_text(not_reached) == "NR (12.40-NR) months"
 
 
 def test_missing_lower_limit_prints_ne_never_not_reached() -> None:
@@ -117,13 +117,13 @@ def test_missing_lower_limit_prints_ne_never_not_reached() -> None:
 def test_median_from_one_responder_prints_value_with_ne_limits() -> None:
     row = {"estimate": 10.907, "lower": math.nan, "upper": math.nan, "x": 1.0, "n": 1.0,
            "statistic": "median", "status": "ok"}
-    assert months_text(row) == "10.9 (NE-NE) months"
+    assert months_text(row) == "10.91 (NE-NE) months"
 
 
 def test_upper_limit_of_curve_that_fell_to_zero_is_ne_not_nr() -> None:
     row = {"estimate": 2.037, "lower": 1.873, "upper": math.nan, "x": 3.0, "n": 3.0,
            "statistic": "median", "status": "ok"}
-    assert months_text(row) == "2.0 (1.9-NE) months"
+    assert months_text(row) == "2.04 (1.87-NE) months"
 
 
 def test_followup_without_censored_patient_is_ne_not_nr() -> None:
@@ -135,7 +135,7 @@ def test_followup_without_censored_patient_is_ne_not_nr() -> None:
 def test_followup_with_open_upper_limit_is_nr() -> None:
     row = {"estimate": 52.205, "lower": 40.838, "upper": math.nan, "x": 40.0, "n": 1610.0,
            "statistic": "followup", "status": "ok"}
-    assert months_text(row) == "52.2 (40.8-NR) months"
+    assert months_text(row) == "52.20 (40.84-NR) months"
 
 
 def test_landmark_survival_of_zero_has_not_estimable_limits_not_not_reached() -> None:
@@ -198,7 +198,7 @@ def test_cohort_endpoints_are_the_results_table_rows_formatted(context, analysis
         assert clinical["count"] == f"{int(cbr['x'])}/{int(cbr['n'])}"
         median = by_label["Median progression-free survival"]["value"]
         assert median == months_text(pfs)
-        assert median.startswith("NR" if pd.isna(pfs["estimate"]) else f"{pfs['estimate']:.1f}")
+        assert median.startswith("NR" if pd.isna(pfs["estimate"]) else f"{pfs['estimate']:.2f}")
         assert cohort["flow"]["cb"] == str(int(cbr["x"]))
         assert cohort["flow"]["treated"] == str(int(row_of(
             results, "cohort_id", cohort["id"], "patients", "treated")["estimate"]))

@@ -90,7 +90,7 @@ def _percent(value: float) -> str:
 
 
 def _months(value: float, missing: str = "NR") -> str:
-    return missing if pd.isna(value) else f"{value:.1f}"
+    return missing if pd.isna(value) else f"{value:.2f}"
 
 
 def test_parts_and_cohorts_are_word_headings_the_navigation_pane_shows(built, analysed):

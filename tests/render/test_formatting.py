@@ -24,8 +24,8 @@ def median(estimate, lower, upper, x=3.0, n=10.0, statistic="median"):
 
 def test_not_reached_and_not_estimable_stay_distinct():
     assert median_parts(median(NAN, NAN, NAN)) == ("NR", "NE", "NR")
-    assert median_parts(median(4.0, 2.5, NAN)) == ("4.0", "2.5", "NR")
-    assert median_parts(median(4.0, NAN, NAN, x=1.0, n=1.0)) == ("4.0", "NE", "NE")  # fell to 0
+    assert median_parts(median(4.0, 2.5, NAN)) == ("4.00", "2.50", "NR")
+    assert median_parts(median(4.0, NAN, NAN, x=1.0, n=1.0)) == ("4.00", "NE", "NE")  # fell to 0
     assert median_parts(median(NAN, NAN, NAN, x=0.0, statistic="followup")) == ("NE",) * 3
     assert percent_text(NAN) == "NE"  # a rate is never "not reached"
     rate = {"estimate": 0.5, "lower": NAN, "upper": 0.9, "status": "ok"}
@@ -37,8 +37,8 @@ def test_not_reached_and_not_estimable_stay_distinct():
 
 def test_the_terminal_and_the_pdf_agree():
     row = median(NAN, 3.1, NAN)
-    assert format_median(row) == "NR (3.1-NR)"
-    assert months_text(row) == "NR (3.1-NR) months"
+    assert format_median(row) == "NR (3.10-NR)"
+    assert months_text(row) == "NR (3.10-NR) months"
     row = median(NAN, NAN, NAN)
     assert format_median(row) + " months" == months_text(row) == "NR (NE-NR) months"
     rate = {"estimate": 0.349, "lower": 0.322, "upper": 0.376, "status": "ok"}

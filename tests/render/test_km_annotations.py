@@ -72,7 +72,7 @@ def test_legend_gives_events_patients_and_median_with_its_ci_level():
     assert (curve.events, curve.patients, curve.median) == (5, 10, 7.0)
     root = ET.fromstring(km_plot_svg([curve], title="t"))
     legend = _texts(root, "legend-label")
-    assert legend == ["PFS: 5 events / 10 patients; median 7.0 months (90% CI 4.0-NR)"]
+    assert legend == ["PFS: 5 events / 10 patients; median 7.00 months (90% CI 4.00-NR)"]
 
 
 def test_median_is_marked_across_at_50_percent_and_down_at_the_median():
@@ -94,7 +94,7 @@ def test_a_median_not_reached_is_said_in_the_legend_and_not_marked():
     root = ET.fromstring(km_plot_svg([curve], title="t"))
     assert _classed(root, "km-median") == []
     assert _texts(root, "legend-label") == [
-        "PFS: 5 events / 10 patients; median not reached (90% CI 4.0-NR)"]
+        "PFS: 5 events / 10 patients; median not reached (90% CI 4.00-NR)"]
 
 
 def _threshold_x(svg: str) -> dict[str, float]:

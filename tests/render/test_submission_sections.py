@@ -225,7 +225,7 @@ def test_results_table_followup_rows_equal_r_and_ne_has_a_reason() -> None:
             else:
                 assert f"only {case['censored']} of {case['n']}" in row["followup_note"]
         else:
-            assert row["followup"].startswith(f"{case['median_months']:.1f}")
+            assert row["followup"].startswith(f"{case['median_months']:.2f}")
     assert seen_ne >= 2
 
 
