@@ -8,14 +8,15 @@ of the HTML.
 Speed: WeasyPrint's layout is nearly the whole cost, so every page is laid out once, in
 parallel worker processes. The dossier is laid out in parts (cover and contents, summary,
 methods, the index of cohorts, each cohort's section, the comparison, the appendix); each part
-starts a page anyway, so the pages are those of a single layout. pypdf then joins the parts
+starts a page anyway, so the pages are those of a single layout. pikepdf then joins the parts
 (:mod:`dossier.render.pdf_join`): it stamps "Page x of y" and the running footer (laid out
 once) over every page, rebuilds the bookmarks and links, and the contents get their page
 numbers from a last layout of the front pages. A cohort's PDF is its cover and one-page
 methods, its section's pages and its own listing and references, each a part of its own:
 complete on its own, with its own page numbers, and its section laid out by nobody a second
 time. No part holds what changes with the data file alone (its hash is in the footer and on
-the covers), so a part whose content did not change is the same part on a rebuild. A folder of the user's templates that
+the covers), so a part whose content did not change is the same part on a rebuild. A folder
+of the user's templates that
 replaces the document templates or the stylesheet is laid out whole instead, one document
 at a time (still in parallel), since only the bundled ones are known to keep every part
 on its own pages.
