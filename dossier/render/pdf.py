@@ -48,8 +48,9 @@ from dossier.render.html import (
 )
 from dossier.render.pdf_join import Piece, anchor_pages, join
 from dossier.render.pdf_layout import LaidOut, Layouter, identifier
+from dossier.render.pdf_variant import PDF_VARIANTS, check_variant
 
-__all__ = ["COHORT_FOLDER", "DOSSIER_PDF", "LocalOnlyFetcher", "default_workers",
+__all__ = ["COHORT_FOLDER", "DOSSIER_PDF", "PDF_VARIANTS", "LocalOnlyFetcher", "default_workers",
            "html_to_pdf", "render_html", "source_date_epoch", "write_pdfs"]
 
 DOSSIER_PDF = "dossier.pdf"
@@ -160,13 +161,14 @@ class _Job:
     dirs: tuple[Path, ...]
     epoch: str | None
     work: _Whole | _Part | _Join | _Stamp | _Footer
+    pdf_variant: str | None = None  # e.g. "pdf/a-2b": every PDF the worker writes
 
 
 class _Worker:
     """One process's layouter, and the page-number stamps it has already laid out."""
 
-    def __init__(self, dirs: Sequence[Path]) -> None:
-        self.layouter = Layouter(dirs)
+    def __init__(self, dirs: Sequence[Path], pdf_variant: str | None = None) -> None:
+        self.layouter = Layouter(dirs, pdf_variant=pdf_variant)
         self._stamps: dict[tuple[str, int], LaidOut] = {}
 
     def stamp(self, pages: int, css: str, scratch: Path) -> LaidOut:
@@ -194,14 +196,14 @@ class _Worker:
             return LaidOut(work.target, total)
 
 
-_WORKERS: dict[tuple[Path, ...], _Worker] = {}
+_WORKERS: dict[tuple[tuple[Path, ...], str | None], _Worker] = {}
 
 
 def _run_job(job: _Job) -> LaidOut:
     """Entry point of a worker process (one _Worker per template folder, kept between jobs)."""
-    worker = _WORKERS.get(job.dirs)
+    worker = _WORKERS.get((job.dirs, job.pdf_variant))
     if worker is None:
-        worker = _WORKERS[job.dirs] = _Worker(job.dirs)
+        worker = _WORKERS[(job.dirs, job.pdf_variant)] = _Worker(job.dirs, job.pdf_variant)
     return worker.run(job)
 
 
@@ -214,7 +216,7 @@ class _InProcess:
     def submit(self, fn: Callable[[_Job], LaidOut], job: _Job) -> Future:
         del fn  # the same work as _run_job, with this executor's own worker
         if self.worker is None:
-            self.worker = _Worker(job.dirs)
+            self.worker = _Worker(job.dirs, job.pdf_variant)
         future: Future = Future()
         try:
             future.set_result(self.worker.run(job))
@@ -262,6 +264,7 @@ class _Schedule:
     pending: dict[Future, object] = field(default_factory=dict)
     waiting: list[tuple[int, int, object, object]] = field(default_factory=list)
     order: Iterator[int] = field(default_factory=itertools.count)
+    pdf_variant: str | None = None
 
     def submit(self, key: object, work: _Whole | _Part | _Join | _Stamp | _Footer,
                priority: int = PART) -> None:
@@ -270,7 +273,7 @@ class _Schedule:
     def _feed(self) -> None:
         while self.waiting and len(self.pending) < self.slots:
             _, _, key, work = heapq.heappop(self.waiting)
-            job = _Job(self.dirs, self.epoch, work)  # type: ignore[arg-type]
+            job = _Job(self.dirs, self.epoch, work, self.pdf_variant)  # type: ignore[arg-type]
             self.pending[self.pool.submit(_run_job, job)] = key
 
     def finished(self) -> Iterator[tuple[object, LaidOut]]:
@@ -483,7 +486,8 @@ def default_workers(n_cohorts: int) -> int:
 def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
                templates_dir: Path | None = None, cohort_file_names: Mapping[str, str],
                fetcher: LocalOnlyFetcher | None = None, workers: int | None = None,
-               progress: Progress | None = None) -> dict[str, Path]:
+               progress: Progress | None = None,
+               pdf_variant: str | None = None) -> dict[str, Path]:
     """Write ``out_dir/dossier.pdf`` and one ``out_dir/cohorts/<name>.pdf`` per cohort.
 
     Parameters
@@ -493,12 +497,14 @@ def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
     workers : processes laying out PDFs in parallel (default :func:`default_workers`);
         1 lays everything out in this process. The PDFs are the same either way.
     progress : called with each written PDF's path under ``out_dir`` as it is written.
+    pdf_variant : a PDF/A variant of :data:`PDF_VARIANTS` (None: a plain PDF).
 
     Returns
     -------
     dict : the written paths, under "dossier" and each cohort id.
     """
     out_dir = Path(out_dir)
+    pdf_variant = check_variant(pdf_variant)
     dirs = tuple(template_dirs(templates_dir))
     cohorts = list(context["cohorts"])  # type: ignore[call-overload]
     missing = [c["id"] for c in cohorts if c["id"] not in cohort_file_names]
@@ -514,7 +520,8 @@ def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
     with tempfile.TemporaryDirectory(prefix=".pdf-parts-", dir=out_dir) as scratch, \
             _executor(workers) as pool:
         plan = _Plan(context, templates_dir, out_dir, Path(scratch), targets, progress)
-        schedule = _Schedule(pool, dirs, _epoch(context), 1 if workers == 1 else workers + 1)
+        schedule = _Schedule(pool, dirs, _epoch(context), 1 if workers == 1 else workers + 1,
+                             pdf_variant=pdf_variant)
         if whole:
             plan.run_whole(schedule)
         else:

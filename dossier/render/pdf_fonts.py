@@ -22,12 +22,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import pikepdf
 
 LOGGER = logging.getLogger(__name__)
 
 
-class _ConflictError(Exception):
+class _ConflictError(ValueError):
     """Two programs of one font name disagree on a glyph: they are not one font."""
 
 
@@ -79,13 +80,16 @@ def _fonts(pdf: pikepdf.Pdf) -> dict[str, _Font]:
     return found
 
 
+_METRIC = np.dtype([("advance", ">u2"), ("lsb", ">i2")])
+
+
 @dataclass(frozen=True)
 class _Program:
     """The tables of a TrueType program that merging reads, unpacked."""
 
     tables: dict[bytes, bytes]
-    glyphs: list[bytes]  # outline data per glyph id (b"" when the subset left it out)
-    metrics: list[tuple[int, int]]  # (advance width, left side bearing) per glyph id
+    loca: np.ndarray  # glyph id -> offset of its outline in glyf (one more than glyphs)
+    metrics: np.ndarray  # (advance width, left side bearing) per glyph id
 
     @classmethod
     def read(cls, data: bytes) -> _Program:
@@ -94,21 +98,28 @@ class _Program:
         for index in range(count):
             tag, _, offset, length = struct.unpack_from(">4sIII", data, 12 + 16 * index)
             tables[tag] = data[offset:offset + length]
-        glyphs_count = struct.unpack_from(">H", tables[b"maxp"], 4)[0]
+        glyphs = struct.unpack_from(">H", tables[b"maxp"], 4)[0]
         long_loca = struct.unpack_from(">h", tables[b"head"], 50)[0] == 1
-        loca = struct.unpack_from(f">{glyphs_count + 1}{'I' if long_loca else 'H'}",
-                                  tables[b"loca"])
-        if not long_loca:
-            loca = tuple(2 * offset for offset in loca)
-        glyf = tables[b"glyf"]
-        glyphs = [glyf[loca[gid]:loca[gid + 1]] for gid in range(glyphs_count)]
+        loca = np.frombuffer(tables[b"loca"], ">u4" if long_loca else ">u2",
+                             glyphs + 1).astype(np.int64) * (1 if long_loca else 2)
         long_metrics = struct.unpack_from(">H", tables[b"hhea"], 34)[0]
         hmtx = tables[b"hmtx"]
-        metrics = list(struct.iter_unpack(">Hh", hmtx[:4 * long_metrics]))
-        last = metrics[-1][0]
-        rest = hmtx[4 * long_metrics:4 * long_metrics + 2 * (glyphs_count - long_metrics)]
-        metrics += [(last, lsb) for (lsb,) in struct.iter_unpack(">h", rest)]
-        return cls(tables, glyphs, metrics)
+        metrics = np.zeros(glyphs, _METRIC)
+        metrics[:long_metrics] = np.frombuffer(hmtx, _METRIC, long_metrics)
+        metrics["advance"][long_metrics:] = metrics["advance"][long_metrics - 1]
+        metrics["lsb"][long_metrics:] = np.frombuffer(hmtx, ">i2", glyphs - long_metrics,
+                                                      4 * long_metrics)
+        return cls(tables, loca, metrics)
+
+    @property
+    def count(self) -> int:
+        return len(self.metrics)
+
+    def drawn(self) -> dict[int, bytes]:
+        """The outline of every glyph id the subset kept (others are empty)."""
+        glyf, loca = self.tables[b"glyf"], self.loca
+        return {int(gid): glyf[loca[gid]:loca[gid + 1]]
+                for gid in np.flatnonzero(loca[1:] > loca[:-1])}
 
 
 def _checksum(data: bytes) -> int:
@@ -143,29 +154,31 @@ def merge_programs(programs: list[bytes]) -> bytes:
     have different outlines or widths for one glyph id.
     """
     read = [_Program.read(data) for data in programs]
-    base = max(read, key=lambda program: len(program.glyphs))
-    glyphs, metrics = list(base.glyphs), list(base.metrics)
+    base = max(read, key=lambda program: program.count)
+    glyphs, metrics = base.drawn(), base.metrics.copy()
     for other in read:
         if other is base:
             continue
-        for gid, data in enumerate(other.glyphs):
-            if data:
-                if not glyphs[gid]:
-                    glyphs[gid], metrics[gid] = data, other.metrics[gid]
-                elif glyphs[gid].rstrip(b"\0") != data.rstrip(b"\0"):
-                    raise _ConflictError(f"glyph {gid}")
-            advance = other.metrics[gid][0]
-            if advance and advance != metrics[gid][0]:
-                if metrics[gid][0]:
-                    raise _ConflictError(f"width of glyph {gid}")
+        for gid, data in other.drawn().items():
+            own = glyphs.get(gid)
+            if own is None:
+                glyphs[gid] = data
                 metrics[gid] = other.metrics[gid]
-    padded = [data + b"\0" * (-len(data) % 4) for data in glyphs]
+            elif own.rstrip(b"\0") != data.rstrip(b"\0"):
+                raise _ConflictError(f"glyph {gid}")
+        advances, merged = other.metrics["advance"], metrics["advance"][:other.count]
+        for gid in np.flatnonzero((advances != 0) & (advances != merged)):
+            if merged[gid]:
+                raise _ConflictError(f"width of glyph {gid}")
+            metrics[gid] = other.metrics[gid]
+    padded = [glyphs.get(gid, b"") for gid in range(base.count)]
+    padded = [data + b"\0" * (-len(data) % 4) for data in padded]
     loca = list(itertools.accumulate((len(data) for data in padded), initial=0))
     glyf = b"".join(padded)
     tables = dict(base.tables)
     tables[b"glyf"] = glyf
     tables[b"loca"] = struct.pack(f">{len(loca)}I", *loca)
-    tables[b"hmtx"] = b"".join(struct.pack(">Hh", *metric) for metric in metrics)
+    tables[b"hmtx"] = metrics.tobytes()
     head = bytearray(base.tables[b"head"])
     boxes = [struct.unpack_from(">4h", p.tables[b"head"], 36) for p in read]
     struct.pack_into(">4h", head, 36, min(b[0] for b in boxes), min(b[1] for b in boxes),
