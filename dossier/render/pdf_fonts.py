@@ -38,7 +38,7 @@ class _Font:
 
     cid_fonts: list[pikepdf.Dictionary] = field(default_factory=list)
     parents: list[pikepdf.Dictionary] = field(default_factory=list)
-    programs: dict[tuple[int, int], pikepdf.Stream] = field(default_factory=dict)
+    programs: dict[tuple[int, int], bytes] = field(default_factory=dict)
 
 
 def _base_name(name: str) -> str:
@@ -63,8 +63,21 @@ def _type0_fonts(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Dictionary]:
             yield obj
 
 
-def _fonts(pdf: pikepdf.Pdf) -> dict[str, _Font]:
-    found: dict[str, _Font] = defaultdict(_Font)
+def _identity(data: bytes) -> bytes:
+    """What tells one font from another of the same name: the revision, units per em and
+    creation date of its head table (a subset keeps them)."""
+    count = struct.unpack_from(">H", data, 4)[0]
+    for index in range(count):
+        tag, _, offset, _ = struct.unpack_from(">4sIII", data, 12 + 16 * index)
+        if tag == b"head":
+            return data[offset + 4:offset + 8] + data[offset + 18:offset + 28]
+    raise ValueError("no head table")
+
+
+def _fonts(pdf: pikepdf.Pdf) -> dict[tuple[str, bytes], _Font]:
+    """The shareable CIDFonts by font name and identity (fonts of one name that are not the
+    same font are kept apart)."""
+    found: dict[tuple[str, bytes], _Font] = defaultdict(_Font)
     for parent in _type0_fonts(pdf):
         descendants = parent.get("/DescendantFonts")
         if not isinstance(descendants, pikepdf.Array) or len(descendants) != 1:
@@ -72,11 +85,17 @@ def _fonts(pdf: pikepdf.Pdf) -> dict[str, _Font]:
         cid_font = descendants[0]
         if not _shareable(cid_font):
             continue
-        font = found[_base_name(str(cid_font.get("/BaseFont", parent.get("/BaseFont", ""))))]
+        program = cid_font.FontDescriptor.FontFile2
+        data = program.read_bytes()
+        try:
+            identity = _identity(data)
+        except (ValueError, struct.error):
+            continue
+        name = _base_name(str(cid_font.get("/BaseFont", parent.get("/BaseFont", ""))))
+        font = found[(name, identity)]
         font.parents.append(parent)
         font.cid_fonts.append(cid_font)
-        program = cid_font.FontDescriptor.FontFile2
-        font.programs[program.objgen] = program
+        font.programs[program.objgen] = data
     return found
 
 
@@ -214,12 +233,12 @@ def _union_box(descriptors: list[pikepdf.Dictionary]) -> pikepdf.Array:
 
 def share_fonts(pdf: pikepdf.Pdf) -> None:
     """Replace the parts' subsets of each font of ``pdf`` by one program (and descriptor)."""
-    for name, font in sorted(_fonts(pdf).items()):
+    for (name, _), font in sorted(_fonts(pdf).items()):
         programs = [font.programs[key] for key in sorted(font.programs)]
         if len(programs) < 2 and len(font.cid_fonts) < 2:
             continue
         try:
-            data = merge_programs([program.read_bytes() for program in programs])
+            data = merge_programs(programs)
         except (_ConflictError, KeyError, IndexError, struct.error) as reason:
             LOGGER.debug("font %s keeps one program per part: %s", name, reason)
             continue
