@@ -559,7 +559,8 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
 
                     pdfs = background.submit(timed, "pdf", lambda: write_pdfs(
                         context, bundle.temporary_folder, templates_dir=templates,
-                        cohort_file_names=file_names, progress=tick, cache=part_cache))
+                        cohort_file_names=file_names, progress=tick, cache=part_cache,
+                        pdf_variant=settings.pdf_variant))
                 if "json" in formats:
                     timed("json", lambda: bundle.write_json("results.json",
                                                             _results_json(

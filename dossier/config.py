@@ -13,6 +13,7 @@ from typing import Any
 
 from dossier.endpoints.parameters import CI_TYPES, EndpointParameters
 from dossier.errors import ConfigurationError
+from dossier.render.pdf_variant import check_variant
 from dossier.suggest import did_you_mean
 
 CONFIG_FILE_NAME = "dossier.toml"
@@ -56,6 +57,8 @@ class Settings:
     ``--grade-closed-cohorts``); by default they get "insufficient evidence"."""
     km_full_followup: bool = False
     """Kaplan-Meier plots over the whole follow-up ([figures] km_full_followup)."""
+    pdf_variant: str | None = None
+    """A PDF/A variant of the PDFs, e.g. "pdf/a-2b" ([pdf] variant, ``--pdf-variant``)."""
     source: Path | None = None  # the dossier.toml this came from, if any
 
     def __getattr__(self, name: str) -> Any:
@@ -82,6 +85,7 @@ _LAYOUT: dict[str, dict[str, str]] = {
     "criteria": {"apply": "criteria", "grade_closed_cohorts": "grade_closed_cohorts"},
     "endpoints": {**{name: name for name in PARAMETER_NAMES}, "by": "by"},
     "figures": {"km_full_followup": "km_full_followup"},
+    "pdf": {"variant": "pdf_variant"},
 }
 _PATH_FIELDS = {"data", "cohorts", "adam", "adam_map", "adverse_events", "out", "comparators"}
 _TUPLE_FIELDS = {"criteria", "by"}
@@ -124,6 +128,10 @@ def _settings(base: Settings, values: dict[str, Any], source: Path | None) -> Se
     if not isinstance(settings.km_full_followup, bool):
         raise ConfigError(f"{where}km_full_followup must be true or false, not "
                           f"{settings.km_full_followup!r}")
+    try:
+        settings = replace(settings, pdf_variant=check_variant(settings.pdf_variant))
+    except ValueError as exc:
+        raise ConfigError(f"{where}{exc}") from exc
     if settings.patient_ids not in PATIENT_ID_CHOICES:
         raise ConfigError(f"{where}patient_ids must be one of {', '.join(PATIENT_ID_CHOICES)}, "
                           f"not {settings.patient_ids!r}")

@@ -116,7 +116,7 @@ def test_manifest_records_the_hash_of_every_output(built) -> None:
     folder, registry = built
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     outputs = {o["path"]: o["sha256"] for o in manifest["outputs"]}
-    assert set(outputs) == {"results.json", "dossier.xlsx"}
+    assert set(outputs) == {"results.json", "dossier.xlsx", ".dossier-cache.zip"}
     for name, digest in outputs.items():
         assert sha256_file(folder / name) == digest
     assert manifest["parameters"]["data_sha256"] == registry.sha256

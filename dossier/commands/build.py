@@ -71,6 +71,10 @@ def build(
         None, "--patient-key", metavar="FILE", show_default=False,
         help="Also write the key from codes to registry ids (CSV) to FILE, outside --out; "
              "it is never written otherwise."),
+    pdf_variant: str = typer.Option(
+        None, "--pdf-variant", metavar="VARIANT", show_default=False,
+        help="Write the PDFs as this archival variant: pdf/a-2b (as eCTD and archives "
+             "accept), pdf/a-2u, pdf/a-3b or pdf/a-3u. dossier.toml: [pdf] variant."),
     since: Path = typer.Option(
         None, "--since", metavar="OLD", show_default=False,
         help="Show what changed since an earlier dossier folder (or patient file): a 'Changes "
@@ -91,7 +95,8 @@ def build(
         settings = settings_of(ctx).with_overrides(
             sheet=sheet, comparators=comparators, adverse_events=adverse_events,
             patient_ids=patient_ids.strip().lower() if patient_ids else None,
-            grade_closed_cohorts=grade_closed or None, km_full_followup=km_full_followup)
+            grade_closed_cohorts=grade_closed or None, km_full_followup=km_full_followup,
+            pdf_variant=pdf_variant)
     except ConfigError as exc:
         raise fail(escape(str(exc).replace("patient_ids", "--patient-ids", 1))) from exc
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())

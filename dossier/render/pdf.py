@@ -8,7 +8,7 @@ of the HTML.
 Speed: WeasyPrint's layout is nearly the whole cost, so every page is laid out once, in
 parallel worker processes. The dossier is laid out in parts (cover and contents, summary,
 methods, the index of cohorts, each cohort's section, the comparison, the appendix); each part
-starts a page anyway, so the pages are those of a single layout. pypdf then joins the parts
+starts a page anyway, so the pages are those of a single layout. pikepdf then joins the parts
 (:mod:`dossier.render.pdf_join`): it stamps "Page x of y" and the running footer (laid out
 once) over every page, rebuilds the bookmarks and links, and the contents get their page
 numbers from a last layout of the front pages. A cohort's PDF is its cover and one-page
@@ -49,8 +49,9 @@ from dossier.render.html import (
 from dossier.render.pdf_cache import PartCache, copy_entry, environment_key
 from dossier.render.pdf_join import Piece, anchor_pages, join
 from dossier.render.pdf_layout import LaidOut, Layouter, identifier
+from dossier.render.pdf_variant import PDF_VARIANTS, check_variant
 
-__all__ = ["COHORT_FOLDER", "DOSSIER_PDF", "LocalOnlyFetcher", "default_workers",
+__all__ = ["COHORT_FOLDER", "DOSSIER_PDF", "PDF_VARIANTS", "LocalOnlyFetcher", "default_workers",
            "html_to_pdf", "render_html", "source_date_epoch", "write_pdfs"]
 
 DOSSIER_PDF = "dossier.pdf"
@@ -159,13 +160,14 @@ class _Job:
     dirs: tuple[Path, ...]
     epoch: str | None
     work: _Whole | _Part | _Join | _Stamp | _Footer
+    pdf_variant: str | None = None  # e.g. "pdf/a-2b": every PDF the worker writes
 
 
 class _Worker:
     """One process's layouter (fonts and parsed stylesheets kept between jobs)."""
 
-    def __init__(self, dirs: Sequence[Path]) -> None:
-        self.layouter = Layouter(dirs)
+    def __init__(self, dirs: Sequence[Path], pdf_variant: str | None = None) -> None:
+        self.layouter = Layouter(dirs, pdf_variant=pdf_variant)
 
     def run(self, job: _Job) -> LaidOut:
         work = job.work
@@ -184,14 +186,14 @@ class _Worker:
             return LaidOut(work.target, total)
 
 
-_WORKERS: dict[tuple[Path, ...], _Worker] = {}
+_WORKERS: dict[tuple[tuple[Path, ...], str | None], _Worker] = {}
 
 
 def _run_job(job: _Job) -> LaidOut:
     """Entry point of a worker process (one _Worker per template folder, kept between jobs)."""
-    worker = _WORKERS.get(job.dirs)
+    worker = _WORKERS.get((job.dirs, job.pdf_variant))
     if worker is None:
-        worker = _WORKERS[job.dirs] = _Worker(job.dirs)
+        worker = _WORKERS[(job.dirs, job.pdf_variant)] = _Worker(job.dirs, job.pdf_variant)
     return worker.run(job)
 
 
@@ -204,7 +206,7 @@ class _InProcess:
     def submit(self, fn: Callable[[_Job], LaidOut], job: _Job) -> Future:
         del fn  # the same work as _run_job, with this executor's own worker
         if self.worker is None:
-            self.worker = _Worker(job.dirs)
+            self.worker = _Worker(job.dirs, job.pdf_variant)
         future: Future = Future()
         try:
             future.set_result(self.worker.run(job))
@@ -254,6 +256,7 @@ class _Schedule:
     waiting: list[tuple[int, int, object, object, str | None]] = field(default_factory=list)
     ready: list[tuple[object, LaidOut]] = field(default_factory=list)
     order: Iterator[int] = field(default_factory=itertools.count)
+    pdf_variant: str | None = None
 
     def submit(self, key: object, work: _Whole | _Part | _Join | _Stamp | _Footer,
                priority: int = PART, cache_key: str | None = None) -> None:
@@ -270,7 +273,7 @@ class _Schedule:
     def _feed(self) -> None:
         while self.waiting and len(self.pending) < self.slots:
             _, _, key, work, cache_key = heapq.heappop(self.waiting)
-            job = _Job(self.dirs, self.epoch, work)  # type: ignore[arg-type]
+            job = _Job(self.dirs, self.epoch, work, self.pdf_variant)  # type: ignore[arg-type]
             self.pending[self.pool.submit(_run_job, job)] = (key, cache_key)
 
     def finished(self) -> Iterator[tuple[object, LaidOut]]:
@@ -528,8 +531,8 @@ def default_workers(n_cohorts: int) -> int:
 def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
                templates_dir: Path | None = None, cohort_file_names: Mapping[str, str],
                fetcher: LocalOnlyFetcher | None = None, workers: int | None = None,
-               progress: Progress | None = None, cache: PartCache | None = None
-               ) -> dict[str, Path]:
+               progress: Progress | None = None, cache: PartCache | None = None,
+               pdf_variant: str | None = None) -> dict[str, Path]:
     """Write ``out_dir/dossier.pdf`` and one ``out_dir/cohorts/<name>.pdf`` per cohort.
 
     Parameters
@@ -541,12 +544,14 @@ def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
     progress : called with each written PDF's path under ``out_dir`` as it is written.
     cache : the parts of the last build to reuse, and where this build's go (written before
         returning); see :mod:`dossier.render.pdf_cache`. The PDFs are the same either way.
+    pdf_variant : a PDF/A variant of :data:`PDF_VARIANTS` (None: a plain PDF).
 
     Returns
     -------
     dict : the written paths, under "dossier" and each cohort id.
     """
     out_dir = Path(out_dir)
+    pdf_variant = check_variant(pdf_variant)
     dirs = tuple(template_dirs(templates_dir))
     cohorts = list(context["cohorts"])  # type: ignore[call-overload]
     missing = [c["id"] for c in cohorts if c["id"] not in cohort_file_names]
@@ -563,10 +568,11 @@ def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
             _executor(workers) as pool:
         if cache is not None:  # every option that changes a laid-out part's bytes goes in
             cache.scratch = Path(scratch)
-            cache.environment = environment_key(_epoch(context), {"templates": dirs})
+            cache.environment = environment_key(
+                _epoch(context), {"templates": dirs, "pdf_variant": pdf_variant})
         plan = _Plan(context, templates_dir, out_dir, Path(scratch), targets, progress, cache)
         schedule = _Schedule(pool, dirs, _epoch(context), 1 if workers == 1 else workers + 1,
-                             cache)
+                             cache, pdf_variant=pdf_variant)
         try:
             if whole:
                 plan.run_whole(schedule)

@@ -111,8 +111,11 @@ def stamp_html(pages: int) -> str:
 class Layouter:
     """Lays out HTML in this process, keeping fonts and parsed stylesheets between documents."""
 
-    def __init__(self, dirs: Sequence[Path], fetcher: LocalOnlyFetcher | None = None) -> None:
+    def __init__(self, dirs: Sequence[Path], fetcher: LocalOnlyFetcher | None = None,
+                 pdf_variant: str | None = None) -> None:
         self.dirs = tuple(dirs)
+        # WeasyPrint's options of every written PDF: the variant (e.g. "pdf/a-2b"), if any
+        self.options = {} if pdf_variant is None else {"pdf_variant": pdf_variant}
         self.base_url = Path(self.dirs[0]).as_uri() + "/"
         self.fonts = FontConfiguration()
         self.fetcher = fetcher if fetcher is not None else LocalOnlyFetcher(self.dirs)
@@ -137,7 +140,7 @@ class Layouter:
         start = len(self.fetcher.refused)
         document = self.render(html)
         target.parent.mkdir(parents=True, exist_ok=True)
-        document.write_pdf(target, pdf_identifier=identifier(html))
+        document.write_pdf(target, pdf_identifier=identifier(html), **self.options)
         return LaidOut(target, len(document.pages), refused=tuple(self.fetcher.refused[start:]))
 
     def part(self, html: str, stylesheet: str, target: Path) -> LaidOut:
@@ -164,7 +167,7 @@ class Layouter:
                                    x2 * PT_PER_PX, (height - y1) * PT_PER_PX)))
             page.links[:] = kept
         target.parent.mkdir(parents=True, exist_ok=True)
-        document.write_pdf(target, pdf_identifier=identifier(html))
+        document.write_pdf(target, pdf_identifier=identifier(html), **self.options)
         return LaidOut(target, len(document.pages), tuple(bookmarks), tuple(links),
                        tuple(anchors), tuple(self.fetcher.refused[start:]))
 
@@ -175,7 +178,7 @@ class Layouter:
         if len(document.pages) != pages:
             raise RuntimeError(f"page-number stamp: {len(document.pages)} pages, not {pages}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        document.write_pdf(target, pdf_identifier=identifier(html))
+        document.write_pdf(target, pdf_identifier=identifier(html), **self.options)
         return LaidOut(target, pages)
 
     def footer(self, html: str, stylesheet: str, target: Path) -> LaidOut:
@@ -184,5 +187,5 @@ class Layouter:
         if len(document.pages) != 1:
             raise RuntimeError(f"running footer: {len(document.pages)} pages, not 1")
         target.parent.mkdir(parents=True, exist_ok=True)
-        document.write_pdf(target, pdf_identifier=identifier(html))
+        document.write_pdf(target, pdf_identifier=identifier(html), **self.options)
         return LaidOut(target, 1)
