@@ -16,7 +16,7 @@ Targets on the 2-core reference machine: results JSON < 1 s, context < 2.5 s, wo
 workbook) to DIR; ``--check DIR`` compares this run's outputs with such a dump (JSON and HTML
 byte for byte, the workbook cell by cell with its styles and sheet setup) and exits non-zero
 on any difference. ``--profile STAGE`` prints a cProfile of one stage. Times are wall-clock,
-best of ``--repeat``.
+best of ``--repeat``, each run without the basket fits cached (as in a fresh process).
 """
 
 from __future__ import annotations
@@ -63,9 +63,11 @@ class Stages:
         self.registry = registry
         self.cohort_ids = registry.cohorts["cohort_id"].astype(str).tolist()
 
+    def results_dict(self) -> dict[str, object]:
+        return _results_json(self.analysis, self.chosen, self.build_time.date().isoformat())
+
     def results_json(self) -> str:
-        return dumps_json(_results_json(self.analysis, self.chosen,
-                                        self.build_time.date().isoformat()))
+        return dumps_json(self.results_dict())
 
     def context(self) -> dict[str, object]:
         from dossier.render.context import build_context
@@ -114,8 +116,13 @@ class Stages:
 
 
 def best_of(repeat: int, run: Callable[[], object]) -> tuple[float, object]:
+    """Best wall-clock time of ``repeat`` runs, each as in a fresh process: the basket fits,
+    cached by their counts, are dropped first."""
+    from dossier.endpoints.baskets import _fit
+
     best, value = float("inf"), None
     for _ in range(repeat):
+        _fit.cache_clear()
         start = time.perf_counter()
         value = run()
         best = min(best, time.perf_counter() - start)
@@ -216,7 +223,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dump", type=Path)
     parser.add_argument("--check", type=Path)
-    parser.add_argument("--profile", choices=("json", "context", "workbook"))
+    parser.add_argument("--profile", choices=("json", "json-dict", "context", "workbook"))
     args = parser.parse_args()
     start = time.perf_counter()
     stages = Stages()
@@ -229,7 +236,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         target = Path(scratch) / "dossier.xlsx"
         runs: dict[str, Callable[[], object]] = {
-            "json": stages.results_json, "context": stages.context,
+            "json": stages.results_json, "json-dict": stages.results_dict,
+            "context": stages.context,
             "workbook": lambda: stages.workbook(target)}
         if args.profile is not None:
             profiler = cProfile.Profile()
@@ -239,7 +247,9 @@ def main() -> int:
         targets = {"json": 1.0, "context": 2.5, "workbook": 4.0}
         for name, run in runs.items():
             seconds, _ = best_of(args.repeat, run)
-            print(f"{name:<10} {seconds:6.2f} s   (target < {targets[name]} s)")
+            target = f"(target < {targets[name]} s)" if name in targets else (
+                "(of it: the dict, without JSON text)")
+            print(f"{name:<10} {seconds:6.2f} s   {target}")
     return 0
 
 
