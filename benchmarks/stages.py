@@ -252,9 +252,9 @@ def main() -> int:
         targets = {"json": 1.0, "context": 2.5, "workbook": 4.0}
         for name, run in runs.items():
             seconds, _ = best_of(args.repeat, run, cold=name.startswith("json"))
-            target = f"(target < {targets[name]} s)" if name in targets else (
+            aim = f"(target < {targets[name]} s)" if name in targets else (
                 "(of it: the dict, without JSON text)")
-            print(f"{name:<10} {seconds:6.2f} s   {target}")
+            print(f"{name:<10} {seconds:6.2f} s   {aim}")
     return 0
 
 
