@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betainc, betaln, gammaln
+from scipy.special import betainc, betaln, digamma, expit, gammaln, logit, ndtri, polygamma
 
 __all__ = [
     "HierarchicalFit",
@@ -156,15 +156,87 @@ def _posterior_weights(xs: np.ndarray, ns: np.ndarray, panels: int, nodes: int
     return m, k, post
 
 
-def _mixture_quantile(a: np.ndarray, b: np.ndarray, w: np.ndarray, q: float) -> float:
+def _mixture_cdf(a: np.ndarray, b: np.ndarray, w: np.ndarray, x: float) -> float:
+    return float(np.dot(w, betainc(a, b, x)))
+
+
+def _bisection_quantile(a: np.ndarray, b: np.ndarray, w: np.ndarray, q: float) -> float:
     lo, hi = 0.0, 1.0
     for _ in range(BISECTIONS):
         mid = (lo + hi) / 2
-        if float(np.dot(w, betainc(a, b, mid))) < q:
+        if _mixture_cdf(a, b, w, mid) < q:
             lo = mid
         else:
             hi = mid
     return (lo + hi) / 2
+
+
+def _middle(low: int, high: int, scale: int) -> int:
+    """A grid point inside (low, high), halfway on the log-odds scale (a limit may lie within
+    2**-32 of 0 or 1), else halfway."""
+    if high - low <= 2:
+        return low + 1
+    ends = (max(low, 0.5) / scale, min(high, scale - 0.5) / scale)
+    point = int(np.floor(float(expit((logit(ends[0]) + logit(ends[1])) / 2)) * scale))
+    return point if low < point < high else (low + high) // 2
+
+
+def _mixture_limits(a: np.ndarray, b: np.ndarray, w: np.ndarray,
+                    quantiles: Sequence[float]) -> list[float]:
+    """The quantiles of the mixture sum(w Beta(a, b)) that :data:`BISECTIONS` bisection
+    steps on (0, 1) give (:func:`_bisection_quantile`), found in a few steps.
+
+    Bisection ends on the cell [j, j + 1] / 2**BISECTIONS whose left end has CDF < q and right
+    end not (0 and 1 count as such without being computed); the CDF being increasing, that
+    cell is unique, so a safeguarded Halley search over the same grid points (start: a normal
+    approximation of the mixture's log-odds) ends on it too, comparing the very same CDF
+    values, in about five CDF evaluations instead of 32. Each costs one incomplete beta
+    function per quadrature point: this was most of the time of a build's baskets.
+    """
+    log_beta = betaln(a, b)
+    centres = digamma(a) - digamma(b)
+    centre = float(np.dot(w, centres))
+    spread = float(np.dot(w, polygamma(1, a) + polygamma(1, b) + centres ** 2)) - centre ** 2
+    starts = [float(expit(centre + float(ndtri(q)) * max(spread, 0.0) ** 0.5))
+              for q in quantiles]
+    return [_grid_newton(a, b, w, q, start, log_beta)
+            for q, start in zip(quantiles, starts, strict=True)]
+
+
+def _grid_newton(a: np.ndarray, b: np.ndarray, w: np.ndarray, q: float, start: float,
+                 log_beta: np.ndarray) -> float:
+    scale = 2 ** BISECTIONS
+    low, high = 0, scale  # known: CDF(low / scale) < q (or low = 0), CDF(high / scale) >= q
+    j, last_step = int(min(max(start, 0.0), 1.0) * scale), scale
+    for _ in range(4 * BISECTIONS):  # far more than needed; the bisection below if not done
+        if not low < j < high:
+            j = _middle(low, high, scale)
+        x = j / scale
+        cdf = _mixture_cdf(a, b, w, x)
+        if cdf < q:
+            low = j
+        else:
+            high = j
+        if high - low <= 1:
+            return (low / scale + high / scale) / 2
+        with np.errstate(all="ignore"):
+            parts = w * np.exp((a - 1) * np.log(x) + (b - 1) * np.log1p(-x) - log_beta)
+            density = float(parts.sum())
+            slope = float(np.dot(parts, (a - 1) / x - (b - 1) / (1 - x)))
+            newton = (cdf - q) / density if density > 0 else float("nan")
+            halley = 1 - newton * slope / (2 * density) if density > 0 else float("nan")
+            # Halley's step (cubic convergence) where it is sane, else Newton's
+            target = x - (newton / halley if 0.5 < halley < 2 else newton)
+        # that step on the grid; bisection when it leaves the bracket or does not halve
+        proposal = int(np.floor(target * scale)) if np.isfinite(target) else low
+        step = abs(proposal - j)
+        if proposal == low:
+            proposal = low + 1
+        if not low < proposal < high or (step > 1 and 2 * step > last_step):
+            proposal = _middle(low, high, scale)
+            step = min(proposal - low, high - proposal)
+        j, last_step = proposal, step
+    return _bisection_quantile(a, b, w, q)
 
 
 def hierarchical_rates(x: Sequence[int], n: Sequence[int], *, panels: int = PANELS,
@@ -172,8 +244,8 @@ def hierarchical_rates(x: Sequence[int], n: Sequence[int], *, panels: int = PANE
     """Posterior mean, equal-tailed credible interval and shrinkage of each type's rate.
 
     The model and the quadrature are in this module's docstring; the interval limits solve
-    the posterior mixture's CDF (a weighted sum of regularised incomplete beta functions) by
-    bisection.
+    the posterior mixture's CDF (a weighted sum of regularised incomplete beta functions) to
+    the 2**-32 of :data:`BISECTIONS` bisection steps (found by a Halley search on that grid).
     """
     xs, ns = _check_table(x, n)
     m, k, post = _posterior_weights(xs, ns, panels, nodes)
@@ -185,9 +257,9 @@ def hierarchical_rates(x: Sequence[int], n: Sequence[int], *, panels: int = PANE
     for xi, ni in zip(xs, ns, strict=True):
         a, b = mk * kk + xi, (1 - mk) * kk + ni - xi
         mean = float(np.dot(post, (m * k + xi) / (k + ni)))
+        lower, upper = _mixture_limits(a, b, wk, (tail, 1 - tail))
         types.append(TypeEstimate(
-            int(xi), int(ni), float(xi / ni) if ni else float("nan"), mean,
-            _mixture_quantile(a, b, wk, tail), _mixture_quantile(a, b, wk, 1 - tail),
+            int(xi), int(ni), float(xi / ni) if ni else float("nan"), mean, lower, upper,
             float(np.dot(post, k / (k + ni)))))
     rho = 1 / (1 + k)
     method = ("beta-binomial random-effects model: rate of each tumour type ~ Beta with the "

@@ -411,13 +411,16 @@ def km_curve_data_from_results(results: pd.DataFrame, group_by: str, group: str,
     if missing:
         raise ValueError(f"results table lacks column(s) {', '.join(missing)}")
     where = f"group_by={group_by!r}, group={group!r}, endpoint={endpoint!r}"
-    rows = results[(results["group_by"].astype(str) == str(group_by))
-                   & (results["group"].astype(str) == str(group))
-                   & (results["endpoint"].astype(str) == str(endpoint))]
+    # numpy masks, not pandas ones: this runs for every cohort and endpoint of a build
+    mask = results["endpoint"].astype(str).to_numpy() == str(endpoint)
+    mask &= results["group"].astype(str).to_numpy() == str(group)
+    mask &= results["group_by"].astype(str).to_numpy() == str(group_by)
+    rows = results[mask]
     if rows.empty:
         raise ValueError(f"results table has no rows for {where}")
     label = label if label is not None else ("All patients" if group_by == "all" else str(group))
-    curve = rows[rows["statistic"] == "curve"].sort_values("time", kind="mergesort")
+    statistic = rows["statistic"].to_numpy()
+    curve = rows[statistic == "curve"].sort_values("time", kind="mergesort")
     for column in ("time", "estimate", "n", "x"):
         bad = curve.index[curve[column].isna()]
         if len(bad):
@@ -445,10 +448,12 @@ def km_curve_data_from_results(results: pd.DataFrame, group_by: str, group: str,
                      if s >= t - TIME_TOLERANCE), 0)
 
     at_risk: dict[float, int] = {}
-    for index, row in rows[rows["statistic"] == "n_risk"].iterrows():
-        if pd.isna(row["time"]) or pd.isna(row["estimate"]):
+    risk_rows = rows[statistic == "n_risk"]
+    for index, time, estimate in zip(risk_rows.index, risk_rows["time"].tolist(),
+                                     risk_rows["estimate"].tolist(), strict=True):
+        if pd.isna(time) or pd.isna(estimate):
             continue
-        t, count = float(row["time"]), int(row["estimate"])
+        t, count = float(time), int(estimate)
         if times and read_off(t) != count:
             raise ValueError(f"results row {index} ({where}, statistic 'n_risk', time {t:g}): "
                              f"{count} at risk, but the curve rows give {read_off(t)}; the "
@@ -461,8 +466,9 @@ def km_curve_data_from_results(results: pd.DataFrame, group_by: str, group: str,
         for t in grid:
             if _lookup(at_risk, float(t)) is None:
                 at_risk[float(t)] = read_off(float(t))
-    counts = rows[(rows["statistic"] == "n") & rows["time"].isna()]
-    medians = rows[(rows["statistic"] == "median") & rows["time"].isna()]
+    untimed = rows["time"].isna().to_numpy()
+    counts = rows[(statistic == "n") & untimed]
+    medians = rows[(statistic == "median") & untimed]
     count = counts.iloc[0] if len(counts) else None
     median = medians.iloc[0] if len(medians) else None
     return KMCurveData(

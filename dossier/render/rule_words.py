@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from dossier.scoring.grammar import AllOf, Condition, condition_text
 from dossier.scoring.metrics import MetricSpec
@@ -69,6 +70,22 @@ _EDGE_BEFORE = r"(?<![\w.-])"
 _EDGE_AFTER = r"(?![\w-])"
 
 
+@lru_cache(maxsize=64)
+def _id_patterns(ids: frozenset[str]) -> tuple[re.Pattern[str], ...] | None:
+    """The compiled patterns of :func:`plain_ids` (in its order) and :func:`strip_ids` (last)
+    for one set of ids: compiled once, not at each of the thousands of texts of a build."""
+    pattern = rule_id_pattern(ids)
+    if pattern is None:
+        return None
+    ids_group = f"(?P<id>{pattern.pattern})"
+    names = rf"{pattern.pattern}"
+    return (re.compile(_EDGE_BEFORE + ids_group + r" \(grade \d+\)"),
+            re.compile(r"grade \d+ \(" + ids_group + r"\)"),
+            re.compile(r"(?P<lead>^|; |\n)" + ids_group + r"(?=: )"),
+            re.compile(rf"\(((?:{names})(?:, (?:{names}))*)\)"),
+            re.compile(_EDGE_BEFORE + f"({pattern.pattern})" + _EDGE_AFTER))
+
+
 def plain_ids(text: str, words: Mapping[str, str]) -> str:
     """``text`` with rule ids, where the engine puts them, in the framework's words.
 
@@ -76,31 +93,28 @@ def plain_ids(text: str, words: Mapping[str, str]) -> str:
     months)``; ``(id)`` and ``(id, id)`` and an id opening the text or an item (``id: ...``,
     ``; id: ...``) become their words.
     """
-    pattern = rule_id_pattern(words)
-    if pattern is None or not text:
+    patterns = _id_patterns(frozenset(words)) if text else None
+    if patterns is None:
         return text
-    ids = f"(?P<id>{pattern.pattern})"
+    graded_id, grade_of_id, leading, bracketed, _ = patterns
 
     def word(match: re.Match[str]) -> str:
         return words[match.group("id")]
 
-    text = re.sub(_EDGE_BEFORE + ids + r" \(grade \d+\)", word, text)
-    text = re.sub(r"grade \d+ \(" + ids + r"\)", word, text)
-    text = re.sub(r"(?P<lead>^|; |\n)" + ids + r"(?=: )",
-                  lambda m: m.group("lead") + words[m.group("id")], text)
+    text = graded_id.sub(word, text)
+    text = grade_of_id.sub(word, text)
+    text = leading.sub(lambda m: m.group("lead") + words[m.group("id")], text)
 
     def in_brackets(match: re.Match[str]) -> str:
         parts = [p.strip() for p in match.group(1).split(",")]
         return "(" + ", ".join(words.get(p, p) for p in parts) + ")"
 
-    names = rf"{pattern.pattern}"
-    return re.sub(rf"\(((?:{names})(?:, (?:{names}))*)\)", in_brackets, text)
+    return bracketed.sub(in_brackets, text)
 
 
 def strip_ids(text: str, words: Mapping[str, str]) -> str:
     """Every id in ``text`` (anywhere, as a whole token) in words; for texts with no prose."""
-    pattern = rule_id_pattern(words)
-    if pattern is None or not text:
+    patterns = _id_patterns(frozenset(words)) if text else None
+    if patterns is None:
         return text
-    return re.sub(_EDGE_BEFORE + f"({pattern.pattern})" + _EDGE_AFTER,
-                  lambda m: words[m.group(1)], text)
+    return patterns[-1].sub(lambda m: words[m.group(1)], text)

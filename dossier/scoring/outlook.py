@@ -124,15 +124,29 @@ class CohortOutlook:
         }
 
 
-def _row(results: pd.DataFrame, cid: str, endpoint: str, denominator: str | None
+RateRows = dict[tuple[object, object], list[tuple[object, object, object]]]
+"""(group, endpoint) -> (denominator, x, n) of each cohort "rate" row, in table order."""
+
+
+def _rate_rows(results: pd.DataFrame) -> RateRows:
+    """The cohort rate rows, looked up by group and endpoint (one pass over the table rather
+    than one filter of it per cohort and endpoint)."""
+    rows = results[(results["group_by"] == "cohort_id") & (results["statistic"] == "rate")]
+    out: RateRows = {}
+    for group, endpoint, denominator, x, n in zip(
+            rows["group"].tolist(), rows["endpoint"].tolist(), rows["denominator"].tolist(),
+            rows["x"].tolist(), rows["n"].tolist(), strict=True):
+        out.setdefault((group, endpoint), []).append((denominator, x, n))
+    return out
+
+
+def _row(rates: RateRows, cid: str, endpoint: str, denominator: str | None
          ) -> tuple[int, int] | None:
-    rows = results[(results["group_by"] == "cohort_id") & (results["group"] == cid)
-                   & (results["endpoint"] == endpoint) & (results["statistic"] == "rate")]
-    if denominator is not None:
-        rows = rows[rows["denominator"] == denominator]
-    if rows.empty or pd.isna(rows.iloc[0]["x"]) or pd.isna(rows.iloc[0]["n"]):
+    first = next((r for r in rates.get((cid, endpoint), ())
+                  if denominator is None or r[0] == denominator), None)
+    if first is None or pd.isna(first[1]) or pd.isna(first[2]):
         return None
-    return int(rows.iloc[0]["x"]), int(rows.iloc[0]["n"])
+    return int(first[1]), int(first[2])  # type: ignore[call-overload]
 
 
 def cohort_outlooks(results: pd.DataFrame, rule_sets: Sequence[RuleSet],
@@ -149,16 +163,17 @@ def cohort_outlooks(results: pd.DataFrame, rule_sets: Sequence[RuleSet],
     (first_needed, _), (last_needed, planned) = bars[0], bars[-1]
     targets = rate_targets(rule_sets)
     cohorts = results.loc[results["group_by"] == "cohort_id", "group"].astype(str)
+    rates = _rate_rows(results)
     out: dict[str, CohortOutlook] = {}
     for cid in dict.fromkeys(cohorts):
-        first = _row(results, cid, "cbr_stage1", None)
-        last = _row(results, cid, f"cbr_stage{len(bars)}", None)
+        first = _row(rates, cid, "cbr_stage1", None)
+        last = _row(rates, cid, f"cbr_stage{len(bars)}", None)
         if first is None or last is None or first[0] < first_needed or last[1] >= planned:
             continue
         stage = predictive_probability(last[0], last[1], planned, last_needed, prior)
         reached = []
         for target in targets:
-            counts = _row(results, cid, target.endpoint, "evaluable")
+            counts = _row(rates, cid, target.endpoint, "evaluable")
             if counts is None or counts[1] >= planned:
                 continue
             needed = successes_needed(target.threshold, target.op, planned)
