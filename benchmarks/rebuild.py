@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's dossier
+
 ONE_COHORT_TARGET = 0.15
 NOTHING_TARGET = 0.05
 
