@@ -106,11 +106,15 @@ def rule_file_info(rule: object) -> dict[str, object]:
             "met_note": met_note(str(get("framework", "")), met_at, met_at_note),
             "met_at_note": met_at_note,
             "stage_bar": (int(last.at_least), int(last.of)) if last is not None else None,
-            "words": rule_words(rule) if isinstance(rule, RuleSet) else {}}
+            "words": rule_words(rule) if isinstance(rule, RuleSet) else {},
+            "gate_reasons": ({g.id: g.reason for g in rule.gates if g.reason}
+                             if isinstance(rule, RuleSet) else {})}
 
 
 def _clause(clause: ClauseResult, labels: Mapping[str, str],
-            ids: Mapping[str, str]) -> dict[str, str]:
+            ids: Mapping[str, str], reasons: Mapping[str, str] | None = None) -> dict[str, str]:
+    """One row of a verdict's clause table; an applicability row whose framework does not
+    apply says why in the rule file's words (its ``reason``), not in the engine's condition."""
     def words(text: str) -> str:
         return plain_ids(plain_words(text, labels), ids)
 
@@ -122,8 +126,13 @@ def _clause(clause: ClauseResult, labels: Mapping[str, str],
         rule, grade = (f"grade {grade}", "") if grade else ("applicability" if clause.label
                                                             .startswith("applicability")
                                                             else "", "")
+    condition = clause.condition
+    if clause.op == "gate" and clause.state == "does not apply" \
+            and (reasons or {}).get(clause.rule):
+        rule, condition = "applicability", (reasons or {})[clause.rule]
+        condition = condition[:1].upper() + condition[1:]
     return {"rule": rule, "grade": grade,
-            "label": words(clause.label), "condition": words(clause.condition),
+            "label": words(clause.label), "condition": words(condition),
             "observed": words(clause.observed_text), "threshold": words(clause.threshold_text),
             "state": clause.state, "css": "s-" + clause.state.replace(" ", "-"),
             "status": clause.status, "source": clause.source, "note": words(clause.note),
@@ -158,7 +167,8 @@ def verdict_dict(verdict: Verdict, info: Mapping[str, object] | None,
         "statuses": ", ".join(verdict.statuses), **verdict_view(verdict),
         "comparator": verdict.comparator, "comparator_caveat": verdict.comparator_caveat,
         "indicative": indicative_view(verdict, words),
-        "clauses": [_clause(c, labels, ids) for c in verdict.clauses],
+        "clauses": [_clause(c, labels, ids, info.get("gate_reasons"))  # type: ignore[arg-type]
+                    for c in verdict.clauses],
         "adjustments": [{"label": a.label, "change": f"{a.change:+d}",
                          "state": plain_words(a.state, labels),
                          "status": a.status} for a in verdict.adjustments],

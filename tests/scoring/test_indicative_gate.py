@@ -149,3 +149,12 @@ def test_a_bad_indicative_key_names_the_file_and_line(tmp_path: Path, new, messa
     with pytest.raises(RuleFileError) as caught:
         load_rule_file(path)
     assert f"{path}, line {line}: {message}" in str(caught.value), str(caught.value)
+
+
+def test_the_gate_row_that_does_not_apply_gives_the_rule_files_reason_in_the_pdf(
+        dossier_folder):
+    text = " ".join(" ".join(page.extract_text().split())
+                    for page in PdfReader(dossier_folder / "dossier.pdf").pages)
+    # the row's criterion is the reason in the rule file, capitalised, not the engine's logic
+    reason = EMA_REASON[0].upper() + EMA_REASON[1:]
+    assert "applicability " + reason.removesuffix(" indication") in text  # (hyphenated)
