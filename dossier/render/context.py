@@ -395,6 +395,9 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
     return {
         "meta": {
             "title": title, "data_name": data_name, "data_sha256": data_sha256,
+            # the PDF's Subject (and XMP dc:description)
+            "description": (f"Reimbursement evidence dossier built from {data_name} "
+                            f"(SHA-256 {data_sha256})"),
             "synthetic": synthetic, "notice": SYNTHETIC_NOTICE if synthetic else "",
             "data_cutoff": cutoff,
             "build_date": moment.strftime("%Y-%m-%d %H:%M UTC"),

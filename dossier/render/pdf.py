@@ -7,16 +7,18 @@ of the HTML.
 
 Speed: WeasyPrint's layout is nearly the whole cost, so every page is laid out once, in
 parallel worker processes. The dossier is laid out in parts (cover and contents, summary,
-methods, the index of cohorts, each cohort's section, the comparison, the appendix); each part
-starts a page anyway, so the pages are those of a single layout. pikepdf then joins the parts
+methods, the index of cohorts, each cohort's section, the comparison, the appendix, each
+cohort's patient listing, the validation warnings); each part starts a page anyway, so the
+pages are those of a single layout. pikepdf then joins the parts
 (:mod:`dossier.render.pdf_join`): it stamps "Page x of y" and the running footer (laid out
 once) over every page, rebuilds the bookmarks and links, and the contents get their page
 numbers from a last layout of the front pages. A cohort's PDF is its cover and one-page
-methods, its section's pages and its own listing and references, each a part of its own:
-complete on its own, with its own page numbers, and its section laid out by nobody a second
-time. No part holds what changes with the data file alone (its hash is in the footer and on
-the covers), so a part whose content did not change is the same part on a rebuild, taken
-from the cache of the last build (:mod:`dossier.render.pdf_cache`). A folder of the user's
+methods, its section's and its listing's pages, and its references, each a part of its own:
+complete on its own, with its own page numbers, and its section and listing laid out by nobody
+a second time. No part holds what changes with the data file alone: its hash is in the
+running footer and in an overlay of its own, drawn over the placeholders the covers and the
+methods leave for it. So a part whose content did not change is the same part on a rebuild,
+taken from the cache of the last build (:mod:`dossier.render.pdf_cache`). A folder of the user's
 templates that replaces the document templates or the stylesheet is laid out whole instead,
 one document at a time (still in parallel), since only the bundled ones are known to keep
 every part on its own pages.
@@ -51,17 +53,23 @@ from dossier.render.pdf_join import Piece, anchor_pages, join
 from dossier.render.pdf_layout import LaidOut, Layouter, identifier
 from dossier.render.pdf_variant import PDF_VARIANTS, check_variant
 
-__all__ = ["COHORT_FOLDER", "DOSSIER_PDF", "PDF_VARIANTS", "LocalOnlyFetcher", "default_workers",
-           "html_to_pdf", "render_html", "source_date_epoch", "write_pdfs"]
+__all__ = ["COHORT_FOLDER", "DOSSIER_PDF", "PDF_VARIANTS", "LocalOnlyFetcher", "PdfWorkers",
+           "default_workers", "html_to_pdf", "pdf_workers", "render_html", "source_date_epoch",
+           "write_pdfs"]
 
 DOSSIER_PDF = "dossier.pdf"
 COHORT_FOLDER = "cohorts"
-# the dossier's parts in page order; "cohort" stands for every cohort's section
-DOSSIER_PARTS = ("front", "summary", "methods", "index", "cohort", "comparison", "appendix")
+# the dossier's parts in page order; "cohort" and "listing" stand for every cohort's section
+# and patient listing
+DOSSIER_PARTS = ("front", "summary", "methods", "index", "cohort", "comparison", "appendix",
+                 "listing", "warnings")
+PER_COHORT = ("cohort", "listing")
 # replacing any of these makes the documents' parts unknown: they are then laid out whole
 WHOLE_IF_REPLACED = (TEMPLATES["dossier"], TEMPLATES["cohort"], "_base.html.j2",
                      "_toc.html.j2", STYLESHEET)
 FRONT_ATTEMPTS = 3
+SHA256_ANCHOR = "stamp-sha256"
+"""The anchor of the data file's hash in its overlay (templates/dossier.html.j2, "sha256")."""
 Progress = Callable[[str], None]
 
 
@@ -143,6 +151,15 @@ class _Footer:
 
 
 @dataclass(frozen=True)
+class _Overlay:
+    """Lay out the one page of the data file's hash (drawn over the parts' placeholders)."""
+
+    html: str
+    css: str
+    target: Path
+
+
+@dataclass(frozen=True)
 class _Join:
     """Join pieces of laid-out parts into one PDF, page-numbered by ``stamp``, the running
     footer drawn over every page."""
@@ -152,6 +169,7 @@ class _Join:
     identifier: bytes
     stamp: LaidOut
     footer: LaidOut
+    overlay: LaidOut
     metadata: tuple[tuple[str, str], ...] = ()
 
 
@@ -159,7 +177,7 @@ class _Join:
 class _Job:
     dirs: tuple[Path, ...]
     epoch: str | None
-    work: _Whole | _Part | _Join | _Stamp | _Footer
+    work: _Whole | _Part | _Join | _Stamp | _Footer | _Overlay
     pdf_variant: str | None = None  # e.g. "pdf/a-2b": every PDF the worker writes
 
 
@@ -180,9 +198,12 @@ class _Worker:
                 return self.layouter.stamp(work.pages, work.css, work.target)
             if isinstance(work, _Footer):
                 return self.layouter.footer(work.html, work.css, work.target)
+            if isinstance(work, _Overlay):
+                return self.layouter.overlay(work.html, work.css, work.target)
             total = sum(len(piece.indices) for piece in work.pieces)
             join(work.pieces, work.stamp, work.target, identifier=work.identifier,
-                 metadata=dict(work.metadata), footer=work.footer)
+                 metadata=dict(work.metadata), footer=work.footer,
+                 overlays={SHA256_ANCHOR: work.overlay})
             return LaidOut(work.target, total)
 
 
@@ -234,6 +255,34 @@ def _executor(workers: int) -> Iterator[ProcessPoolExecutor | _InProcess]:
     pool.shutdown(wait=True)
 
 
+def _started() -> None:
+    """A worker's first job: nothing (starting the process imports WeasyPrint)."""
+
+
+@dataclass(frozen=True)
+class PdfWorkers:
+    """Processes that lay out PDFs (see :func:`pdf_workers`), handed to :func:`write_pdfs`."""
+
+    executor: ProcessPoolExecutor | _InProcess
+    count: int
+
+
+@contextlib.contextmanager
+def pdf_workers(count: int) -> Iterator[PdfWorkers]:
+    """``count`` worker processes, started now (1: this process lays out, none started).
+
+    Starting one imports WeasyPrint, about a second of a core: a build starts them before it
+    prepares what they will lay out, so that the imports run on the cores it leaves idle.
+    """
+    if count < 1:
+        raise ValueError(f"workers must be >= 1, not {count}")
+    with _executor(count) as executor:
+        if isinstance(executor, ProcessPoolExecutor):
+            for _ in range(count):  # each submission to an all-busy pool starts a process
+                executor.submit(_started)
+        yield PdfWorkers(executor, count)
+
+
 # job priorities: what the last steps of dossier.pdf wait for, then the parts, then the
 # cohort PDFs' joins (small, they fill the other workers while dossier.pdf is joined)
 CRITICAL, PART, COHORT_JOIN = 0, 1, 2
@@ -258,7 +307,7 @@ class _Schedule:
     order: Iterator[int] = field(default_factory=itertools.count)
     pdf_variant: str | None = None
 
-    def submit(self, key: object, work: _Whole | _Part | _Join | _Stamp | _Footer,
+    def submit(self, key: object, work: _Whole | _Part | _Join | _Stamp | _Footer | _Overlay,
                priority: int = PART, cache_key: str | None = None) -> None:
         """Queue ``work``; with a ``cache_key`` the cache's entry is taken instead, if any."""
         if cache_key is not None and self.cache is not None:
@@ -269,6 +318,7 @@ class _Schedule:
                 self.ready.append((key, cached))
                 return
         heapq.heappush(self.waiting, (priority, next(self.order), key, work, cache_key))
+        self._feed()  # at once: the workers lay out while the other parts' HTML is rendered
 
     def _feed(self) -> None:
         while self.waiting and len(self.pending) < self.slots:
@@ -327,12 +377,19 @@ class _Plan:
     front: LaidOut | None = None
     front_attempt: int = 0
     footer: LaidOut | None = None
+    overlay: LaidOut | None = None
     stamps: dict[int, LaidOut] = field(default_factory=dict)
     stamps_asked: set[int] = field(default_factory=set)
 
     @property
     def cohort_ids(self) -> list[str]:
         return [c["id"] for c in self.context["cohorts"]]  # type: ignore[attr-defined]
+
+    def _cited(self, cohort_id: str) -> bool:
+        """Whether the cohort's pages cite references (its PDF then ends with them)."""
+        cohort = next(c for c in self.context["cohorts"]  # type: ignore[attr-defined]
+                      if c["id"] == cohort_id)
+        return bool(cohort["submission"]["references"])
 
     def report(self, target: Path) -> None:
         if self.progress is not None:
@@ -386,15 +443,15 @@ class _Plan:
     def _dossier_pieces(self, front: LaidOut | None) -> list[Piece]:
         pieces = [] if front is None else [Piece(front)]
         for name in DOSSIER_PARTS[1:]:
-            if name == "cohort":
-                pieces += [Piece(self.parts[("cohort", cid)]) for cid in self.cohort_ids]
+            if name in PER_COHORT:
+                pieces += [Piece(self.parts[(name, cid)]) for cid in self.cohort_ids]
             else:
                 pieces.append(Piece(self.parts[name]))
         return pieces
 
     def _body_ready(self) -> bool:
-        needed = [n for n in DOSSIER_PARTS if n not in ("front", "cohort")]
-        needed += [("cohort", cid) for cid in self.cohort_ids] + [("front", 0)]
+        needed: list[object] = [n for n in DOSSIER_PARTS if n != "front" and n not in PER_COHORT]
+        needed += [(n, cid) for n in PER_COHORT for cid in self.cohort_ids] + [("front", 0)]
         return all(key in self.parts for key in needed)
 
     def _front(self, schedule: _Schedule, attempt: int, front_pages: int) -> None:
@@ -409,24 +466,27 @@ class _Plan:
               pieces: Sequence[Piece], target: Path, source: bytes, stamp: int,
               metadata: tuple[tuple[str, str], ...], priority: int) -> None:
         """Join ``pieces`` (of the parts ``plan_keys``) into ``target``."""
-        assert self.footer is not None
+        assert self.footer is not None and self.overlay is not None
+        metadata = (*metadata, ("/Subject", str(self.context["meta"]["description"])))  # type: ignore[index]
         cache_key = None
         if self.cache is not None:
             cache_key = self._key(
                 key, "join", source, metadata, self.keys[("stamp", stamp)], self.keys["footer"],
-                *(f"{self.keys[k]}:{p.start}:{p.stop}:{p.top_level}"
-                  for k, p in zip(plan_keys, pieces, strict=True)))
+                self.keys["sha256"], *(f"{self.keys[k]}:{p.start}:{p.stop}:{p.top_level}"
+                                       for k, p in zip(plan_keys, pieces, strict=True)))
         schedule.submit(key, _Join(tuple(pieces), target, source, self.stamps[stamp],
-                                   self.footer, metadata), priority, cache_key)
+                                   self.footer, self.overlay, metadata), priority, cache_key)
         self.joined.add(key)
 
     def _join_cohort(self, schedule: _Schedule, cid: str) -> None:
         """Join cohort ``cid``'s PDF once its parts, the footer and its stamp are there."""
-        plan_keys = [("cover", cid), ("methods", cid), ("cohort", cid), ("tail", cid)]
-        if (self.footer is None or ("cohort-pdf", cid) in self.joined
+        plan_keys = [("cover", cid), ("methods", cid), ("cohort", cid), ("listing", cid)]
+        if self._cited(cid):
+            plan_keys.append(("tail", cid))
+        if (self.footer is None or self.overlay is None or ("cohort-pdf", cid) in self.joined
                 or not all(k in self.parts for k in plan_keys)):
             return
-        pieces = tuple(Piece(self.parts[k], top_level=1 if k[0] == "cohort" else None)
+        pieces = tuple(Piece(self.parts[k], top_level=1 if k[0] in PER_COHORT else None)
                        for k in plan_keys)
         total = sum(len(piece.indices) for piece in pieces)
         if total not in self.stamps:
@@ -434,7 +494,8 @@ class _Plan:
             return
         meta = self.context["meta"]
         title = f"{meta['title']}: {cid}"  # type: ignore[index]
-        source = identifier(*(self.sources[k] for k in plan_keys), self.sources["footer"], cid)
+        source = identifier(*(self.sources[k] for k in plan_keys), self.sources["footer"],
+                            self.sources["sha256"], cid)
         self._join(schedule, ("cohort-pdf", cid), plan_keys, pieces, self.targets[cid], source,
                    total, (("/Title", title),), COHORT_JOIN)
 
@@ -445,26 +506,37 @@ class _Plan:
         self.sources["footer"] = identifier(footer).decode("ascii")
         schedule.submit("footer", _Footer(footer, self.css, self.scratch / "footer.pdf"),
                         CRITICAL, self._key("footer", "footer", footer, self.css))
+        sha256 = render_part(self.context, templates_dir=self.templates_dir,
+                             document="dossier", pdf_part="sha256", inline_css=False)
+        self.sources["sha256"] = identifier(sha256).decode("ascii")
+        schedule.submit("sha256", _Overlay(sha256, self.css, self.scratch / "sha256.pdf"),
+                        CRITICAL, self._key("sha256", "overlay", sha256, self.css))
         # the longest parts first, so that no worker is left with a long one at the end
-        for name in ("appendix", "summary", "comparison", "methods"):
+        for name in ("summary", "comparison", "methods", "appendix"):
             self._part(schedule, name, "dossier", name)
         self._part(schedule, "index", "dossier", "index")
+        self._part(schedule, "warnings", "dossier", "warnings")
         self._part(schedule, ("front", 0), "dossier", "front", toc_pages=_Placeholder())
         for cid in self.cohort_ids:
             self._part(schedule, ("cohort", cid), "dossier", "cohort", cohort_id=cid)
+        for cid in self.cohort_ids:  # a listing is laid out once for both PDFs
+            self._part(schedule, ("listing", cid), "dossier", "listing", cohort_id=cid)
         for cid in self.cohort_ids:
-            for kind in ("cover", "methods", "tail"):
+            kinds = ("cover", "methods", "tail") if self._cited(cid) else ("cover", "methods")
+            for kind in kinds:
                 self._part(schedule, (kind, cid), "cohort", kind, cohort_id=cid)
         for key, laid_out in schedule.finished():
             kind = key[0] if isinstance(key, tuple) else key
             if kind in ("dossier", "cohort-pdf"):
                 self.report(laid_out.path)
                 continue
-            if kind in ("stamp", "footer"):
+            if kind in ("stamp", "footer", "sha256"):
                 if kind == "stamp":
                     self.stamps[key[1]] = laid_out  # type: ignore[index]
-                else:
+                elif kind == "footer":
                     self.footer = laid_out
+                else:
+                    self.overlay = laid_out
                 for cid in self.cohort_ids:
                     self._join_cohort(schedule, cid)
                 self._join_dossier(schedule)
@@ -472,8 +544,8 @@ class _Plan:
             self.parts[key] = laid_out
             if kind != "front":
                 self.refused[key] = laid_out.refused
-            if kind in ("cover", "methods", "tail", "cohort"):
-                self._join_cohort(schedule, key[1])  # type: ignore[index]
+            if isinstance(key, tuple) and kind in ("cover", "methods", "tail", *PER_COHORT):
+                self._join_cohort(schedule, key[1])
             if kind == "front" and key[1] > 0:  # type: ignore[index]
                 attempt = key[1]  # type: ignore[index]
                 if laid_out.pages == self.front_assumed[attempt]:
@@ -497,7 +569,8 @@ class _Plan:
 
     def _join_dossier(self, schedule: _Schedule) -> None:
         """Join dossier.pdf once its front pages have settled and its stamp is laid out."""
-        if self.front is None or self.footer is None or "dossier" in self.joined:
+        if (self.front is None or self.footer is None or self.overlay is None
+                or "dossier" in self.joined):
             return
         total = self._total(self.front.pages)
         if total not in self.stamps:
@@ -505,7 +578,7 @@ class _Plan:
         pieces = self._dossier_pieces(self.front)
         plan_keys: list[object] = [("front", self.front_attempt)]
         for name in DOSSIER_PARTS[1:]:
-            plan_keys += ([("cohort", cid) for cid in self.cohort_ids] if name == "cohort"
+            plan_keys += ([(name, cid) for cid in self.cohort_ids] if name in PER_COHORT
                           else [name])
         keys = [k for k in self.sources  # the body's parts (the front follows from them)
                 if not (isinstance(k, tuple) and k[0] in ("front", "cover", "methods", "tail"))]
@@ -532,7 +605,8 @@ def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
                templates_dir: Path | None = None, cohort_file_names: Mapping[str, str],
                fetcher: LocalOnlyFetcher | None = None, workers: int | None = None,
                progress: Progress | None = None, cache: PartCache | None = None,
-               pdf_variant: str | None = None) -> dict[str, Path]:
+               pdf_variant: str | None = None, pool: PdfWorkers | None = None
+               ) -> dict[str, Path]:
     """Write ``out_dir/dossier.pdf`` and one ``out_dir/cohorts/<name>.pdf`` per cohort.
 
     Parameters
@@ -541,6 +615,7 @@ def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
     fetcher : collects the URLs that were refused (a fresh one is used when None).
     workers : processes laying out PDFs in parallel (default :func:`default_workers`);
         1 lays everything out in this process. The PDFs are the same either way.
+    pool : workers already started (:func:`pdf_workers`), used instead of ``workers``.
     progress : called with each written PDF's path under ``out_dir`` as it is written.
     cache : the parts of the last build to reuse, and where this build's go (written before
         returning); see :mod:`dossier.render.pdf_cache`. The PDFs are the same either way.
@@ -557,6 +632,8 @@ def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
     missing = [c["id"] for c in cohorts if c["id"] not in cohort_file_names]
     if missing:
         raise ValueError(f"no file name given for cohort(s) {', '.join(map(repr, missing))}")
+    if pool is not None:
+        workers = pool.count
     workers = default_workers(len(cohorts)) if workers is None else workers
     if workers < 1:
         raise ValueError(f"workers must be >= 1, not {workers}")
@@ -564,14 +641,16 @@ def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
                for c in cohorts}
     out_dir.mkdir(parents=True, exist_ok=True)
     whole = bool(overridden(templates_dir, WHOLE_IF_REPLACED)) or not cohorts
+    started = contextlib.nullcontext(pool) if pool is not None else pdf_workers(workers)
     with tempfile.TemporaryDirectory(prefix=".pdf-parts-", dir=out_dir) as scratch, \
-            _executor(workers) as pool:
+            started as running:
         if cache is not None:  # every option that changes a laid-out part's bytes goes in
             cache.scratch = Path(scratch)
             cache.environment = environment_key(
                 _epoch(context), {"templates": dirs, "pdf_variant": pdf_variant})
         plan = _Plan(context, templates_dir, out_dir, Path(scratch), targets, progress, cache)
-        schedule = _Schedule(pool, dirs, _epoch(context), 1 if workers == 1 else workers + 1,
+        schedule = _Schedule(running.executor, dirs, _epoch(context),
+                             1 if workers == 1 else workers + 1,
                              cache, pdf_variant=pdf_variant)
         try:
             if whole:

@@ -10,8 +10,11 @@ and output intent) of the first part, and each font embedded once
 
 The page numbers are a stamp document's pages, each wrapped as a form XObject and drawn over
 the page after its own content (inside ``q``/``Q``, so nothing of the page's graphics state
-leaks into it). Nothing of the page's content stream is parsed or rewritten. qpdf (through
-pikepdf) copies and writes the objects: several times faster than doing it in Python.
+leaks into it). An overlay (the data file's hash) is drawn the same way, moved onto each
+placeholder a part left for it: an anchor named after the overlay's own anchor plus a suffix
+(``stamp-sha256-cover`` for the overlay's ``stamp-sha256``). Nothing of the page's content
+stream is parsed or rewritten. qpdf (through pikepdf) copies and writes the objects: several
+times faster than doing it in Python.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from dossier.render.pdf_layout import LaidOut
 LOGGER = logging.getLogger(__name__)
 STAMP_NAME = "/DossierPageNumber"
 FOOTER_NAME = "/DossierFooter"
+OVERLAY_NAME = "/DossierOverlay"
+SLOT_PREFIX = "stamp-"
+"""Anchors of placeholders (and of the overlays drawn over them): not link targets."""
 PRINT_FLAG = 4  # an annotation's /F bit 3: printed (PDF/A requires it)
 
 
@@ -70,6 +76,8 @@ def _places(pieces: Sequence[Piece]) -> dict[str, tuple[int, float, float]]:
     found: dict[str, tuple[int, float, float]] = {}
     for piece, start in zip(pieces, page_starts(pieces), strict=True):
         for anchor in piece.part.anchors:
+            if anchor.name.startswith(SLOT_PREFIX):
+                continue
             if anchor.page in piece.indices and anchor.name not in found:
                 found[anchor.name] = (start + anchor.page - piece.start, anchor.x, anchor.y)
     return found
@@ -102,19 +110,23 @@ def _form(out: Pdf, source: Pdf, index: int) -> pikepdf.Stream:
     return out.copy_foreign(form)
 
 
-def _draw_over(out: Pdf, page: pikepdf.Page,
-               forms: Sequence[tuple[str, pikepdf.Stream]]) -> None:
-    """Draw each form (name, stream) over ``page`` after its content, each in its own
-    graphics state."""
+Drawn = tuple[str, pikepdf.Stream, tuple[float, float] | None]
+"""A form drawn over a page: its resource name, the form, and where its origin goes (None:
+on the page's)."""
+
+
+def _draw_over(out: Pdf, page: pikepdf.Page, forms: Sequence[Drawn]) -> None:
+    """Draw each form over ``page`` after its content, each in its own graphics state."""
     resources = page.obj.get("/Resources")
     # a page's resources may be shared with other pages: give this page its own copy
     resources = Dictionary() if resources is None else Dictionary(dict(resources.items()))
     xobjects = resources.get("/XObject")
     xobjects = Dictionary() if xobjects is None else Dictionary(dict(xobjects.items()))
     drawn = b""
-    for name, form in forms:
+    for name, form, shift in forms:
         xobjects[name] = form
-        drawn += b"q " + name.encode("ascii") + b" Do Q\n"
+        moved = b"" if shift is None else f"1 0 0 1 {shift[0]:.4f} {shift[1]:.4f} cm ".encode()
+        drawn += b"q " + moved + name.encode("ascii") + b" Do Q\n"
     resources.XObject = xobjects
     page.obj.Resources = resources
     page.contents_add(out.make_stream(b"q\n"), prepend=True)
@@ -196,20 +208,55 @@ def _document(out: Pdf, first: Pdf, metadata: Mapping[str, str]) -> None:
             out.Root[key] = out.copy_foreign(first.make_indirect(root[key]))
     if "/Metadata" in root:
         out.Root.Metadata = out.copy_foreign(root.Metadata)
-        if "/Title" in (metadata or {}):
+        xmp_names = {"/Title": "dc:title", "/Subject": "dc:description"}
+        changed = {xmp_names[k]: v for k, v in (metadata or {}).items() if k in xmp_names}
+        if changed:
             with out.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
-                xmp["dc:title"] = metadata["/Title"]
+                for name, value in changed.items():
+                    xmp[name] = value
+
+
+def _slots(pieces: Sequence[Piece], overlays: Mapping[str, LaidOut]
+           ) -> dict[int, list[tuple[str, float, float]]]:
+    """The placeholders on each joined page (by 0-based index): (overlay anchor, x, y)."""
+    found: dict[int, list[tuple[str, float, float]]] = {}
+    for piece, start in zip(pieces, page_starts(pieces), strict=True):
+        for anchor in piece.part.anchors:
+            if not anchor.name.startswith(SLOT_PREFIX) or anchor.page not in piece.indices:
+                continue
+            owner = [name for name in overlays if anchor.name.startswith(name + "-")]
+            if not owner:
+                raise ValueError(f"{piece.part.path.name}: no overlay for the placeholder "
+                                 f"#{anchor.name}")
+            found.setdefault(start + anchor.page - piece.start, []).append(
+                (owner[0], anchor.x, anchor.y))
+    return found
+
+
+def _overlay_forms(out: Pdf, sources: _Sources, overlays: Mapping[str, LaidOut]
+                   ) -> dict[str, tuple[str, pikepdf.Stream, float, float]]:
+    """Each overlay as a form (resource name, form, and where its own anchor is)."""
+    forms = {}
+    for number, (name, overlay) in enumerate(sorted(overlays.items()), start=1):
+        place = [a for a in overlay.anchors if a.name == name and a.page == 0]
+        if not place:
+            raise ValueError(f"{overlay.path.name}: the overlay has no anchor #{name}")
+        forms[name] = (f"{OVERLAY_NAME}{number}", _form(out, sources(overlay.path), 0),
+                       place[0].x, place[0].y)
+    return forms
 
 
 def join(pieces: Sequence[Piece], stamp: LaidOut, target: Path, *, identifier: bytes,
          metadata: Mapping[str, str] | None = None, footer: LaidOut | None = None,
-         share: bool = True) -> Path:
+         overlays: Mapping[str, LaidOut] | None = None, share: bool = True) -> Path:
     """Write the pages of ``pieces`` in order to ``target``, page-numbered by ``stamp``.
 
     ``stamp`` has exactly as many pages as the pieces together; ``footer`` (one page), when
-    given, is drawn over every page; ``metadata`` overrides entries of the first piece's
-    document information (e.g. "/Title"); ``share`` embeds each font once (False keeps
-    every part's own subsets).
+    given, is drawn over every page; ``overlays`` (one-page documents by the name of the
+    anchor that places them) are drawn over the placeholders the parts leave for them;
+    ``metadata`` overrides entries of the first piece's document information (e.g.
+    "/Title", "/Subject"); ``share`` embeds each font once (False keeps every part's own
+    subsets).
     """
     total = sum(len(piece.indices) for piece in pieces)
     if stamp.pages != total:
@@ -218,13 +265,20 @@ def join(pieces: Sequence[Piece], stamp: LaidOut, target: Path, *, identifier: b
     try:
         out = Pdf.new()
         stamps = sources(stamp.path)
-        shared = [] if footer is None else [  # one form object, drawn on every page
-            (FOOTER_NAME, _form(out, sources(footer.path), 0))]
+        shared: list[Drawn] = [] if footer is None else [  # one form, drawn on every page
+            (FOOTER_NAME, _form(out, sources(footer.path), 0), None)]
+        slots = _slots(pieces, overlays or {})
+        forms = _overlay_forms(out, sources, overlays or {}) if slots else {}
         for piece in pieces:
             source = sources(piece.part.path)
             out.pages.extend(source.pages[piece.indices.start:piece.indices.stop])
         for index, page in enumerate(out.pages):
-            _draw_over(out, page, [*shared, (STAMP_NAME, _form(out, stamps, index))])
+            placed: list[Drawn] = []
+            for name, x, y in slots.get(index, ()):
+                resource, form, own_x, own_y = forms[name]
+                placed.append((resource, form, (x - own_x, y - own_y)))
+            _draw_over(out, page, [*shared, (STAMP_NAME, _form(out, stamps, index), None),
+                                   *placed])
         starts = page_starts(pieces)
         _outline(out, pieces, starts)
         _links(out, pieces, starts)

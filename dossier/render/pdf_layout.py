@@ -48,6 +48,14 @@ STAMP_RULES = _ONLY % "bottom-left" + """
 FOOTER_RULES = _ONLY % "bottom-right" + """
 body > * { display: none !important; }
 """
+# The data file's hash is drawn the same way over the placeholders the cover and the methods
+# leave for it (see templates/_data_sha256.html.j2): a one-page overlay with nothing else on it
+MARGIN_BOXES = ("top-left-corner", "top-left", "top-center", "top-right", "top-right-corner",
+                "right-top", "right-middle", "right-bottom", "bottom-right-corner",
+                "bottom-right", "bottom-center", "bottom-left", "bottom-left-corner",
+                "left-bottom", "left-middle", "left-top")
+OVERLAY_RULES = ("@page { " + " ".join(f"@{box} {{ content: none !important; }}"
+                                        for box in MARGIN_BOXES) + " }")
 
 
 @dataclass(frozen=True)
@@ -143,11 +151,12 @@ class Layouter:
         document.write_pdf(target, pdf_identifier=identifier(html), **self.options)
         return LaidOut(target, len(document.pages), refused=tuple(self.fetcher.refused[start:]))
 
-    def part(self, html: str, stylesheet: str, target: Path) -> LaidOut:
+    def part(self, html: str, stylesheet: str, target: Path, rules: str = PART_RULES
+             ) -> LaidOut:
         """Lay out one part of a document without its page numbers; write it; say where
         its bookmarks, anchors and internal links are."""
         start = len(self.fetcher.refused)
-        document = self.render(html, (stylesheet, PART_RULES))
+        document = self.render(html, (stylesheet, rules))
         bookmarks, links, anchors = [], [], []
         for index, page in enumerate(document.pages):
             height = page.height
@@ -170,6 +179,14 @@ class Layouter:
         document.write_pdf(target, pdf_identifier=identifier(html), **self.options)
         return LaidOut(target, len(document.pages), tuple(bookmarks), tuple(links),
                        tuple(anchors), tuple(self.fetcher.refused[start:]))
+
+    def overlay(self, html: str, stylesheet: str, target: Path) -> LaidOut:
+        """One page with ``html``'s content and no margin boxes, its anchors said (they place
+        it over the placeholders of the parts it is drawn on)."""
+        laid_out = self.part(html, stylesheet, target, OVERLAY_RULES)
+        if laid_out.pages != 1:
+            raise RuntimeError(f"overlay: {laid_out.pages} pages, not 1")
+        return laid_out
 
     def stamp(self, pages: int, stylesheet: str, target: Path) -> LaidOut:
         """``pages`` pages that carry nothing but "Page x of <pages>" where the footer has it."""

@@ -134,7 +134,10 @@ def test_listing_holds_its_own_patients_only_with_the_header_on_every_page(
 def test_references_are_numbered_and_each_is_cited_in_the_pdf(pdfs) -> None:
     for pages in pdfs.values():
         text = " ".join(pages)
-        body, _, references = text.rpartition("References ")
+        # the last heading "References" that a numbered entry follows (the page header
+        # names the section too)
+        heading = list(re.finditer(r"References (?=\[\d+\] )", text))[-1]
+        body, references = text[:heading.start()], text[heading.end():]
         # the section's own "references cited" note repeats the list: not a citation
         body = re.sub(r"References cited in this section:.*?Patient listing", "", body)
         listed = [int(n) for n in re.findall(r"\[(\d+)\] \S", references)]

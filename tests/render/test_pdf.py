@@ -279,11 +279,57 @@ def test_cohort_pdf_is_complete_on_its_own(built, context) -> None:
         assert f"{cohort['number']}. {cohort['id']}" in titles
 
 
+def without(text: str, word: str) -> str:
+    """``text`` flattened with ``word`` taken out (a joined PDF draws the data file's hash
+    last, so a content-order extraction finds it elsewhere on its page)."""
+    return flat(text.replace(word, " ")).strip()
+
+
 def test_shared_methods_pages_equal_a_whole_cohort_layout(built, context, tmp_path) -> None:
     cohort = context["cohorts"][1]
     whole = html_to_pdf(render_html(context, part="cohort", cohort_id=cohort["id"]),
                         tmp_path / "whole.pdf")
-    assert [flat(p) for p in text_of(whole)] == [flat(p) for p in text_of(built[0][cohort["id"]])]
+    sha256 = context["meta"]["data_sha256"]
+    alone, joined = text_of(whole), text_of(built[0][cohort["id"]])
+    assert [without(p, sha256) for p in alone] == [without(p, sha256) for p in joined]
+    assert [p.count(sha256) for p in alone] == [p.count(sha256) for p in joined]
+
+
+def word_boxes(pdf: Path, word: str) -> list[tuple[int, float, float, float, float]]:
+    """Where ``word`` is printed: (page, x min, y min, x max, y max), by poppler's pdftotext."""
+    found, page = [], 0
+    listing = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True,
+                             capture_output=True, text=True).stdout
+    for line in listing.splitlines():
+        if "<page " in line:
+            page += 1
+        match = re.search(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" '
+                          r'yMax="([\d.]+)">([^<]*)</word>', line)
+        if match and match.group(5) == word:
+            found.append((page, *(float(v) for v in match.groups()[:4])))
+    return found
+
+
+@pytest.mark.parametrize("part", ["whole-dossier", "first-cohort"])
+def test_the_data_hash_drawn_over_its_placeholders_is_where_one_layout_prints_it(
+        built, context, tmp_path, part) -> None:
+    """The cover and the methods leave a placeholder for the data file's hash, drawn over
+    it when the parts are joined (a rebuild then reuses every part the hash alone changed)."""
+    require_program("pdftotext", "poppler-utils; .ci/run installs it with apt-get",
+                    ci_installs=True)
+    cohort = context["cohorts"][0]
+    html = render_html(context) if part == "whole-dossier" else render_html(
+        context, part="cohort", cohort_id=cohort["id"])
+    alone = html_to_pdf(html, tmp_path / "alone.pdf")
+    joined = built[0]["dossier" if part == "whole-dossier" else cohort["id"]]
+    sha256 = context["meta"]["data_sha256"]
+    expected, drawn = word_boxes(alone, sha256), word_boxes(joined, sha256)
+    assert len(expected) == (2 if part == "whole-dossier" else 1)  # cover (and methods)
+    assert [box[0] for box in drawn] == [box[0] for box in expected]
+    for mine, theirs in zip(drawn, expected, strict=True):
+        assert mine[1:] == pytest.approx(theirs[1:], abs=0.01)
+    with pikepdf.open(joined) as pdf:
+        assert str(pdf.docinfo["/Subject"]).endswith(f"(SHA-256 {sha256})")
 
 
 # --------------------------------------------------------------------------- safety, determinism
