@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -350,26 +349,6 @@ def _named_inputs(settings: Settings, data: Path | None, cohorts: Path | None,
     return [Path(p) for p in named if p is not None]
 
 
-def write_results_json(path: Path, analysis: Analysis, only: list[str] | None,
-                       evaluated: str) -> float:
-    """Write results.json of ``analysis`` to ``path``; return the seconds it took."""
-    from dossier.render.bundle import dumps_json
-
-    start = time.perf_counter()
-    Path(path).write_bytes(dumps_json(_results_json(analysis, only, evaluated)).encode("utf-8"))
-    return time.perf_counter() - start
-
-
-def write_workbook(path: Path, arguments: Mapping[str, object]) -> float:
-    """Write dossier.xlsx to ``path`` (``arguments`` as :func:`write_dossier_workbook` takes
-    them); return the seconds it took."""
-    from dossier.render.workbook import write_dossier_workbook
-
-    start = time.perf_counter()
-    write_dossier_workbook(path, **arguments)  # type: ignore[arg-type]
-    return time.perf_counter() - start
-
-
 def _wait_for(background: ThreadPoolExecutor) -> None:
     """Wait until the background writer has stopped, even when a signal interrupts the wait.
 
@@ -574,20 +553,6 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
             # outputs are written; the folder is committed or removed only once it has stopped
             background = ThreadPoolExecutor(max_workers=1)
             try:
-                jobs: list[tuple[str, str, Callable[[], float]]] = []
-                if "json" in formats:
-                    jobs.append(("json", "results.json", functools.partial(
-                        write_results_json, bundle.path("results.json"), analysis, chosen,
-                        build_time.date().isoformat())))
-                if "xlsx" in formats:
-                    jobs.append(("xlsx", "dossier.xlsx", functools.partial(
-                        write_workbook, bundle.path("dossier.xlsx"), {
-                            "results": analysis.results, "verdicts": analysis.verdicts,
-                            "readiness": analysis.readiness,
-                            "rule_sets": analysis.rules.rule_sets, "patients": shown.patients,
-                            "registry_cohorts": registry.cohorts, "report": shown.report,
-                            "build_info": build_info, "created": build_time, "only": chosen,
-                            "adverse_events": shown.adverse_events, "changes": changes})))
                 pool = None
                 if weasy_pdfs:  # started first: they import WeasyPrint while the context is made
                     from dossier.render.pdf import default_workers, pdf_workers
@@ -603,11 +568,24 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
                         context, bundle.temporary_folder, templates_dir=templates,
                         cohort_file_names=file_names, progress=tick, cache=part_cache,
                         pdf_variant=settings.pdf_variant, pool=pool))
-                for name, label, job in jobs:
-                    timings[name] = job()
-                    tick(label)
+                if "json" in formats:
+                    timed("json", lambda: bundle.write_json("results.json",
+                                                            _results_json(
+                        analysis, chosen, build_time.date().isoformat())))
+                    tick("results.json")
                 if changes is not None:
                     bundle.write_json("changes.json", changes)
+                if "xlsx" in formats:
+                    from dossier.render.workbook import write_dossier_workbook
+
+                    timed("xlsx", lambda: write_dossier_workbook(
+                        bundle.path("dossier.xlsx"), results=analysis.results,
+                        verdicts=analysis.verdicts, readiness=analysis.readiness,
+                        rule_sets=analysis.rules.rule_sets, patients=shown.patients,
+                        registry_cohorts=registry.cohorts, report=shown.report,
+                        build_info=build_info, created=build_time, only=chosen,
+                        adverse_events=shown.adverse_events, changes=changes))
+                    tick("dossier.xlsx")
                 if "docx" in formats:
                     from dossier.render.docx import write_docx
                     from dossier.render.markdown import read_narrative

@@ -27,6 +27,7 @@ every part on its own pages.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import heapq
 import itertools
@@ -385,11 +386,14 @@ class _Plan:
     def cohort_ids(self) -> list[str]:
         return [c["id"] for c in self.context["cohorts"]]  # type: ignore[attr-defined]
 
+    @functools.cached_property
+    def _citing(self) -> frozenset[str]:
+        """The cohorts whose pages cite references (their PDFs end with them)."""
+        return frozenset(c["id"] for c in self.context["cohorts"]  # type: ignore[attr-defined]
+                         if c["submission"]["references"])
+
     def _cited(self, cohort_id: str) -> bool:
-        """Whether the cohort's pages cite references (its PDF then ends with them)."""
-        cohort = next(c for c in self.context["cohorts"]  # type: ignore[attr-defined]
-                      if c["id"] == cohort_id)
-        return bool(cohort["submission"]["references"])
+        return cohort_id in self._citing
 
     def report(self, target: Path) -> None:
         if self.progress is not None:
