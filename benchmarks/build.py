@@ -420,7 +420,7 @@ def spread(n: int, k: int) -> list[int]:
 def naive_run(registry: Any, work: Path, naive_cohorts: int) -> Run:
     """The straightforward way, stage by stage, in this process."""
     from dossier import __version__
-    from dossier.build import _results_json, analyse, data_timestamp
+    from dossier.build import analyse, data_timestamp, results_json
     from dossier.render import context as context_module
     from dossier.render.bundle import build_timestamp, dumps_json
     from dossier.render.workbook import write_dossier_workbook
@@ -496,7 +496,7 @@ def naive_run(registry: Any, work: Path, naive_cohorts: int) -> Run:
         build_info={"data source": analysis.data_name}, created=build_time)
     run.stages["XLSX"] = clock() - start
     start = clock()
-    (out / "results.json").write_text(dumps_json(_results_json(analysis, None)),
+    (out / "results.json").write_text(dumps_json(results_json(analysis, None)),
                                       encoding="utf-8")
     run.stages["JSON"] = clock() - start
     run.stages["other"] = 0.0

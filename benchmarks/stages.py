@@ -4,7 +4,7 @@ Run:  python benchmarks/stages.py [--repeat N] [--dump DIR] [--check DIR] [--pro
 
 The stages, as ``dossier build`` runs them (see ``dossier/build.py:_build``):
 
-results JSON   ``_results_json``: the dict behind results.json (population, outlook, ...)
+results JSON   ``results_json``: the dict behind results.json (population, outlook, ...)
 context        ``build_context``: the view of every cohort the templates read
 workbook       ``write_dossier_workbook``: dossier.xlsx
 
@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dossier import __version__
-from dossier.build import _only, _results_json, analyse, data_timestamp, load
+from dossier.build import _only, analyse, data_timestamp, load, results_json
 from dossier.config import Settings
 from dossier.registry.pseudonyms import (
     identifiers_sentence,
@@ -65,7 +65,7 @@ class Stages:
         self.cohort_ids = registry.cohorts["cohort_id"].astype(str).tolist()
 
     def results_dict(self) -> dict[str, object]:
-        return _results_json(self.analysis, self.chosen, self.build_time.date().isoformat())
+        return results_json(self.analysis, self.chosen, self.build_time.date().isoformat())
 
     def results_json(self) -> str:
         return dumps_json(self.results_dict())

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -44,6 +45,7 @@ from dossier.registry.pseudonyms import (
 )
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.render.bundle import DossierBundle, build_timestamp, safe_file_name
+from dossier.render.data_files import DataFiles, write_data_files
 from dossier.render.methods_text import data_cutoff
 from dossier.render.ownership import check_destination
 from dossier.render.pdf_cache import PartCache
@@ -64,6 +66,9 @@ from dossier.scoring.rulebook import RuleBook, resolve_criteria
 from dossier.scoring.stage_sizes import check_stage_sizes, stage_sizes
 from dossier.scoring.verdicts import Verdict
 from dossier.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from dossier.render.pdf import PdfWorkers
 
 FORMATS = ("pdf", "xlsx", "json", "docx", "qmd")
 DEFAULT_FORMATS = ("pdf", "xlsx", "json")
@@ -261,7 +266,7 @@ def _check_outputs(formats: Sequence[str], engine: str, templates: Path | None,
             raise BuildError(str(exc)) from exc
 
 
-def _results_json(analysis: Analysis, only: list[str] | None,
+def results_json(analysis: Analysis, only: list[str] | None,
                   evaluated: str = "") -> dict[str, object]:
     import json
     from dataclasses import asdict
@@ -347,6 +352,22 @@ def _named_inputs(settings: Settings, data: Path | None, cohorts: Path | None,
         if path is not None:
             named.append(sidecar_metadata(Path(path)))
     return [Path(p) for p in named if p is not None]
+
+
+DATA_FILES = {"results.json": "json", "dossier.xlsx": "xlsx"}
+"""The data files a build writes (see :mod:`dossier.render.data_files`), by format."""
+
+
+def _data_files(job: DataFiles, pool: PdfWorkers | None) -> Future | None:
+    """Start writing results.json and dossier.xlsx: in a PDF worker process when the build
+    started them (it prepares the PDFs meanwhile), else here and now."""
+    if job.json_path is None and job.xlsx_path is None:
+        return None
+    if pool is not None:
+        return pool.executor.submit(write_data_files, job)
+    future: Future = Future()
+    future.set_result(write_data_files(job))
+    return future
 
 
 def _wait_for(background: ThreadPoolExecutor) -> None:
@@ -558,6 +579,11 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
                     from dossier.render.pdf import default_workers, pdf_workers
 
                     pool = workers.enter_context(pdf_workers(default_workers(len(cohort_ids))))
+                tables = _data_files(
+                    DataFiles(analysis, chosen, shown, build_info, build_time, changes,
+                              bundle.path("results.json") if "json" in formats else None,
+                              bundle.path("dossier.xlsx") if "xlsx" in formats else None),
+                    pool)
                 context = make_context() if needs_context else None
                 part_cache = PartCache(earlier_zip, bundle.path(CACHE_NAME), {"key": key})
                 pdfs: Future | None = None
@@ -568,24 +594,13 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
                         context, bundle.temporary_folder, templates_dir=templates,
                         cohort_file_names=file_names, progress=tick, cache=part_cache,
                         pdf_variant=settings.pdf_variant, pool=pool))
-                if "json" in formats:
-                    timed("json", lambda: bundle.write_json("results.json",
-                                                            _results_json(
-                        analysis, chosen, build_time.date().isoformat())))
-                    tick("results.json")
                 if changes is not None:
                     bundle.write_json("changes.json", changes)
-                if "xlsx" in formats:
-                    from dossier.render.workbook import write_dossier_workbook
-
-                    timed("xlsx", lambda: write_dossier_workbook(
-                        bundle.path("dossier.xlsx"), results=analysis.results,
-                        verdicts=analysis.verdicts, readiness=analysis.readiness,
-                        rule_sets=analysis.rules.rule_sets, patients=shown.patients,
-                        registry_cohorts=registry.cohorts, report=shown.report,
-                        build_info=build_info, created=build_time, only=chosen,
-                        adverse_events=shown.adverse_events, changes=changes))
-                    tick("dossier.xlsx")
+                if tables is not None:  # in a PDF worker when there is one (see data_files)
+                    timings.update(tables.result())
+                    for name in ("results.json", "dossier.xlsx"):
+                        if DATA_FILES[name] in formats:
+                            tick(name)
                 if "docx" in formats:
                     from dossier.render.docx import write_docx
                     from dossier.render.markdown import read_narrative

@@ -126,9 +126,9 @@ def from_analysis(analysis: Analysis, source: str,
                   only: list[str] | None = None) -> Snapshot:
     """The snapshot of an analysis run in this process (a registry, or the build itself), of
     the cohorts in ``only`` when given (and the pooled group), as its results.json holds it."""
-    from dossier.build import _results_json
+    from dossier.build import results_json
 
-    document = json.loads(json.dumps(_results_json(analysis, only), default=str))
+    document = json.loads(json.dumps(results_json(analysis, only), default=str))
     return from_document(document, source, Path(source))
 
 

@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dossier.render.fetch import LocalOnlyFetcher
 from dossier.render.html import (
@@ -225,13 +226,16 @@ class _InProcess:
     def __init__(self) -> None:
         self.worker: _Worker | None = None
 
-    def submit(self, fn: Callable[[_Job], LaidOut], job: _Job) -> Future:
-        del fn  # the same work as _run_job, with this executor's own worker
-        if self.worker is None:
-            self.worker = _Worker(job.dirs, job.pdf_variant)
+    def submit(self, fn: Callable[[Any], Any], job: Any) -> Future:
+        """Run ``fn(job)`` now; a layout job with this executor's own worker (kept)."""
         future: Future = Future()
         try:
-            future.set_result(self.worker.run(job))
+            if fn is _run_job:
+                if self.worker is None:
+                    self.worker = _Worker(job.dirs, job.pdf_variant)
+                future.set_result(self.worker.run(job))
+            else:
+                future.set_result(fn(job))
         except BaseException as error:  # handed to the caller, as a process pool would
             future.set_exception(error)
         return future
@@ -294,7 +298,9 @@ class _Schedule:
     """Jobs waiting (by priority, then in order of submission) and in flight.
 
     Only ``slots`` jobs are handed to the pool at once, so that a job submitted later with a
-    higher priority (the contents, the dossier's join) overtakes the ones still waiting.
+    higher priority (the contents, the dossier's join) overtakes the ones still waiting. A job
+    that has finished frees its slot at the next submission, not only once ``finished`` is
+    read: a rebuild submits every part before it reads any result.
     """
 
     pool: ProcessPoolExecutor | _InProcess
@@ -303,6 +309,7 @@ class _Schedule:
     slots: int
     cache: PartCache | None = None
     pending: dict[Future, tuple[object, str | None]] = field(default_factory=dict)
+    done: list[tuple[Future, tuple[object, str | None]]] = field(default_factory=list)
     waiting: list[tuple[int, int, object, object, str | None]] = field(default_factory=list)
     ready: list[tuple[object, LaidOut]] = field(default_factory=list)
     order: Iterator[int] = field(default_factory=itertools.count)
@@ -322,6 +329,8 @@ class _Schedule:
         self._feed()  # at once: the workers lay out while the other parts' HTML is rendered
 
     def _feed(self) -> None:
+        for future in [f for f in self.pending if f.done()]:  # a finished job frees its slot
+            self.done.append((future, self.pending.pop(future)))
         while self.waiting and len(self.pending) < self.slots:
             _, _, key, work, cache_key = heapq.heappop(self.waiting)
             job = _Job(self.dirs, self.epoch, work, self.pdf_variant)  # type: ignore[arg-type]
@@ -331,20 +340,22 @@ class _Schedule:
         """Each job's key and result as jobs finish (a failed job raises here); entries taken
         from the cache come first."""
         self._feed()
-        while self.ready or self.pending:
+        while self.ready or self.pending or self.done:
             while self.ready:
                 yield self.ready.pop(0)
                 self._feed()
-            if not self.pending:
-                continue
-            done, _ = wait(list(self.pending), return_when=FIRST_COMPLETED)
-            for future in done:
-                key, cache_key = self.pending.pop(future)
+            if not self.done:
+                if not self.pending:
+                    continue
+                wait(list(self.pending), return_when=FIRST_COMPLETED)
+                self._feed()
+            while self.done:
+                future, (key, cache_key) = self.done.pop(0)
                 result = future.result()
                 if cache_key is not None and self.cache is not None:
                     self.cache.put(cache_key, result)
                 yield key, result
-            self._feed()
+                self._feed()
 
 
 # --------------------------------------------------------------------------- the plans
