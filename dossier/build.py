@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,12 +23,14 @@ from dossier.build_cache import (
     CACHE_NAME,
     build_key,
     cached_build_key,
+    data_changed,
     earlier_cache,
     reuse_outputs,
 )
 from dossier.config import Settings
 from dossier.endpoints.compute import compute_endpoints
 from dossier.endpoints.parameters import EndpointParameters
+from dossier.endpoints.population import GroupRecords
 from dossier.endpoints.results import results_bytes
 from dossier.errors import ConfigurationError
 from dossier.registry.adam import registry_from_options
@@ -45,7 +47,8 @@ from dossier.registry.pseudonyms import (
 )
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.render.bundle import DossierBundle, build_timestamp, safe_file_name
-from dossier.render.data_files import DataFiles, write_data_files
+from dossier.render.data_files import DataFiles, population_tables, write_data_files
+from dossier.render.memo import Memo
 from dossier.render.methods_text import data_cutoff
 from dossier.render.ownership import check_destination
 from dossier.render.pdf_cache import PartCache
@@ -266,12 +269,13 @@ def _check_outputs(formats: Sequence[str], engine: str, templates: Path | None,
             raise BuildError(str(exc)) from exc
 
 
-def results_json(analysis: Analysis, only: list[str] | None,
-                  evaluated: str = "") -> dict[str, object]:
+def results_json(analysis: Analysis, only: list[str] | None, evaluated: str = "",
+                 population: Mapping[str, GroupRecords] | None = None) -> dict[str, object]:
+    """What results.json holds; ``population``: every group's records when already counted."""
     import json
     from dataclasses import asdict
 
-    from dossier.endpoints.population import population_records
+    from dossier.endpoints.population import ALL_COHORTS, population_records
     from dossier.render.methods_text import data_cutoff, patients_cutoff
     from dossier.render.scorecard import scorecards
     from dossier.render.sections import submission_record
@@ -295,7 +299,9 @@ def results_json(analysis: Analysis, only: list[str] | None,
             verdicts, analysis.rules.rule_sets, evaluated,
             patients_cutoff(analysis.registry.patients))],
         "population": population_records(analysis.registry.patients, only,
-                                         analysis.registry.adverse_events),
+                                         analysis.registry.adverse_events)
+        if population is None else {name: records for name, records in population.items()
+                                    if only is None or name == ALL_COHORTS or name in only},
         "submission": submission_record(results=results, registry=analysis.registry,
                                         verdicts=verdicts, rule_files=analysis.rules.rule_sets,
                                         cutoff=data_cutoff(analysis.registry), only=only),
@@ -358,16 +364,27 @@ DATA_FILES = {"results.json": "json", "dossier.xlsx": "xlsx"}
 """The data files a build writes (see :mod:`dossier.render.data_files`), by format."""
 
 
-def _data_files(job: DataFiles, pool: PdfWorkers | None) -> Future | None:
-    """Start writing results.json and dossier.xlsx: in a PDF worker process when the build
-    started them (it prepares the PDFs meanwhile), else here and now."""
-    if job.json_path is None and job.xlsx_path is None:
-        return None
-    if pool is not None:
-        return pool.executor.submit(write_data_files, job)
-    future: Future = Future()
-    future.set_result(write_data_files(job))
-    return future
+def _data_files(job: DataFiles, pool: PdfWorkers | None) -> list[Future]:
+    """Start writing results.json and dossier.xlsx: each in a PDF worker process when the
+    build started them (it prepares the PDFs meanwhile), else here and now."""
+    jobs = [replace(job, xlsx_path=None), replace(job, json_path=None)]
+    futures: list[Future] = []
+    for one in jobs:
+        if one.json_path is None and one.xlsx_path is None:
+            continue
+        if pool is not None:
+            futures.append(pool.executor.submit(write_data_files, one))
+        else:
+            futures.append(Future())
+            futures[-1].set_result(write_data_files(one))
+    return futures
+
+
+def _pdf_workers(n_cohorts: int) -> contextlib.AbstractContextManager[PdfWorkers]:
+    """The PDF worker processes of a dossier of ``n_cohorts`` cohorts, started now."""
+    from dossier.render.pdf import default_workers, pdf_workers
+
+    return pdf_workers(default_workers(n_cohorts))
 
 
 def _wait_for(background: ThreadPoolExecutor) -> None:
@@ -422,12 +439,14 @@ def build_dossier(settings: Settings, *, data: Path | None = None, cohorts: Path
     parts whose content changed laid out again; ``cache=False`` reads no cache. The folder is
     the same either way.
     """
-    with stop_cleanly_on_signals():
+    # the PDF worker processes (entered by _build when it needs them) end before the signals
+    # are handed back
+    with stop_cleanly_on_signals(), contextlib.ExitStack() as workers:
         return _build(settings, data=data, cohorts=cohorts, criteria=criteria, only=only,
                       destination=destination, formats=formats, templates=templates,
                       registry=registry, adam=adam, adam_map=adam_map, progress=progress,
                       docx_reference=docx_reference, engine=engine, force=force,
-                      patient_key=patient_key, since=since, cache=cache)
+                      patient_key=patient_key, since=since, cache=cache, workers=workers)
 
 
 def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
@@ -435,8 +454,8 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
            formats: Sequence[str], templates: Path | None, registry: Registry | None,
            adam: Path | None, adam_map: Path | None, progress: Progress | None,
            docx_reference: Path | None, engine: str, force: bool,
-           patient_key: Path | None, since: Path | None = None, cache: bool = True
-           ) -> tuple[Path, dict[str, float]]:
+           patient_key: Path | None, since: Path | None = None, cache: bool = True,
+           workers: contextlib.ExitStack | None = None) -> tuple[Path, dict[str, float]]:
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
         raise BuildError(f"unknown format(s) {', '.join(unknown) or '(none)'}; "
@@ -461,6 +480,11 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
     if since is not None and Path(since).is_file():
         named.append(Path(since))
     check_destination(target, force=force, inputs=named)  # refuse before any work
+    weasy_pdfs = "pdf" in formats and engine == "weasyprint"
+    if weasy_pdfs:
+        from dossier.render.pdf import prepare_workers
+
+        prepare_workers()
     earlier_zip = earlier_cache(target) if cache else None
     earlier = None
     if since is not None:  # read before the build replaces it (it may be the --out folder)
@@ -472,6 +496,13 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
         registry = load(settings, data, cohorts, adam, adam_map)
     timings["read"] = time.perf_counter() - start
     report("read", 1, steps)
+    workers = workers if workers is not None else contextlib.ExitStack()
+    pool: PdfWorkers | None = None
+    if weasy_pdfs and (earlier_zip is None or data_changed(target, registry.sha256)):
+        # no earlier output can be reused: the workers import WeasyPrint on the cores the
+        # endpoints leave idle (else they start once the build key says they are needed)
+        pool = workers.enter_context(_pdf_workers(
+            len(dict.fromkeys(only)) if only else len(registry.cohorts)))
     analysis = analyse(settings, registry, criteria, data_name)
     timings.update(analysis.timings)
     report("endpoints and scoring", 3, steps)
@@ -525,7 +556,7 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
     reuse = earlier_zip is not None and cached_build_key(earlier_zip) == key
     needs_context = bool({"pdf", "docx", "qmd"} & set(formats)) or engine == "quarto"
 
-    def make_context() -> dict[str, object]:
+    def make_context(memo: Memo) -> dict[str, object]:
         from dossier.render.context import build_context
 
         start = time.perf_counter()
@@ -535,7 +566,7 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
             title=settings.title, build_time=build_time, software_version=__version__,
             data_sha256=registry.sha256, data_name=data_name, only=chosen,
             patient_ids=identifiers, comparators=analysis.comparators,
-            controls=analysis.controls, km_full_followup=settings.km_full_followup)
+            controls=analysis.controls, km_full_followup=settings.km_full_followup, memo=memo)
         if changes is not None:
             from dossier.changes.text import changes_view
 
@@ -544,7 +575,6 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
         timings["context"] = time.perf_counter() - start
         return context
 
-    weasy_pdfs = "pdf" in formats and engine == "weasyprint"
     # one step per output file: the PDFs are reported one by one as they are written
     steps = 3 + len(formats) + (len(cohort_ids) if weasy_pdfs else 0)
     done = 3
@@ -569,23 +599,20 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
             timings["reused"] = time.perf_counter() - start
             report(f"reused {len(copied)} unchanged outputs", steps, steps)
         else:
-            workers = contextlib.ExitStack()
             # the PDFs are laid out by worker processes in a background thread while the other
             # outputs are written; the folder is committed or removed only once it has stopped
             background = ThreadPoolExecutor(max_workers=1)
             try:
-                pool = None
-                if weasy_pdfs:  # started first: they import WeasyPrint while the context is made
-                    from dossier.render.pdf import default_workers, pdf_workers
-
-                    pool = workers.enter_context(pdf_workers(default_workers(len(cohort_ids))))
-                tables = _data_files(
-                    DataFiles(analysis, chosen, shown, build_info, build_time, changes,
-                              bundle.path("results.json") if "json" in formats else None,
-                              bundle.path("dossier.xlsx") if "xlsx" in formats else None),
-                    pool)
-                context = make_context() if needs_context else None
+                if weasy_pdfs and pool is None:  # they import WeasyPrint while the context is made
+                    pool = workers.enter_context(_pdf_workers(len(cohort_ids)))
                 part_cache = PartCache(earlier_zip, bundle.path(CACHE_NAME), {"key": key})
+                paths = {f: bundle.path(name) if f in formats else None
+                         for name, f in DATA_FILES.items()}
+                tables = _data_files(DataFiles(
+                    analysis, chosen, shown, build_info, build_time, changes, paths["json"],
+                    paths["xlsx"], population_tables(registry, part_cache.memo)
+                    if any(paths.values()) else None), pool)
+                context = make_context(part_cache.memo) if needs_context else None
                 pdfs: Future | None = None
                 if weasy_pdfs:
                     from dossier.render.pdf import write_pdfs
@@ -596,8 +623,9 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
                         pdf_variant=settings.pdf_variant, pool=pool))
                 if changes is not None:
                     bundle.write_json("changes.json", changes)
-                if tables is not None:  # in a PDF worker when there is one (see data_files)
-                    timings.update(tables.result())
+                if tables:  # in the PDF workers when there are some (see data_files)
+                    for written in tables:
+                        timings.update(written.result())
                     for name in ("results.json", "dossier.xlsx"):
                         if DATA_FILES[name] in formats:
                             tick(name)

@@ -1,8 +1,9 @@
 """Rebuilds in seconds: the cache a dossier folder keeps of its own build.
 
 A dossier folder holds ``.dossier-cache.zip`` (listed in its manifest like every output): the
-laid-out PDF parts of the build that wrote it (:mod:`dossier.render.pdf_cache`) and the
-*build key*, a SHA-256 of everything that can change an output:
+laid-out PDF parts of the build that wrote it (:mod:`dossier.render.pdf_cache`), each
+cohort's figures and population tables (:mod:`dossier.render.memo`) and the *build key*, a
+SHA-256 of everything that can change an output:
 
 - the software: dossier's version and the hash of its source code, its bundled templates and
   rule files, the versions of the libraries the manifest records;
@@ -33,6 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from dossier.render.bundle import DossierBundle, sha256_file, software_versions
+from dossier.render.memo import frame_text
 from dossier.render.ownership import MANIFEST_NAME, listed_outputs
 from dossier.render.pdf_cache import INDEX, source_hash
 from dossier.resources import resource_dir
@@ -75,13 +77,6 @@ def _folder_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def _frame_text(frame: pd.DataFrame | None) -> str:
-    if frame is None:
-        return "(none)"
-    dtypes = ",".join(f"{c}:{t}" for c, t in frame.dtypes.astype(str).items())
-    return dtypes + "\n" + frame.to_csv(index=True, lineterminator="\n")
-
-
 def build_key(*, inputs: Iterable[tuple[str, Path]], frames: Mapping[str, pd.DataFrame | None],
               records: Mapping[str, object]) -> str:
     """The build key: software, the bytes of every input file, the tables read and computed
@@ -99,18 +94,30 @@ def build_key(*, inputs: Iterable[tuple[str, Path]], frames: Mapping[str, pd.Dat
     for role, path in inputs:
         add(f"input:{role}:{Path(path).name}", sha256_file(Path(path)))
     for name, frame in frames.items():
-        add(f"frame:{name}", _frame_text(frame))
+        add(f"frame:{name}", frame_text(frame))
     add("records", json.dumps(records, sort_keys=True, default=str))
     return digest.hexdigest()
 
 
-def _manifest_outputs(folder: Path) -> list[dict[str, object]] | None:
+def _manifest(folder: Path) -> dict[str, object] | None:
     try:
-        manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
-        outputs = manifest["outputs"]
-    except (OSError, ValueError, KeyError, TypeError):
+        manifest = json.loads((Path(folder) / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def _manifest_outputs(folder: Path) -> list[dict[str, object]] | None:
+    outputs = (_manifest(folder) or {}).get("outputs")
     return outputs if isinstance(outputs, list) else None
+
+
+def data_changed(folder: Path, sha256: str) -> bool:
+    """Whether the dossier in ``folder`` was built from another data file than the one whose
+    hash is ``sha256`` (or there is none): then its outputs cannot be reused, since the build
+    key holds that hash, and a build can start its PDF workers before it knows the key."""
+    parameters = (_manifest(folder) or {}).get("parameters")
+    return not (isinstance(parameters, dict) and parameters.get("data_sha256") == sha256)
 
 
 def reuse_outputs(folder: Path, bundle: DossierBundle, skip: Sequence[str] = (CACHE_NAME,)

@@ -148,6 +148,14 @@ def test_one_cohort_changed_lays_out_only_its_parts_and_equals_a_clean_build(
     assert [m for m in made if m.startswith("('tail', ")] == []
     assert "sha256" in made and "appendix" not in made
     assert any(label.startswith("('cohort', ") for label in recorder.last.reused)
+    # the render context made only the changed cohort's figures and tables (and the
+    # population records of all patients, which it is one of)
+    memo = recorder.last.memo
+    assert sorted(memo.made) == ["km figures", "population", "population records",
+                                 "population records", "swimmer plot"]
+    assert sorted(set(memo.reused)) == ["km figures", "population", "population records",
+                                        "swimmer plot"]
+    assert len(memo.reused) == 2 * 4  # the two other cohorts'
     reference = tmp_path / "clean"
     build(data, reference, cache=False)
     assert_same_folders(out, reference)
@@ -182,6 +190,31 @@ def test_a_cache_entry_whose_bytes_changed_is_laid_out_again(clean, registry_fil
     recorder = Recorder(monkeypatch)
     build(data, out)
     assert recorder.last.reused  # the other entries were used
+    reference = tmp_path / "clean"
+    build(data, reference, cache=False)
+    assert_same_folders(out, reference)
+
+
+def test_a_kept_figure_whose_bytes_changed_is_made_again(clean, registry_files, tmp_path,
+                                                         monkeypatch) -> None:
+    data = _copy_registry(registry_files, tmp_path / "registry")
+    out = tmp_path / "dossier"
+    shutil.copytree(clean, out)
+    cache = out / CACHE_NAME
+    with zipfile.ZipFile(cache) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    memo = sorted(n for n in members if n.startswith(f"{pdf_cache.MEMO_FOLDER}/"))
+    assert len(memo) == 3 * 4 + 1  # each cohort's four steps, the records of all patients
+    for name in memo:  # a figure changed in the file: the index's hash no longer matches
+        members[name] = members[name].replace(b"<svg", b"<svG", 1)
+    with zipfile.ZipFile(cache, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    change_one_patient(data)  # so that the build renders (nothing copied)
+    recorder = Recorder(monkeypatch)
+    build(data, out)
+    assert "km figures" not in recorder.last.memo.reused
+    assert "swimmer plot" not in recorder.last.memo.reused
     reference = tmp_path / "clean"
     build(data, reference, cache=False)
     assert_same_folders(out, reference)

@@ -167,18 +167,37 @@ def records_of(lines: Sequence[Line]) -> list[dict[str, object]]:
              "maximum": line.maximum, "status": line.status} for line in lines]
 
 
-def population_records(patients: pd.DataFrame, only: Sequence[str] | None = None,
-                       events: pd.DataFrame | None = None) -> dict[str, object]:
-    """Baseline and safety lines (and adverse events by organ class and term) of all patients
-    and of each cohort (or those in ``only``)."""
-    from dossier.endpoints.adverse_events import term_records
+ALL_COHORTS = "all cohorts"
+"""The name of the group of every patient of the registry."""
 
-    collected = collected_columns(patients)
-    groups = {"all cohorts": patients}
+GroupRecords = dict[str, list[dict[str, object]]]
+"""One group's "baseline", "safety" and "adverse_events" records (see :func:`group_records`)."""
+
+
+def patient_groups(patients: pd.DataFrame, only: Sequence[str] | None = None
+                   ) -> dict[str, pd.DataFrame]:
+    """All patients, then each cohort's (or those in ``only``), in order of appearance."""
+    groups = {ALL_COHORTS: patients}
     ids = patients["cohort_id"].astype(str)
     groups.update({cid: patients[ids == cid] for cid in dict.fromkeys(ids)
                    if only is None or cid in only})
-    return {name: {"baseline": records_of(baseline_lines(group, collected)),
-                   "safety": records_of(worst_grade_lines(group, collected)),
-                   "adverse_events": term_records(events, group)}
-            for name, group in groups.items()}
+    return groups
+
+
+def group_records(group: pd.DataFrame, collected: frozenset[str],
+                  events: pd.DataFrame | None = None) -> GroupRecords:
+    """Baseline and safety lines, and adverse events by organ class and term, of one group of
+    patients as plain records (``collected``: of the registry; ``events``: all of it)."""
+    from dossier.endpoints.adverse_events import term_records
+
+    return {"baseline": records_of(baseline_lines(group, collected)),
+            "safety": records_of(worst_grade_lines(group, collected)),
+            "adverse_events": term_records(events, group)}
+
+
+def population_records(patients: pd.DataFrame, only: Sequence[str] | None = None,
+                       events: pd.DataFrame | None = None) -> dict[str, GroupRecords]:
+    """:func:`group_records` of all patients and of each cohort (or those in ``only``)."""
+    collected = collected_columns(patients)
+    return {name: group_records(group, collected, events)
+            for name, group in patient_groups(patients, only).items()}

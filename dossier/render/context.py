@@ -8,6 +8,7 @@ formatted anywhere else. Nothing is estimated: every figure is looked up in the 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ from dossier.render.formatting import (
     rate_text,
     survival_text,
 )
+from dossier.render.memo import Memo, frame_text
 from dossier.render.methods_text import (
     data_cutoff,
     method_definitions,
@@ -256,7 +258,8 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
             meta: Mapping[str, object], verdicts: Sequence[Verdict],
             infos: Mapping[str, dict[str, object]], reference: Sequence[tuple[float, str]],
             notes: Sequence[str], labels: Mapping[str, str],
-            figure_options: Mapping[str, Any]) -> dict[str, object]:
+            figure_options: Mapping[str, Any], memo: Memo, collected: frozenset[str],
+            events_key: str) -> dict[str, object]:
     group = (COHORT, cid)
     patients = registry.patients[registry.patients["cohort_id"].astype(str) == cid]
     results = index.cohort_frame(cid)
@@ -267,7 +270,14 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
     drug = _first(patients, "drug")
     indication = ", ".join(v for v in (_first(patients, "tumour_type"),
                                        _first(patients, "alteration")) if v)
-    figures = cohort_km_figures(results, cid, number, drug, indication, **figure_options)
+    # the plots see their rows numbered from 0, so that a row added to another cohort (which
+    # moves where this cohort's rows are in the whole table) leaves them as they were
+    curves = results.reset_index(drop=True)
+    figures: list[str] = memo.value(
+        "km figures", (curves, cid, number, drug, indication, figure_options),
+        lambda: cohort_km_figures(curves, cid, number, drug, indication, **figure_options))
+    swimmer = (patients.reset_index(drop=True),
+               swimmer_title(number, len(figures) + 1, drug, indication), reference)
     # a verdict with an indicative one (off-label: no EMA registration) gets its full block
     applicable = [v for v in verdicts if v.verdict != NOT_APPLICABLE or v.indicative_verdict]
     return {
@@ -286,9 +296,8 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
         },
         "endpoints": endpoint_rows(index, group),
         "km_svgs": figures,
-        "swimmer_svg": swimmer_svg(patients, title=swimmer_title(number, len(figures) + 1, drug,
-                                                                 indication),
-                                   reference_months=reference),
+        "swimmer_svg": memo.value("swimmer plot", swimmer, lambda: swimmer_svg(
+            swimmer[0], title=swimmer[1], reference_months=reference)),
         "verdicts": [verdict_dict(v, infos.get(v.criteria_id), labels) for v in applicable],
         "not_applicable": [{"short": str(infos.get(v.criteria_id, {}).get("short")
                                          or v.criteria_id),
@@ -296,8 +305,11 @@ def _cohort(index: ResultsIndex, cid: str, number: int, registry: Registry,
                            for v in verdicts if v not in applicable],
         "notes": list(notes),
         "listing": patient_listing(patients),
-        "population": population_view(patients, collected_columns(registry.patients), meta,
-                                      number, registry.adverse_events),
+        # the adverse events of the whole registry enter as the key of their table
+        "population": memo.value(
+            "population", (patients, collected, meta, number, events_key),
+            lambda: population_view(patients, collected, meta, number,
+                                    registry.adverse_events)),
     }
 
 
@@ -307,7 +319,8 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
                   data_name: str, only: Sequence[str] | None = None,
                   patient_ids: str | None = None, comparators: Comparators | None = None,
                   controls: Mapping[str, object] | None = None,
-                  km_full_followup: bool = False) -> dict[str, object]:
+                  km_full_followup: bool = False, memo: Memo | None = None
+                  ) -> dict[str, object]:
     """Everything the dossier templates show, as plain dicts, lists and formatted strings.
 
     Parameters
@@ -326,6 +339,8 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
         PICO.
     km_full_followup : draw the Kaplan-Meier plots over the whole follow-up, not cut where
         fewer than 10% remain at risk.
+    memo : each cohort's figures and population tables of the last build, taken where their
+        inputs are unchanged (:mod:`dossier.render.memo`); None makes them all.
 
     Raises
     ------
@@ -364,9 +379,12 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
             cohort_notes.setdefault(str(issue.value), []).append(issue.message)
     figure_options = {"pfs_thresholds": median_thresholds(rule_files),
                       "full_followup": km_full_followup}
+    memo = memo if memo is not None else Memo()
+    collected = collected_columns(registry.patients)
+    events_key = hashlib.sha256(frame_text(registry.adverse_events).encode()).hexdigest()
     cohorts = [_cohort(index, cid, numbers[cid], registry, meta_rows.get(cid, {}),
                        by_cohort[cid], infos, reference, cohort_notes.get(cid, ()), labels,
-                       figure_options)
+                       figure_options, memo, collected, events_key)
                for cid in cohort_ids]
     # forest labels: "number. drug | tumour | alteration" in full (wrapped onto two lines by the
     # figure when long), so that two cohorts of one drug and alteration never look the same

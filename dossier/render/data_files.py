@@ -1,20 +1,30 @@
-"""The build's data files, ``results.json`` and ``dossier.xlsx``, written by one job.
+"""The build's data files, ``results.json`` and ``dossier.xlsx``, each written by one job.
 
-The job carries everything the two files are made from (the analysis, the registry as the
-renderers may show it, the build's facts), so that a PDF worker process can write them while
-the build's own process prepares the PDFs: on two cores the two files and the PDFs' HTML no
-longer take turns on one. The files are the same wherever the job runs.
+A job carries everything its file is made from (the analysis, the registry as the renderers
+may show it, the build's facts, the population records counted once for both files), so that
+the PDF worker processes can write the two files while the build's own process prepares the
+PDFs: on two cores the files and the PDFs' HTML no longer take turns on one. The files are the
+same wherever the jobs run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dossier.endpoints.population import (
+    GroupRecords,
+    collected_columns,
+    group_records,
+    patient_groups,
+)
 from dossier.render.bundle import dumps_json
+from dossier.render.memo import Memo, frame_text
 
 if TYPE_CHECKING:
     from dossier.build import Analysis
@@ -34,6 +44,20 @@ class DataFiles:
     changes: dict[str, object] | None
     json_path: Path | None
     xlsx_path: Path | None
+    population: dict[str, GroupRecords] | None = None
+    """Every group's population records (:func:`population_tables`), else counted here."""
+
+
+def population_tables(registry: Registry, memo: Memo) -> dict[str, GroupRecords]:
+    """Every group's population records (all patients, then each cohort): counted once for
+    both files, each taken from the last build when its patients and the registry's adverse
+    events are unchanged (:mod:`dossier.render.memo`)."""
+    patients, events = registry.patients, registry.adverse_events
+    collected = collected_columns(patients)
+    events_key = hashlib.sha256(frame_text(events).encode("utf-8")).hexdigest()
+    return {name: memo.value("population records", (group, collected, events_key),
+                             functools.partial(group_records, group, collected, events))
+            for name, group in patient_groups(patients).items()}
 
 
 def write_data_files(job: DataFiles) -> dict[str, float]:
@@ -43,7 +67,8 @@ def write_data_files(job: DataFiles) -> dict[str, float]:
         from dossier.build import results_json
 
         start = time.perf_counter()
-        text = dumps_json(results_json(job.analysis, job.only, job.created.date().isoformat()))
+        text = dumps_json(results_json(job.analysis, job.only, job.created.date().isoformat(),
+                                       job.population))
         Path(job.json_path).write_bytes(text.encode("utf-8"))
         timings["json"] = time.perf_counter() - start
     if job.xlsx_path is not None:
@@ -56,6 +81,7 @@ def write_data_files(job: DataFiles) -> dict[str, float]:
             readiness=analysis.readiness, rule_sets=analysis.rules.rule_sets,
             patients=shown.patients, registry_cohorts=analysis.registry.cohorts,
             report=shown.report, build_info=job.build_info, created=job.created,
-            only=job.only, adverse_events=shown.adverse_events, changes=job.changes)
+            only=job.only, adverse_events=shown.adverse_events, changes=job.changes,
+            population=job.population)
         timings["xlsx"] = time.perf_counter() - start
     return timings

@@ -244,14 +244,39 @@ class _InProcess:
         del wait, cancel_futures
 
 
+PRELOAD = ("dossier.render.pdf", "dossier.render.data_files", "dossier.build",
+           "dossier.render.workbook")
+"""What the worker processes' parent imports once (WeasyPrint, pandas, openpyxl): a worker
+forked from it starts at once, where a spawned one spent a second of a core importing."""
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Processes forked from a server that imported :data:`PRELOAD` and nothing else (no
+    thread, no font or layout state: what WeasyPrint's libraries could not survive a fork
+    of), where the platform has one; else spawned (each importing for itself)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(PRELOAD))
+    return context
+
+
+def prepare_workers() -> None:
+    """Start the server the PDF workers will be forked from, without waiting for it: its
+    imports run on a core the build's first steps leave idle."""
+    context = _worker_context()
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 @contextlib.contextmanager
 def _executor(workers: int) -> Iterator[ProcessPoolExecutor | _InProcess]:
     if workers == 1:
         yield _InProcess()
         return
-    # spawn, not fork: WeasyPrint's libraries (pango, fontconfig) are not fork-safe
-    pool = ProcessPoolExecutor(max_workers=workers,
-                               mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context())
     try:
         yield pool
     except BaseException:

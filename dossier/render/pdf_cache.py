@@ -11,7 +11,8 @@ a clean build's, byte for byte (tested).
 
 The store is one uncompressed ZIP file (``.dossier-cache.zip``, see
 :mod:`dossier.build_cache`): the entries of the latest build only, so it never grows beyond
-one build's parts.
+one build's parts. It also keeps the render context's figures and tables of each cohort
+(:mod:`dossier.render.memo`), under ``memo/``, checked the same way.
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
+from dossier.render.memo import Memo
 from dossier.render.pdf_layout import Anchor, Bookmark, LaidOut, Link
 
 FORMAT = 1
 """Version of the store's layout; a store of another version is not read."""
 INDEX = "index.json"
+MEMO_FOLDER = "memo"
+"""Where the render context's kept figures and tables are in the store (see :mod:`memo`)."""
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 """Every entry's date in the ZIP (its earliest): the file does not depend on when it was made."""
 LIBRARIES = ("weasyprint", "pypdf", "pikepdf", "pydyf", "fonttools", "tinycss2", "cssselect2")
@@ -116,8 +120,11 @@ class PartCache:
         """What was taken from the earlier store (each job's label, in order)."""
         self.made: list[str] = []
         """What was not (laid out or joined again)."""
+        self._earlier_memo: dict[str, str] = {}
         if earlier is not None and Path(earlier).is_file():
             self._open(Path(earlier))
+        self.memo = Memo(self._memo_lookup)
+        """The render context's figures and tables of the last build (see :mod:`memo`)."""
 
     def _open(self, path: Path) -> None:
         try:
@@ -130,7 +137,19 @@ class PartCache:
             return
         entries = index.get("entries")
         self._earlier = entries if isinstance(entries, dict) else {}
+        memo = index.get("memo")
+        self._earlier_memo = memo if isinstance(memo, dict) else {}
         self._zip = archive
+
+    def _memo_lookup(self, key: str) -> bytes | None:
+        """The stored result of a memo key, when its bytes hash to what the index recorded."""
+        if self._zip is None or key not in self._earlier_memo:
+            return None
+        try:
+            data = self._zip.read(f"{MEMO_FOLDER}/{key}.json")
+        except (OSError, KeyError, zipfile.BadZipFile):
+            return None
+        return data if _sha256(data) == self._earlier_memo[key] else None
 
     def key(self, kind: str, *texts: object) -> str:
         return entry_key(self.environment, kind, *texts)
@@ -169,12 +188,16 @@ class PartCache:
         target = self.target
         target.parent.mkdir(parents=True, exist_ok=True)
         entries = {key: record for key, (_, record) in sorted(self.kept.items())}
+        memo = dict(sorted(self.memo.kept.items()))
         with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
             _add(archive, INDEX, json.dumps({"format": FORMAT, "build": self.build,
-                                             "entries": entries},
+                                             "entries": entries,
+                                             "memo": {k: _sha256(v) for k, v in memo.items()}},
                                             sort_keys=True, indent=1).encode("utf-8"))
             for key in entries:
                 _add_file(archive, f"{key}.pdf", self.kept[key][0])
+            for key, data in memo.items():
+                _add(archive, f"{MEMO_FOLDER}/{key}.json", data)
         return target
 
     def close(self) -> None:

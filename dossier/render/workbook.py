@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dossier.endpoints.population import GroupRecords
 from dossier.registry.schema import DAYS_PER_MONTH
 from dossier.registry.validate import ValidationReport
 from dossier.render.indicative_view import INDICATIVE_SHEET_NOTE
@@ -290,13 +291,15 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                            report: ValidationReport, build_info: Mapping[str, str],
                            created: dt.datetime, only: Sequence[str] | None = None,
                            adverse_events: pd.DataFrame | None = None,
-                           changes: Mapping[str, object] | None = None) -> None:
+                           changes: Mapping[str, object] | None = None,
+                           population: Mapping[str, GroupRecords] | None = None) -> None:
     """Write dossier.xlsx: Cover, Summary, (Changes, when built ``--since`` an earlier cut,)
     Cohorts, Verdicts, Scorecards, Criteria, Outlook, Endpoints, Patients, Baseline, Safety,
     Adverse events, Validation and Data dictionary.
 
     A new sheet is one more :class:`SheetSpec` in the list below (the Cover lists them all);
-    give every numeric column a unit (``SheetSpec.units``)."""
+    give every numeric column a unit (``SheetSpec.units``). ``population``: the groups'
+    baseline, safety and adverse-event records when already counted (else counted here)."""
     endpoints = results.copy()
     endpoints["time"] = endpoints["time"].astype(float)
     if only is not None:
@@ -323,7 +326,7 @@ def write_dossier_workbook(path: Path, *, results: pd.DataFrame, verdicts: Seque
                          "or no patients.",)),
         _patients_sheet(patients if only is None
                         else patients[patients["cohort_id"].isin(list(only))], numbers),
-        *population_sheets(patients, results, only, adverse_events),
+        *population_sheets(patients, results, only, adverse_events, population),
         _validation_sheet(report),
         dictionary_sheet(),
     ]

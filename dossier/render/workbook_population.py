@@ -7,21 +7,20 @@ as numbers and "not collected" spelled out in the status column, never left blan
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from dossier.endpoints.adverse_events import GRADE_BANDS, term_records
+from dossier.endpoints.adverse_events import GRADE_BANDS
 from dossier.endpoints.population import (
-    Line,
-    baseline_lines,
+    ALL_COHORTS,
+    GroupRecords,
     collected_columns,
-    records_of,
-    worst_grade_lines,
+    group_records,
+    population_records,
 )
 from dossier.render.xlsx import SheetSpec
 
-ALL_COHORTS = "all cohorts"
 COLUMNS = ("cohort_no", "cohort_id", "characteristic", "category", "unit", "n",
            "denominator", "percent", "median", "minimum", "maximum", "status")
 
@@ -35,33 +34,25 @@ def cohort_numbers(results: pd.DataFrame) -> dict[str, int]:
 PDF_NUMBER = {"cohort_no": "as in the PDF"}
 """The cohort number column carries the number the PDF gives the cohort, as on other sheets."""
 
-LinesOf = Callable[[pd.DataFrame, frozenset[str]], list[Line]]
-
-
-def population_frame(patients: pd.DataFrame, numbers: dict[str, int],
-                     lines_of: LinesOf) -> pd.DataFrame:
-    """All cohorts first, then each numbered cohort, one row per line."""
-    collected = collected_columns(patients)
-    blocks: list[tuple[int | None, str, pd.DataFrame]] = [(None, ALL_COHORTS, patients)]
-    cohort_ids = patients["cohort_id"].astype(str)
-    for cid, number in sorted(numbers.items(), key=lambda item: item[1]):
-        blocks.append((number, cid, patients[cohort_ids == cid]))
+def population_frame(records: Mapping[str, GroupRecords], numbers: dict[str, int],
+                     section: str) -> pd.DataFrame:
+    """All cohorts first, then each numbered cohort, one row per line of ``section`` of their
+    records ("baseline" or "safety")."""
     rows = [{"cohort_no": number, "cohort_id": cid, **record}
-            for number, cid, group in blocks
-            for record in records_of(lines_of(group, collected))]
+            for number, cid in _blocks(numbers) for record in records[cid][section]]
     return pd.DataFrame.from_records(rows, columns=list(COLUMNS)).astype(
         {"cohort_no": object})
 
 
-def events_frame(patients: pd.DataFrame, numbers: dict[str, int],
-                 events: pd.DataFrame | None) -> pd.DataFrame:
+def _blocks(numbers: dict[str, int]) -> list[tuple[int | None, str]]:
+    return [(None, ALL_COHORTS), *((n, cid) for cid, n in
+                                   sorted(numbers.items(), key=lambda item: item[1]))]
+
+
+def events_frame(records: Mapping[str, GroupRecords], numbers: dict[str, int]) -> pd.DataFrame:
     """Adverse events by organ class and term: all cohorts, then each numbered cohort."""
-    cohort_ids = patients["cohort_id"].astype(str)
-    blocks: list[tuple[int | None, str, pd.DataFrame]] = [(None, ALL_COHORTS, patients)]
-    blocks += [(n, cid, patients[cohort_ids == cid])
-               for cid, n in sorted(numbers.items(), key=lambda item: item[1])]
     rows = [{"cohort_no": n, "cohort_id": cid, **record}
-            for n, cid, group in blocks for record in term_records(events, group)]
+            for n, cid in _blocks(numbers) for record in records[cid]["adverse_events"]]
     columns = ["cohort_no", "cohort_id", "soc", "pt", "treated", "any",
                *(label for label, _, _ in GRADE_BANDS), "status"]
     frame = pd.DataFrame.from_records(rows, columns=columns)
@@ -73,26 +64,34 @@ def events_frame(patients: pd.DataFrame, numbers: dict[str, int],
 
 def population_sheets(patients: pd.DataFrame, results: pd.DataFrame,
                       only: Sequence[str] | None = None,
-                      events: pd.DataFrame | None = None) -> list[SheetSpec]:
-    """The Baseline, Safety and Adverse events sheets (cohorts limited to ``only``)."""
+                      events: pd.DataFrame | None = None,
+                      records: Mapping[str, GroupRecords] | None = None) -> list[SheetSpec]:
+    """The Baseline, Safety and Adverse events sheets (cohorts limited to ``only``);
+    ``records``: the groups' lines when already counted (as :func:`population_records`)."""
     numbers = cohort_numbers(results)
     if only is not None:
         numbers = {c: n for c, n in numbers.items() if c in set(only)}
+    if records is None:
+        records = population_records(patients, list(numbers), events)
+    missing = [cid for cid in numbers if cid not in records]  # a cohort none was treated in
+    if missing:
+        none = group_records(patients.iloc[0:0], collected_columns(patients), events)
+        records = {**records, **dict.fromkeys(missing, none)}
     integers = ("cohort_no", "n", "denominator")
     note = ("n of the denominator (the treated patients of the cohort); percent = n / "
             "denominator. Median, minimum and maximum in the unit given; time since diagnosis "
             "in months of 30.4375 days. Status 'not collected': no patient of the registry "
             "has a value.")
     return [
-        SheetSpec("Baseline", population_frame(patients, numbers, baseline_lines),
+        SheetSpec("Baseline", population_frame(records, numbers, "baseline"),
                   units=PDF_NUMBER,
                   percent_columns=("percent",), integer_columns=integers, notes=(note,)),
-        SheetSpec("Safety", population_frame(patients, numbers, worst_grade_lines),
+        SheetSpec("Safety", population_frame(records, numbers, "safety"),
                   units=PDF_NUMBER,
                   percent_columns=("percent",), integer_columns=integers,
                   notes=("Patients by the worst grade (CTCAE 0-5) of a treatment-related "
                          "adverse event; " + note,)),
-        SheetSpec("Adverse events", events_frame(patients, numbers, events),
+        SheetSpec("Adverse events", events_frame(records, numbers),
                   units=PDF_NUMBER,
                   integer_columns=("cohort_no", "treated", "patients_any_grade",
                                    *(f"patients_grade_{label}" for label, _, _ in GRADE_BANDS)),

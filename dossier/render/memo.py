@@ -1,0 +1,126 @@
+"""The last build's figures and tables of each cohort, kept so that a rebuild makes only those
+whose inputs changed.
+
+A step of the render context that is costly and depends on nothing but its arguments (a
+cohort's Kaplan-Meier and swimmer plots, its population tables) is run through
+:meth:`Memo.value` with those arguments. Its result is kept under a key that hashes the step's
+name, every argument (a table as its column types and CSV text, anything else as JSON) and the
+software (dossier's version and source code, the libraries' versions). A later build takes the
+kept result only when the key is equal and the stored bytes hash to what the index recorded.
+A result is kept only when it is made of plain JSON values (text, numbers, booleans, lists and
+mappings with text keys), so what a rebuild takes is equal to what the step would make; the
+dossier is byte-identical either way (tested).
+
+The values live in the dossier's cache file beside the laid-out PDF parts
+(:mod:`dossier.render.pdf_cache`): those of the latest build only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.metadata
+import json
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+
+FORMAT = 1
+"""Version of the keys and the stored values; another version's are not used."""
+LIBRARIES = ("pandas", "numpy", "scipy")
+"""Libraries whose version is part of every key (the numbers the steps compute)."""
+
+T = TypeVar("T")
+Lookup = Callable[[str], bytes | None]
+
+
+def frame_text(frame: pd.DataFrame | None) -> str:
+    """A table as its column types and CSV text (index included): equal text, equal table."""
+    if frame is None:
+        return "(none)"
+    dtypes = ",".join(f"{c}:{t}" for c, t in frame.dtypes.astype(str).items())
+    return dtypes + "\n" + frame.to_csv(index=True, lineterminator="\n")
+
+
+def _default(value: object) -> object:
+    if isinstance(value, pd.DataFrame):
+        return {"frame": frame_text(value)}
+    if isinstance(value, set | frozenset):
+        return {"set": sorted(map(str, value))}
+    if isinstance(value, np.generic):
+        return {type(value).__name__: value.item()}
+    if isinstance(value, dt.date | dt.time | pd.Timestamp) or value is pd.NaT:
+        return {type(value).__name__: str(value)}
+    if value is pd.NA:
+        return {"NA": None}
+    raise TypeError(f"a memo key cannot hold a {type(value).__name__}: {value!r}")
+
+
+def _plain(value: object) -> bool:
+    """Whether ``value`` is plain JSON (and so comes back from JSON equal and of the same types)."""
+    kind = type(value)
+    if kind in (str, int, float, bool) or value is None:
+        return True
+    if kind is list:
+        return all(map(_plain, value))  # type: ignore[arg-type]
+    if kind is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())  # type: ignore[attr-defined]
+    return False
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "-"
+
+
+def software_key() -> str:
+    """What every key shares: dossier's version and source, the libraries' versions."""
+    from dossier import __version__
+    from dossier.render.pdf_cache import source_hash
+
+    record = {"format": FORMAT, "dossier": __version__, "source": source_hash(),
+              "libraries": {name: _version(name) for name in LIBRARIES}}
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+
+
+class Memo:
+    """Results of costly steps: taken from the last build (``lookup``) when their key is
+    there, else made; :attr:`kept` holds this build's, as stored bytes, for the next one."""
+
+    def __init__(self, lookup: Lookup | None = None) -> None:
+        self._lookup = lookup
+        self._software: str | None = None
+        self.kept: dict[str, bytes] = {}
+        self.reused: list[str] = []
+        """The steps whose result was taken from the last build (their names, in order)."""
+        self.made: list[str] = []
+        """The steps that were run."""
+
+    def key(self, step: str, inputs: Sequence[object]) -> str:
+        """The key of ``step`` run with ``inputs``."""
+        if self._software is None:
+            self._software = software_key()
+        text = json.dumps(list(inputs), sort_keys=True, default=_default, allow_nan=True)
+        digest = hashlib.sha256(f"{self._software}\0{step}\0".encode())
+        digest.update(text.encode("utf-8"))
+        return digest.hexdigest()
+
+    def value(self, step: str, inputs: Sequence[object], make: Callable[[], T]) -> T:
+        """``make()``, or the result the last build kept for ``step`` with equal ``inputs``
+        (every value ``make`` depends on must be among them)."""
+        key = self.key(step, inputs)
+        stored = self._lookup(key) if self._lookup is not None else None
+        if stored is not None:
+            self.kept[key] = stored
+            self.reused.append(step)
+            return json.loads(stored)  # type: ignore[no-any-return]
+        result = make()
+        if _plain(result):
+            # in its own order: a template shows a mapping's items in the order they have
+            self.kept[key] = json.dumps(result, allow_nan=True).encode("utf-8")
+        self.made.append(step)
+        return result
