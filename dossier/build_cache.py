@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from dossier.render.bundle import DossierBundle, sha256_file, software_versions
-from dossier.render.memo import frame_text
+from dossier.render.memo import frame_digest
 from dossier.render.ownership import MANIFEST_NAME, listed_outputs
 from dossier.render.pdf_cache import INDEX, source_hash
 from dossier.resources import resource_dir
@@ -94,7 +94,7 @@ def build_key(*, inputs: Iterable[tuple[str, Path]], frames: Mapping[str, pd.Dat
     for role, path in inputs:
         add(f"input:{role}:{Path(path).name}", sha256_file(Path(path)))
     for name, frame in frames.items():
-        add(f"frame:{name}", frame_text(frame))
+        add(f"frame:{name}", frame_digest(frame))
     add("records", json.dumps(records, sort_keys=True, default=str))
     return digest.hexdigest()
 

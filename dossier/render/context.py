@@ -8,7 +8,6 @@ formatted anywhere else. Nothing is estimated: every figure is looked up in the 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -41,7 +40,7 @@ from dossier.render.formatting import (
     rate_text,
     survival_text,
 )
-from dossier.render.memo import Memo, frame_text
+from dossier.render.memo import Memo, frame_digest
 from dossier.render.methods_text import (
     data_cutoff,
     method_definitions,
@@ -381,7 +380,7 @@ def build_context(*, results: pd.DataFrame, verdicts: Sequence[Verdict], registr
                       "full_followup": km_full_followup}
     memo = memo if memo is not None else Memo()
     collected = collected_columns(registry.patients)
-    events_key = hashlib.sha256(frame_text(registry.adverse_events).encode()).hexdigest()
+    events_key = frame_digest(registry.adverse_events)
     cohorts = [_cohort(index, cid, numbers[cid], registry, meta_rows.get(cid, {}),
                        by_cohort[cid], infos, reference, cohort_notes.get(cid, ()), labels,
                        figure_options, memo, collected, events_key)

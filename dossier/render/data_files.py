@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from dossier.endpoints.population import (
     patient_groups,
 )
 from dossier.render.bundle import dumps_json
-from dossier.render.memo import Memo, frame_text
+from dossier.render.memo import Memo, frame_digest
 
 if TYPE_CHECKING:
     from dossier.build import Analysis
@@ -54,7 +53,7 @@ def population_tables(registry: Registry, memo: Memo) -> dict[str, GroupRecords]
     events are unchanged (:mod:`dossier.render.memo`)."""
     patients, events = registry.patients, registry.adverse_events
     collected = collected_columns(patients)
-    events_key = hashlib.sha256(frame_text(events).encode("utf-8")).hexdigest()
+    events_key = frame_digest(events)
     return {name: memo.value("population records", (group, collected, events_key),
                              functools.partial(group_records, group, collected, events))
             for name, group in patient_groups(patients).items()}

@@ -4,7 +4,7 @@ whose inputs changed.
 A step of the render context that is costly and depends on nothing but its arguments (a
 cohort's Kaplan-Meier and swimmer plots, its population tables) is run through
 :meth:`Memo.value` with those arguments. Its result is kept under a key that hashes the step's
-name, every argument (a table as its column types and CSV text, anything else as JSON) and the
+name, every argument (a table as :func:`frame_digest`, anything else as JSON) and the
 software (dossier's version and source code, the libraries' versions). A later build takes the
 kept result only when the key is equal and the stored bytes hash to what the index recorded.
 A result is kept only when it is made of plain JSON values (text, numbers, booleans, lists and
@@ -36,17 +36,33 @@ T = TypeVar("T")
 Lookup = Callable[[str], bytes | None]
 
 
-def frame_text(frame: pd.DataFrame | None) -> str:
-    """A table as its column types and CSV text (index included): equal text, equal table."""
+def _add_values(digest: hashlib._Hash, values: np.ndarray) -> None:
+    if values.dtype.kind in "biufcmM":  # numbers, booleans, times: their exact bytes
+        digest.update(f"{values.dtype.str}:{len(values)}\0".encode())
+        digest.update(np.ascontiguousarray(values).tobytes())
+    else:  # anything else value by value, as Python writes it (1 and "1" differ)
+        digest.update(f"object:{len(values)}\0".encode())
+        digest.update("\x1f".join(map(repr, values.tolist())).encode("utf-8", "backslashreplace"))
+    digest.update(b"\0")
+
+
+def frame_digest(frame: pd.DataFrame | None) -> str:
+    """SHA-256 of a table: its index, and each column's name, type and values, exactly (a
+    number's bytes, any other value's ``repr``): equal digest, equal table."""
+    digest = hashlib.sha256()
     if frame is None:
-        return "(none)"
-    dtypes = ",".join(f"{c}:{t}" for c, t in frame.dtypes.astype(str).items())
-    return dtypes + "\n" + frame.to_csv(index=True, lineterminator="\n")
+        return digest.hexdigest()
+    digest.update(f"{frame.shape}\0".encode())
+    _add_values(digest, frame.index.to_numpy())
+    for name, column in frame.items():
+        digest.update(f"{name!r}:{column.dtype}\0".encode("utf-8", "backslashreplace"))
+        _add_values(digest, column.to_numpy())
+    return digest.hexdigest()
 
 
 def _default(value: object) -> object:
     if isinstance(value, pd.DataFrame):
-        return {"frame": frame_text(value)}
+        return {"frame": frame_digest(value)}
     if isinstance(value, set | frozenset):
         return {"set": sorted(map(str, value))}
     if isinstance(value, np.generic):

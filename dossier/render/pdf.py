@@ -34,6 +34,7 @@ import itertools
 import multiprocessing
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -299,18 +300,34 @@ class PdfWorkers:
 
 @contextlib.contextmanager
 def pdf_workers(count: int) -> Iterator[PdfWorkers]:
-    """``count`` worker processes, started now (1: this process lays out, none started).
+    """``count`` worker processes, starting now (1: this process lays out, none started).
 
-    Starting one imports WeasyPrint, about a second of a core: a build starts them before it
-    prepares what they will lay out, so that the imports run on the cores it leaves idle.
+    They are forked from a server that imports WeasyPrint, pandas and openpyxl once (see
+    :func:`prepare_workers`), seconds of a core: a build starts them before it prepares what
+    they will lay out, so that the imports run on the cores it leaves idle, and a thread (not
+    the build) waits for them.
     """
     if count < 1:
         raise ValueError(f"workers must be >= 1, not {count}")
     with _executor(count) as executor:
+        starting = None
         if isinstance(executor, ProcessPoolExecutor):
-            for _ in range(count):  # each submission to an all-busy pool starts a process
-                executor.submit(_started)
-        yield PdfWorkers(executor, count)
+            # a forked process waits for its server to have imported everything: a thread
+            # waits for it, not the build
+            starting = threading.Thread(target=_start, args=(executor, count), daemon=True,
+                                        name="dossier-pdf-workers")
+            starting.start()
+        try:
+            yield PdfWorkers(executor, count)
+        finally:
+            if starting is not None:
+                starting.join()
+
+
+def _start(executor: ProcessPoolExecutor, count: int) -> None:
+    """Start ``count`` processes: each submission to an all-busy pool starts one."""
+    for _ in range(count):
+        executor.submit(_started)
 
 
 # job priorities: what the last steps of dossier.pdf wait for, then the parts, then the

@@ -303,6 +303,48 @@ def _value_format(value: object, number_format: str | None) -> str | None:
     return None
 
 
+def _plain_column(values: list[object], number_format: str | None) -> list[object] | None:
+    """A column's cell values as :func:`cell_value` makes them, when the column is all text
+    or all finite numbers (NaN: empty) and none needs a check of its own; else None (it is
+    written cell by cell, where a value too long or not whole is refused)."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        if max(map(len, values)) > MAX_CELL_TEXT:
+            return None
+        return values if _ILLEGAL_XML.search("".join(values)) is None else [  # type: ignore[arg-type]
+            clean_text(v) for v in values]  # type: ignore[arg-type]
+    if not values or not kinds <= {int, float}:
+        return None
+    plain = [None if v != v else v for v in values]  # NaN: an empty cell
+    numbers = [v for v in plain if v is not None]
+    if any(abs(v) == math.inf for v in numbers):  # type: ignore[arg-type]
+        return None
+    if number_format == INTEGER_FORMAT and not all(
+            float(v).is_integer() for v in numbers):  # type: ignore[arg-type]
+        return None
+    return plain
+
+
+def _put_plain(cells: SheetCells, values: list[object], first_row: int, column: int,
+               number_format: str | None) -> None:
+    """Put a column of :func:`_plain_column` values, styled as the cell-by-cell way would."""
+    numbers_styled = bool(number_format)
+    for row, value in enumerate(values, start=first_row):
+        if value is None:
+            cells.put(row, column, None)
+        elif type(value) is str:
+            if starts_like_formula(value):  # type: ignore[arg-type]
+                cells.put(row, column, value, ("data", True, None, None),
+                          _style_data(True, None, value))
+            else:
+                cells.put(row, column, value)
+        elif numbers_styled:
+            cells.put(row, column, value, ("data", False, number_format, None),
+                      _style_data(False, number_format, value))
+        else:
+            cells.put(row, column, value)
+
+
 def _write_sheet(ws: Worksheet, spec: SheetSpec, cells: SheetCells | None = None) -> None:
     """Write a sheet's table; into ``cells`` (written at save, see :mod:`xlsx_cells`) when
     given, else as openpyxl cells."""
@@ -339,6 +381,12 @@ def _write_sheet(ws: Worksheet, spec: SheetSpec, cells: SheetCells | None = None
     for j, header in enumerate(headers, start=1):
         number_format = formats.get(header)
         values = frame.iloc[:, j - 1].tolist()
+        plain = _plain_column(values, number_format) if cells is not None else None
+        if plain is not None and cells is not None:
+            _put_plain(cells, plain, header_row + 1, j, number_format)
+            widths[j - 1] = max([widths[j - 1]] + [_display_length(v, number_format)
+                                                   for v in plain])
+            values = []  # written
         for i, raw in enumerate(values):
             value = cell_value(raw)
             row = header_row + 1 + i

@@ -344,8 +344,18 @@ def test_json_output_is_deterministic_and_has_no_nan(tmp_path):
         "stamp": "2024-01-31T10:00:00", "text": "Niño ≥ 16 weeks", "when": "2024-01-31",
         "z": None,
     }
-    assert text.startswith('{\n  "a": [\n    3,')  # sorted keys, two-space indent
+    # sorted keys, two-space indent, a list or mapping of plain values on one line
+    assert text.startswith('{\n  "a": [3, 0.5, null, null],\n  "counts": [1, null],\n')
     assert text.endswith("}\n")
+
+
+def test_json_output_puts_each_record_on_one_line(tmp_path) -> None:
+    rows = [{"endpoint": "orr", "estimate": 0.25}, {"endpoint": "cbr", "estimate": 0.5}]
+    with DossierBundle(tmp_path / "d") as bundle:
+        text = bundle.write_json("r.json", {"results": rows, "n": 2}).read_text("utf-8")
+    assert text == ('{\n  "n": 2,\n  "results": [\n'
+                    '    {"endpoint": "orr", "estimate": 0.25},\n'
+                    '    {"endpoint": "cbr", "estimate": 0.5}\n  ]\n}\n')
 
 
 def test_json_refuses_objects_it_cannot_represent():

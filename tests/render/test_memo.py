@@ -72,3 +72,19 @@ def test_a_kept_result_comes_back_a_new_object() -> None:
 def test_an_input_that_cannot_be_keyed_is_refused() -> None:
     with pytest.raises(TypeError, match="memo key"):
         Memo().key("step", (object(),))
+
+
+@pytest.mark.parametrize("other", [
+    pd.DataFrame({"a": ["1", "x"], "b": [1.0, 2.0]}),  # text "1", not the number 1
+    pd.DataFrame({"a": [1, "x"], "b": [1.0, 2.5]}),
+    pd.DataFrame({"b": [1.0, 2.0], "a": [1, "x"]}),  # the columns' order
+    pd.DataFrame({"a": [1, "x"], "c": [1.0, 2.0]}),  # a column's name
+    pd.DataFrame({"a": [1, None], "b": [1.0, 2.0]}),
+    pd.DataFrame({"a": [1, "x"], "b": [1.0, 2.0]}, index=[1, 2]),
+])
+def test_a_table_digest_tells_any_difference(other) -> None:
+    from dossier.render.memo import frame_digest
+
+    one = pd.DataFrame({"a": [1, "x"], "b": [1.0, 2.0]})
+    assert frame_digest(one) == frame_digest(one.copy())
+    assert frame_digest(one) != frame_digest(other)
