@@ -1,21 +1,26 @@
 """Rebuilds from the cache against a clean build, in one run (``benchmarks/build.py`` calls it).
 
-Run alone:  python benchmarks/rebuild.py [--patients N]
+Run alone:  python benchmarks/rebuild.py [--patients N] [--repeat R]
 
 The demo registry is written to files (as ``dossier demo`` does: patients CSV, cohort metadata,
-adverse events) and built four times into folders of one temporary directory, with the default
-outputs (PDF, XLSX, JSON):
+adverse events) and built into folders of one temporary directory, with the default outputs
+(PDF, XLSX, JSON):
 
 1. clean: a build with no earlier dossier (``cache=False``);
-2. nothing changed: the same inputs into the same folder;
+2. nothing changed: the same inputs into the same folder, R times;
 3. one cohort changed: one patient of one cohort has progression 10 days earlier, the file is
-   rewritten, and the build goes into the same folder;
-4. the same changed inputs built clean into another folder, to check that the rebuild wrote the
-   same bytes (every file of both folders compared).
+   rewritten, and the build goes into a copy of the clean build's folder, R times (a fresh
+   copy each time);
+4. the same changed inputs built clean into another folder: the second clean build, and the
+   check that the rebuild wrote the same bytes (every file of both folders compared).
+
+Every build starts its PDF worker processes afresh (as a ``dossier build`` command does); the
+time of Python's own start and imports is not counted, for any build.
 
 Targets (issue #16, on the demo): the rebuild after one cohort's data changed takes at most 15%
-of the clean build, the rebuild with nothing changed at most 5%. Times are wall-clock; the load
-average is printed, since other work on the machine shows in them.
+of the clean build, the rebuild with nothing changed at most 5%. Times are wall-clock; each
+ratio is of the best of its runs (as ``timeit`` reports: other work on the machine only ever
+adds time) and every run is printed, with the load average.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import filecmp
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -96,32 +102,44 @@ def same_files(one: Path, other: Path) -> list[str]:
                                            and filecmp.cmp(one / n, other / n, shallow=False)))
 
 
-def rebuild_report(work: Path, patients: int | None = None) -> dict[str, bool]:
-    """Run the four builds, print the figures; return whether each target was met."""
+def _times(runs: list[float]) -> str:
+    return ", ".join(f"{t:.2f}" for t in runs) + " s"
+
+
+def rebuild_report(work: Path, patients: int | None = None, repeat: int = 3) -> dict[str, bool]:
+    """Run the builds, print the figures; return whether each target was met."""
     data = write_demo_files(work, patients)
     target = work / "dossier"
-    clean, clean_timings = timed_build(data, target, cache=False)
+    clean, _ = timed_build(data, target, cache=False)
     print(f"   clean build: {clean:.1f} s  [{load_average()}]")
-    nothing, _ = timed_build(data, target, cache=True)
-    print(f"   rebuild, nothing changed: {nothing:.2f} s  [{load_average()}]")
+    kept = work / "clean-build"
+    shutil.copytree(target, kept)
+    nothing = [timed_build(data, target, cache=True)[0] for _ in range(repeat)]
+    print(f"   rebuild, nothing changed: {_times(nothing)}  [{load_average()}]")
     cohort = change_one_cohort(data)
-    one, one_timings = timed_build(data, target, cache=True)
-    print(f"   rebuild, one cohort's rows changed ({cohort}): {one:.1f} s  "
+    one: list[float] = []
+    for _ in range(repeat):
+        shutil.rmtree(target)
+        shutil.copytree(kept, target)
+        seconds, timings = timed_build(data, target, cache=True)
+        one.append(seconds)
+        print("     stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
+    print(f"   rebuild, one cohort's rows changed ({cohort}): {_times(one)}  "
           f"[{load_average()}]")
-    print("     stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in one_timings.items()))
     check = work / "clean-after-change"
     again, _ = timed_build(data, check, cache=False)
     print(f"   clean build of the changed data (to compare): {again:.1f} s")
     differ = same_files(target, check)
     print("   rebuild equals the clean build, byte for byte: "
           + ("yes" if not differ else f"NO ({', '.join(differ[:5])})"))
-    del clean_timings
-    met = {"one": one <= ONE_COHORT_TARGET * clean, "nothing": nothing <= NOTHING_TARGET * clean,
-           "identical": not differ}
+    base = min(clean, again)
+    met = {"one": min(one) <= ONE_COHORT_TARGET * base,
+           "nothing": min(nothing) <= NOTHING_TARGET * base, "identical": not differ}
     words = {True: "MET", False: "NOT MET"}
-    print(f"\n   rebuild after one cohort changed: {one / clean:.1%} of the clean build "
-          f"(target <= {ONE_COHORT_TARGET:.0%}): {words[met['one']]}")
-    print(f"   rebuild with nothing changed: {nothing / clean:.1%} of the clean build "
+    print(f"\n   rebuild after one cohort changed: {min(one) / base:.1%} of the clean build "
+          f"(best of {repeat} / best of 2; target <= {ONE_COHORT_TARGET:.0%}): "
+          f"{words[met['one']]}")
+    print(f"   rebuild with nothing changed: {min(nothing) / base:.1%} of the clean build "
           f"(target <= {NOTHING_TARGET:.0%}): {words[met['nothing']]}")
     return met
 
@@ -130,13 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=0,
                         help="demo registry size (default: the demo's 1,610)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each rebuild; the best counts (default 3)")
     args = parser.parse_args(argv)
     from dossier import __version__
 
     print(f"dossier {__version__}, python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
           f"{load_average()}")
     with tempfile.TemporaryDirectory(prefix="dossier-rebuild-") as work:
-        met = rebuild_report(Path(work), args.patients or None)
+        met = rebuild_report(Path(work), args.patients or None, max(1, args.repeat))
     return 0 if all(met.values()) else 1
 
 

@@ -481,10 +481,6 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
         named.append(Path(since))
     check_destination(target, force=force, inputs=named)  # refuse before any work
     weasy_pdfs = "pdf" in formats and engine == "weasyprint"
-    if weasy_pdfs:
-        from dossier.render.pdf import prepare_workers
-
-        prepare_workers()
     earlier_zip = earlier_cache(target) if cache else None
     earlier = None
     if since is not None:  # read before the build replaces it (it may be the --out folder)
@@ -499,8 +495,9 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
     workers = workers if workers is not None else contextlib.ExitStack()
     pool: PdfWorkers | None = None
     if weasy_pdfs and (earlier_zip is None or data_changed(target, registry.sha256)):
-        # no earlier output can be reused: the workers import WeasyPrint on the cores the
-        # endpoints leave idle (else they start once the build key says they are needed)
+        # no earlier output can be reused: the workers' server imports WeasyPrint on the core
+        # the endpoints leave idle (else they start once the build key says they are needed;
+        # an idle server would slow a build that only copies)
         pool = workers.enter_context(_pdf_workers(
             len(dict.fromkeys(only)) if only else len(registry.cohorts)))
     analysis = analyse(settings, registry, criteria, data_name)

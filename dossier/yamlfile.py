@@ -92,7 +92,12 @@ class _DuplicateKey(yaml.MarkedYAMLError):
     """A problem found while building the document: a repeated key or an alias bomb."""
 
 
-class _LineLoader(yaml.SafeLoader):
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser where PyYAML was built with it (several times faster), the same safe
+constructors either way."""
+
+
+class _LineLoader(_SafeLoader):  # type: ignore[misc, valid-type]
     """SafeLoader whose mappings and sequences are LineDict / LineList."""
 
 

@@ -262,16 +262,6 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def prepare_workers() -> None:
-    """Start the server the PDF workers will be forked from, without waiting for it: its
-    imports run on a core the build's first steps leave idle."""
-    context = _worker_context()
-    if context.get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
-
-
 @contextlib.contextmanager
 def _executor(workers: int) -> Iterator[ProcessPoolExecutor | _InProcess]:
     if workers == 1:
@@ -303,7 +293,7 @@ def pdf_workers(count: int) -> Iterator[PdfWorkers]:
     """``count`` worker processes, starting now (1: this process lays out, none started).
 
     They are forked from a server that imports WeasyPrint, pandas and openpyxl once (see
-    :func:`prepare_workers`), seconds of a core: a build starts them before it prepares what
+    :data:`PRELOAD`), seconds of a core: a build starts them before it prepares what
     they will lay out, so that the imports run on the cores it leaves idle, and a thread (not
     the build) waits for them.
     """

@@ -135,16 +135,26 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _rows(frame: pd.DataFrame, endpoint: str, statistic: str) -> pd.DataFrame:
-    return frame[(frame["endpoint"] == endpoint) & (frame["statistic"] == statistic)]
+class _Rows:
+    """One group's results rows, split once by endpoint and statistic (a filter of the whole
+    frame for each metric was most of the scoring's time)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._split = dict(iter(frame.groupby(["endpoint", "statistic"], sort=False)))
+        self._none = frame.iloc[0:0]
+
+    def __call__(self, endpoint: str, statistic: str) -> pd.DataFrame:
+        return self._split.get((endpoint, statistic), self._none)
 
 
-def _from_rates(frame: pd.DataFrame, out: dict[str, object]) -> None:
+def _from_rates(rows_of: _Rows, out: dict[str, object]) -> None:
+    frame = rows_of.frame
     for metric, (endpoint, denominator, column) in RATES.items():
         if endpoint == "patients":
-            rows = _rows(frame, "patients", "evaluable")
+            rows = rows_of("patients", "evaluable")
         else:
-            rows = _rows(frame, endpoint, "rate")
+            rows = rows_of(endpoint, "rate")
             rows = rows[rows["denominator"] == denominator]
         if rows.empty:
             continue
@@ -162,22 +172,22 @@ def _from_rates(frame: pd.DataFrame, out: dict[str, object]) -> None:
                 out.setdefault(metric, round(value))
 
 
-def _from_survival(frame: pd.DataFrame, out: dict[str, object]) -> None:
+def _from_survival(rows_of: _Rows, out: dict[str, object]) -> None:
     for stem, endpoint in MEDIANS.items():
-        median = _rows(frame, endpoint, "median")
+        median = rows_of(endpoint, "median")
         if not median.empty:
             row = median.iloc[0]
             if row["status"] == "not_reached":
                 out[f"{stem}_median_months"] = NOT_REACHED
             elif row["status"] == "ok" and _number(row["estimate"]) is not None:
                 out[f"{stem}_median_months"] = _number(row["estimate"])
-        followup = _rows(frame, endpoint, "followup")
+        followup = rows_of(endpoint, "followup")
         if not followup.empty and followup.iloc[0]["status"] == "ok":
             value = _number(followup.iloc[0]["estimate"])
             if value is not None:
                 out[f"{stem}_followup_months"] = value
     for endpoint in ("os", "pfs"):
-        survival = _rows(frame, endpoint, "survival")
+        survival = rows_of(endpoint, "survival")
         for months, estimate in zip(survival["time"], survival["estimate"], strict=True):
             value = _number(estimate)
             if value is None or _number(months) is None or months <= 0:
@@ -238,8 +248,9 @@ def metrics_from_results(results: pd.DataFrame, cohorts_meta: pd.DataFrame | Non
     out: dict[str, dict[str, object]] = {}
     for group, frame in rows.groupby("group", sort=False):
         metrics: dict[str, object] = {}
-        _from_rates(frame, metrics)
-        _from_survival(frame, metrics)
+        rows_of = _Rows(frame)
+        _from_rates(rows_of, metrics)
+        _from_survival(rows_of, metrics)
         if str(group) in meta:
             _from_metadata(meta[str(group)], metrics)
         out[str(group)] = metrics
