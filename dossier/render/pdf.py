@@ -33,6 +33,7 @@ import heapq
 import itertools
 import multiprocessing
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -254,8 +255,9 @@ forked from it starts at once, where a spawned one spent a second of a core impo
 def _worker_context() -> multiprocessing.context.BaseContext:
     """Processes forked from a server that imported :data:`PRELOAD` and nothing else (no
     thread, no font or layout state: what WeasyPrint's libraries could not survive a fork
-    of), where the platform has one; else spawned (each importing for itself)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    of), on Linux; elsewhere spawned, each importing for itself (macOS's system libraries are
+    not safe to fork even so, Windows cannot fork)."""
+    if not sys.platform.startswith("linux"):
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(PRELOAD))
