@@ -364,20 +364,18 @@ DATA_FILES = {"results.json": "json", "dossier.xlsx": "xlsx"}
 """The data files a build writes (see :mod:`dossier.render.data_files`), by format."""
 
 
-def _data_files(job: DataFiles, pool: PdfWorkers | None) -> list[Future]:
-    """Start writing results.json and dossier.xlsx: each in a PDF worker process when the
-    build started them (it prepares the PDFs meanwhile), else here and now."""
-    jobs = [replace(job, xlsx_path=None), replace(job, json_path=None)]
-    futures: list[Future] = []
-    for one in jobs:
-        if one.json_path is None and one.xlsx_path is None:
-            continue
-        if pool is not None:
-            futures.append(pool.executor.submit(write_data_files, one))
-        else:
-            futures.append(Future())
-            futures[-1].set_result(write_data_files(one))
-    return futures
+def _workbook_job(job: DataFiles, pool: PdfWorkers | None) -> Future | None:
+    """Start writing dossier.xlsx (the longer of the data files): in a PDF worker process
+    when the build started them, so that it runs while this process prepares the PDFs; else
+    here and now. None when the build writes no workbook."""
+    if job.xlsx_path is None:
+        return None
+    job = replace(job, json_path=None)
+    if pool is not None:
+        return pool.executor.submit(write_data_files, job)
+    future: Future = Future()
+    future.set_result(write_data_files(job))
+    return future
 
 
 def _pdf_workers(n_cohorts: int) -> contextlib.AbstractContextManager[PdfWorkers]:
@@ -605,27 +603,32 @@ def _build(settings: Settings, *, data: Path | None, cohorts: Path | None,
                 part_cache = PartCache(earlier_zip, bundle.path(CACHE_NAME), {"key": key})
                 paths = {f: bundle.path(name) if f in formats else None
                          for name, f in DATA_FILES.items()}
-                tables = _data_files(DataFiles(
+                data_job = DataFiles(
                     analysis, chosen, shown, build_info, build_time, changes, paths["json"],
                     paths["xlsx"], population_tables(registry, part_cache.memo)
-                    if any(paths.values()) else None), pool)
+                    if any(paths.values()) else None)
+                workbook = _workbook_job(data_job, pool)
                 context = make_context(part_cache.memo) if needs_context else None
                 pdfs: Future | None = None
                 if weasy_pdfs:
                     from dossier.render.pdf import write_pdfs
 
+                    submitted = threading.Event()
                     pdfs = background.submit(timed, "pdf", lambda: write_pdfs(
                         context, bundle.temporary_folder, templates_dir=templates,
                         cohort_file_names=file_names, progress=tick, cache=part_cache,
-                        pdf_variant=settings.pdf_variant, pool=pool))
+                        pdf_variant=settings.pdf_variant, pool=pool, submitted=submitted))
+                    # the JSON below would take turns with the PDFs' HTML on this process
+                    while not submitted.wait(0.05) and not pdfs.done():
+                        pass
                 if changes is not None:
                     bundle.write_json("changes.json", changes)
-                if tables:  # in the PDF workers when there are some (see data_files)
-                    for written in tables:
-                        timings.update(written.result())
-                    for name in ("results.json", "dossier.xlsx"):
-                        if DATA_FILES[name] in formats:
-                            tick(name)
+                if data_job.json_path is not None:  # here, while the workers lay out
+                    timings.update(write_data_files(replace(data_job, xlsx_path=None)))
+                    tick("results.json")
+                if workbook is not None:
+                    timings.update(workbook.result())
+                    tick("dossier.xlsx")
                 if "docx" in formats:
                     from dossier.render.docx import write_docx
                     from dossier.render.markdown import read_narrative

@@ -2,9 +2,10 @@
 
 A job carries everything its file is made from (the analysis, the registry as the renderers
 may show it, the build's facts, the population records counted once for both files), so that
-the PDF worker processes can write the two files while the build's own process prepares the
-PDFs: on two cores the files and the PDFs' HTML no longer take turns on one. The files are the
-same wherever the jobs run.
+it can run in a PDF worker process: a build hands the workbook to one while it prepares the
+PDFs, and writes the JSON itself once the PDFs' parts are handed out (on two cores, the one
+job then runs beside the context and the other beside the layout). The files are the same
+wherever the jobs run.
 """
 
 from __future__ import annotations

@@ -426,6 +426,8 @@ class _Plan:
     overlay: LaidOut | None = None
     stamps: dict[int, LaidOut] = field(default_factory=dict)
     stamps_asked: set[int] = field(default_factory=set)
+    submitted: threading.Event = field(default_factory=threading.Event)
+    """Set once every part (or whole document) is handed to the workers."""
 
     @property
     def cohort_ids(self) -> list[str]:
@@ -462,6 +464,7 @@ class _Plan:
                                cohort_id=cid)
             schedule.submit(("cohort-pdf", cid), _Whole(html, self.targets[cid]),
                             cache_key=self._key(("cohort-pdf", cid), "whole", html))
+        self.submitted.set()
         for key, laid_out in schedule.finished():
             self.refused[key] = laid_out.refused
             self.report(laid_out.path)
@@ -574,6 +577,7 @@ class _Plan:
             kinds = ("cover", "methods", "tail") if self._cited(cid) else ("cover", "methods")
             for kind in kinds:
                 self._part(schedule, (kind, cid), "cohort", kind, cohort_id=cid)
+        self.submitted.set()
         for key, laid_out in schedule.finished():
             kind = key[0] if isinstance(key, tuple) else key
             if kind in ("dossier", "cohort-pdf"):
@@ -654,8 +658,8 @@ def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
                templates_dir: Path | None = None, cohort_file_names: Mapping[str, str],
                fetcher: LocalOnlyFetcher | None = None, workers: int | None = None,
                progress: Progress | None = None, cache: PartCache | None = None,
-               pdf_variant: str | None = None, pool: PdfWorkers | None = None
-               ) -> dict[str, Path]:
+               pdf_variant: str | None = None, pool: PdfWorkers | None = None,
+               submitted: threading.Event | None = None) -> dict[str, Path]:
     """Write ``out_dir/dossier.pdf`` and one ``out_dir/cohorts/<name>.pdf`` per cohort.
 
     Parameters
@@ -669,6 +673,8 @@ def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
     cache : the parts of the last build to reuse, and where this build's go (written before
         returning); see :mod:`dossier.render.pdf_cache`. The PDFs are the same either way.
     pdf_variant : a PDF/A variant of :data:`PDF_VARIANTS` (None: a plain PDF).
+    submitted : set once every part is handed to the workers: a caller with other work for
+        this process waits for it (or for the call to end), so as not to slow the HTML.
 
     Returns
     -------
@@ -697,7 +703,8 @@ def write_pdfs(context: Mapping[str, object], out_dir: Path, *,
             cache.scratch = Path(scratch)
             cache.environment = environment_key(
                 _epoch(context), {"templates": dirs, "pdf_variant": pdf_variant})
-        plan = _Plan(context, templates_dir, out_dir, Path(scratch), targets, progress, cache)
+        plan = _Plan(context, templates_dir, out_dir, Path(scratch), targets, progress, cache,
+                     submitted=submitted if submitted is not None else threading.Event())
         schedule = _Schedule(running.executor, dirs, _epoch(context),
                              1 if workers == 1 else workers + 1,
                              cache, pdf_variant=pdf_variant)
