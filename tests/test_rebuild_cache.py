@@ -97,6 +97,18 @@ def change_one_patient(data: Path) -> str:
     return str(cohort)
 
 
+def _cache_members(folder: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(folder / CACHE_NAME) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _write_cache(folder: Path, members: dict[str, bytes]) -> None:
+    """Rewrite a dossier's cache file with ``members`` (edited by a test)."""
+    with zipfile.ZipFile(folder / CACHE_NAME, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+
+
 @pytest.fixture(scope="module")
 def clean(registry_files, tmp_path_factory) -> Path:
     """A clean build of the three cohorts (no cache read)."""
@@ -177,15 +189,11 @@ def test_a_cache_entry_whose_bytes_changed_is_laid_out_again(clean, registry_fil
     data = _copy_registry(registry_files, tmp_path / "registry")
     out = tmp_path / "dossier"
     shutil.copytree(clean, out)
-    cache = out / CACHE_NAME
-    with zipfile.ZipFile(cache) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
+    members = _cache_members(out)
     index = json.loads(members["index.json"])
     spoiled = sorted(index["entries"])[0]
     members[f"{spoiled}.pdf"] = members[f"{spoiled}.pdf"].replace(b"/Page", b"/Pagf", 1)
-    with zipfile.ZipFile(cache, "w") as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
+    _write_cache(out, members)
     change_one_patient(data)  # so that the build renders (nothing copied)
     recorder = Recorder(monkeypatch)
     build(data, out)
@@ -200,16 +208,12 @@ def test_a_kept_figure_whose_bytes_changed_is_made_again(clean, registry_files, 
     data = _copy_registry(registry_files, tmp_path / "registry")
     out = tmp_path / "dossier"
     shutil.copytree(clean, out)
-    cache = out / CACHE_NAME
-    with zipfile.ZipFile(cache) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
+    members = _cache_members(out)
     memo = sorted(n for n in members if n.startswith(f"{pdf_cache.MEMO_FOLDER}/"))
     assert len(memo) == 3 * 4 + 1  # each cohort's four steps, the records of all patients
     for name in memo:  # a figure changed in the file: the index's hash no longer matches
         members[name] = members[name].replace(b"<svg", b"<svG", 1)
-    with zipfile.ZipFile(cache, "w") as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
+    _write_cache(out, members)
     change_one_patient(data)  # so that the build renders (nothing copied)
     recorder = Recorder(monkeypatch)
     build(data, out)
