@@ -109,6 +109,20 @@ def _write_cache(folder: Path, members: dict[str, bytes]) -> None:
             archive.writestr(name, content)
 
 
+def _rebuild_after_a_change(data: Path, out: Path, tmp_path: Path,
+                            monkeypatch: pytest.MonkeyPatch) -> pdf_cache.PartCache:
+    """Change one patient (so that the build renders, nothing copied), rebuild ``out``, check
+    it equals a clean build of the changed data; the rebuild's cache."""
+    change_one_patient(data)
+    recorder = Recorder(monkeypatch)
+    build(data, out)
+    cache = recorder.last
+    reference = tmp_path / "clean"
+    build(data, reference, cache=False)
+    assert_same_folders(out, reference)
+    return cache
+
+
 @pytest.fixture(scope="module")
 def clean(registry_files, tmp_path_factory) -> Path:
     """A clean build of the three cohorts (no cache read)."""
@@ -194,13 +208,8 @@ def test_a_cache_entry_whose_bytes_changed_is_laid_out_again(clean, registry_fil
     spoiled = sorted(index["entries"])[0]
     members[f"{spoiled}.pdf"] = members[f"{spoiled}.pdf"].replace(b"/Page", b"/Pagf", 1)
     _write_cache(out, members)
-    change_one_patient(data)  # so that the build renders (nothing copied)
-    recorder = Recorder(monkeypatch)
-    build(data, out)
-    assert recorder.last.reused  # the other entries were used
-    reference = tmp_path / "clean"
-    build(data, reference, cache=False)
-    assert_same_folders(out, reference)
+    cache = _rebuild_after_a_change(data, out, tmp_path, monkeypatch)
+    assert cache.reused  # the other entries were used
 
 
 def test_a_kept_figure_whose_bytes_changed_is_made_again(clean, registry_files, tmp_path,
@@ -214,14 +223,9 @@ def test_a_kept_figure_whose_bytes_changed_is_made_again(clean, registry_files, 
     for name in memo:  # a figure changed in the file: the index's hash no longer matches
         members[name] = members[name].replace(b"<svg", b"<svG", 1)
     _write_cache(out, members)
-    change_one_patient(data)  # so that the build renders (nothing copied)
-    recorder = Recorder(monkeypatch)
-    build(data, out)
-    assert "km figures" not in recorder.last.memo.reused
-    assert "swimmer plot" not in recorder.last.memo.reused
-    reference = tmp_path / "clean"
-    build(data, reference, cache=False)
-    assert_same_folders(out, reference)
+    cache = _rebuild_after_a_change(data, out, tmp_path, monkeypatch)
+    assert "km figures" not in cache.memo.reused
+    assert "swimmer plot" not in cache.memo.reused
 
 
 def test_an_output_edited_after_the_build_is_not_copied(clean, registry_files, tmp_path,

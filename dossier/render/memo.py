@@ -86,7 +86,8 @@ def _plain(value: object) -> bool:
     return False
 
 
-def _version(name: str) -> str:
+def package_version(name: str) -> str:
+    """An installed package's version ("-" when it is not installed)."""
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
@@ -99,7 +100,7 @@ def software_key() -> str:
     from dossier.render.pdf_cache import source_hash
 
     record = {"format": FORMAT, "dossier": __version__, "source": source_hash(),
-              "libraries": {name: _version(name) for name in LIBRARIES}}
+              "libraries": {name: package_version(name) for name in LIBRARIES}}
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
 

@@ -18,7 +18,6 @@ one build's parts. It also keeps the render context's figures and tables of each
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import shutil
 import zipfile
@@ -26,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
-from dossier.render.memo import Memo
+from dossier.render.memo import Memo, package_version
 from dossier.render.pdf_layout import Anchor, Bookmark, LaidOut, Link
 
 FORMAT = 1
@@ -49,19 +48,12 @@ def source_hash() -> str:
     return digest.hexdigest()
 
 
-def _version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "-"
-
-
 def environment_key(epoch: str | None, options: Mapping[str, object] | None = None) -> str:
     """What every entry's key shares: software, code, build time and PDF options."""
     from dossier import __version__
 
     record = {"dossier": __version__, "source": source_hash(), "epoch": epoch,
-              "libraries": {name: _version(name) for name in LIBRARIES},
+              "libraries": {name: package_version(name) for name in LIBRARIES},
               "options": dict(options or {})}
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
 
